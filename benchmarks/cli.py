@@ -1,0 +1,64 @@
+"""`clsdet` entry point: wires sub-commands together and holds no logic of its own.
+
+Each module in COMMANDS exposes `register(subparsers)`; it must import nothing heavy (torch, lightning,
+ultralytics, mlflow) at module level, so `clsdet --help` and light commands start fast. Handlers import
+what they need when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = [
+    "benchmarks.commands.demo",  # clsdet demo-data
+    "benchmarks.commands.data",  # clsdet data inspect
+    "benchmarks.commands.train",  # clsdet train classifier|detector
+    "benchmarks.commands.cvat",  # clsdet cvat pull
+    "benchmarks.commands.label",  # clsdet label watch|session|import-cvat|summary
+    "benchmarks.commands.bench",  # clsdet bench / latency / report
+]
+
+
+class CliError(Exception):
+    """A user-facing error: printed without a traceback, exit code 2.
+
+    Convention across packages (classifier/ and detector/ cannot import this one): any exception class with
+    `user_error = True` is such an error; its message names the file/key/value and the fix."""
+
+    user_error = True
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clsdet",
+        description="Multi-label classifier (folder sorting) vs YOLO detector (CVAT boxes): one benchmark.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from benchmarks import runtime
+
+    runtime.setup(threads=getattr(args, "threads", None))
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # user-facing errors carry their own message; anything else keeps its traceback
+        if getattr(exc, "user_error", False):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
