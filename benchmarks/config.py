@@ -1,0 +1,283 @@
+"""Typed benchmark config: one YAML file + a profile + command-line overrides, validated once, at load.
+
+A bad value fails here with the file, the key, the value and what is allowed (STYLE.md 3). The resolved config is
+saved beside every run's outputs (`config.resolved.yaml`).
+
+    name: demo
+    classes: [circle, square, ...]          # one ordered class list for the whole benchmark
+    aliases: {kitty: cat}                   # a source's own name -> benchmark class
+    ignore: [background]                    # source class names deliberately left out (counted, not an error)
+    sources:
+      folders: {reader: folders, path: folders, images: unsorted}
+      cvat:    {reader: cvat_xml, path: cvat_export.zip, images: unsorted}
+    labels: {classifier: folders, detector: cvat, truth: cvat}
+    split: {train: 0.7, val: 0.15, test: 0.15, seed: 0}
+    classifier: {...}                       # classifier.config.ClassifierConfig fields
+    detector: {...}                         # detector.config.DetectorConfig fields
+    profiles: {quick: {classifier: {epochs: 15}}, full: {...}}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    user_error = True
+
+
+@dataclass
+class SourceConfig:
+    reader: str
+    path: str
+    images: str | None = None
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class LabelsConfig:
+    classifier: str = ""  # source whose image-level labels train the classifier
+    detector: str = ""  # source whose boxes train the detector
+    truth: str = ""  # source whose image-level labels score both on the test split; default: the detector's
+
+
+@dataclass
+class SplitConfig:
+    train: float = 0.7
+    val: float = 0.15
+    test: float = 0.15
+    seed: int = 0
+    mode: str = "stratified"  # stratified | source (use the split a source assigns, e.g. yolo_dataset train/val)
+    stratify_by: str = ""  # source whose labels drive stratification; default: labels.truth
+
+
+@dataclass
+class LatencyConfig:
+    devices: list[str] = field(default_factory=lambda: ["auto"])  # auto = cpu + every accelerator present
+    batch_sizes: list[int] = field(default_factory=lambda: [1, 16])
+    scopes: list[str] = field(default_factory=lambda: ["model", "end_to_end"])
+    warmup: int = 5
+    iters: int = 30  # at least this many timed iterations ...
+    min_seconds: float = 1.0  # ... and at least this long
+    threads: int | None = None  # torch intra-op threads on CPU; None = all cores available
+
+
+@dataclass
+class MetricsConfig:
+    bootstrap: int = 1000  # resamples for the 95% CIs
+    seed: int = 0
+
+
+@dataclass
+class LabelingConfig:
+    log_dir: str = "labeling_logs"
+    dataset: str | None = None  # the dataset name logs must carry to count for this benchmark; default: `name`
+    rates: dict = field(default_factory=dict)  # overrides of the modeled rates (see benchmarks/labeling)
+
+
+@dataclass
+class MlflowConfig:
+    tracking_uri: str | None = None  # None: sqlite store under results/ (or $MLFLOW_TRACKING_URI)
+    experiment: str = "clsdet"
+
+
+@dataclass
+class BenchConfig:
+    name: str
+    classes: list[str]
+    sources: dict[str, SourceConfig]
+    labels: LabelsConfig = field(default_factory=LabelsConfig)
+    aliases: dict[str, str] = field(default_factory=dict)
+    ignore: list[str] = field(default_factory=list)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    classifier: dict = field(default_factory=dict)  # resolved into ClassifierConfig by classifier_config()
+    detector: dict = field(default_factory=dict)  # resolved into DetectorConfig by detector_config()
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    labeling: LabelingConfig = field(default_factory=LabelingConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    profiles: dict = field(default_factory=dict)
+    profile: str = ""
+    base_dir: str = "."  # the config file's folder; relative paths resolve against it
+
+    def resolve(self, path: str | None) -> Path | None:
+        if path is None:
+            return None
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (Path(self.base_dir) / p).resolve()
+
+    def classifier_config(self):
+        from classifier.config import ClassifierConfig
+
+        return _build(ClassifierConfig, self.classifier, "classifier", self._file)
+
+    def detector_config(self):
+        from detector.config import DetectorConfig
+
+        return _build(DetectorConfig, self.detector, "detector", self._file)
+
+    @property
+    def _file(self) -> str:
+        return str(Path(self.base_dir) / "<config>")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --- generic validation ------------------------------------------------------------------------------------------
+def _type_ok(value: Any, tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, t) for t in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if tp is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is list:
+        (item,) = typing.get_args(tp) or (Any,)
+        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    if isinstance(tp, type):
+        return isinstance(value, tp)
+    return True
+
+
+def _build(cls, data: Any, key: str, file: str):
+    """Build dataclass `cls` from a mapping, failing on unknown keys and wrong types with the key path."""
+    if isinstance(data, cls):
+        return data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: `{key}` must be a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{file}: unknown key(s) {', '.join(f'{key}.{u}' for u in unknown)}; allowed: {', '.join(sorted(fields))}"
+        )
+    kwargs = {}
+    for name, value in data.items():
+        tp = hints[name]
+        sub = f"{key}.{name}" if key else name
+        if dataclasses.is_dataclass(tp):
+            kwargs[name] = _build(tp, value, sub, file)
+        elif typing.get_origin(tp) is dict and dataclasses.is_dataclass(
+            typing.get_args(tp)[-1] if typing.get_args(tp) else None
+        ):
+            vt = typing.get_args(tp)[-1]
+            if not isinstance(value, dict):
+                raise ConfigError(f"{file}: `{sub}` must be a mapping of name -> {vt.__name__}, got {value!r}")
+            kwargs[name] = {k: _build(vt, v, f"{sub}.{k}", file) for k, v in value.items()}
+        else:
+            if isinstance(value, int) and not isinstance(value, bool) and tp is float:
+                value = float(value)
+            if not _type_ok(value, tp):
+                raise ConfigError(f"{file}: `{sub}` = {value!r} is not a valid {_type_name(tp)}")
+            kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # a required key is missing
+        raise ConfigError(f"{file}: `{key or 'config'}`: {exc}") from None
+    except ValueError as exc:
+        if getattr(exc, "user_error", False):
+            raise ConfigError(f"{file}: `{key}`: {exc}") from None
+        raise
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+# --- merging: file < profile < overrides -------------------------------------------------------------------------
+def deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def parse_override(text: str) -> dict:
+    """`classifier.epochs=5` -> {'classifier': {'epochs': 5}}; the value is parsed as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like key.sub=value (e.g. classifier.epochs=5)")
+    key, raw = text.split("=", 1)
+    value: Any = yaml.safe_load(raw) if raw != "" else ""
+    for part in reversed(key.strip().split(".")):
+        value = {part: value}
+    return value
+
+
+def load_config(path: str | Path, profile: str | None = None, overrides: list[str] | dict | None = None) -> BenchConfig:
+    path = Path(path).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found (make one with `clsdet demo-data DIR`, then DIR/clsdet.yaml)")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    if profile:
+        profiles = data.get("profiles") or {}
+        if profile not in profiles:
+            raise ConfigError(f"{path}: profile {profile!r} not defined; defined: {', '.join(profiles) or 'none'}")
+        data = deep_merge(data, profiles[profile] or {})
+        data["profile"] = profile
+    if isinstance(overrides, dict):
+        data = deep_merge(data, overrides)
+    else:
+        for o in overrides or []:
+            data = deep_merge(data, parse_override(o))
+    data["base_dir"] = str(path.parent)
+    cfg = _build(BenchConfig, data, "", str(path))
+    _check(cfg, str(path))
+    return cfg
+
+
+def _check(cfg: BenchConfig, file: str) -> None:
+    if not cfg.classes or len(set(cfg.classes)) != len(cfg.classes):
+        raise ConfigError(f"{file}: `classes` must be a non-empty list of distinct names, got {cfg.classes!r}")
+    for src, dst in cfg.aliases.items():
+        if dst not in cfg.classes:
+            raise ConfigError(f"{file}: `aliases.{src}` -> {dst!r} is not in `classes` ({', '.join(cfg.classes)})")
+    if not cfg.sources:
+        raise ConfigError(f"{file}: `sources` is empty; name at least one (see README, 'Your own data')")
+    names = list(cfg.sources)
+    if not cfg.labels.truth:
+        cfg.labels.truth = cfg.labels.detector or names[0]
+    for role in ("classifier", "detector", "truth"):
+        value = getattr(cfg.labels, role)
+        if value and value not in cfg.sources:
+            raise ConfigError(f"{file}: `labels.{role}` = {value!r} is not a source; sources: {', '.join(names)}")
+    s = cfg.split
+    if min(s.train, s.val, s.test) < 0 or abs(s.train + s.val + s.test - 1.0) > 1e-6:
+        raise ConfigError(f"{file}: `split` ratios must be >= 0 and sum to 1, got {s.train}/{s.val}/{s.test}")
+    if s.mode not in ("stratified", "source"):
+        raise ConfigError(f"{file}: `split.mode` = {s.mode!r}; allowed: stratified, source")
+    if s.stratify_by and s.stratify_by not in cfg.sources:
+        raise ConfigError(f"{file}: `split.stratify_by` = {s.stratify_by!r} is not a source")
+    bad = [d for d in cfg.latency.devices if d not in ("auto", "cpu", "cuda", "mps")]
+    if bad:
+        raise ConfigError(f"{file}: `latency.devices` has {bad}; allowed: auto, cpu, cuda, mps")
+    bad = [x for x in cfg.latency.scopes if x not in ("model", "end_to_end")]
+    if bad:
+        raise ConfigError(f"{file}: `latency.scopes` has {bad}; allowed: model, end_to_end")
+
+
+def save_resolved(cfg: BenchConfig, path: Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    return path

@@ -1,0 +1,1 @@
+"""Data sources -> one Manifest -> one Split. See DESIGN.md, 'Data flow'."""
