@@ -1,0 +1,40 @@
+"""Test-wide setup: the offline runtime first (before torch/ultralytics/mlflow are imported), small threads."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from benchmarks import runtime
+
+# two threads: CI has 2 cores; explicit so timing-free tests behave the same everywhere
+runtime.setup(threads=int(os.environ.get("CLSDET_TEST_THREADS", "2")))
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared beside the repository (real datasets and CVAT exports); tests using it skip without it."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is absent (real-data fixtures live there)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def coco128(shared_dir: Path) -> Path:
+    path = shared_dir / "datasets" / "coco128"
+    if not path.is_dir():
+        pytest.skip(f"{path} is absent")
+    return path
+
+
+@pytest.fixture(scope="session")
+def cvat_fixtures(shared_dir: Path) -> Path:
+    path = shared_dir / "fixtures" / "cvat"
+    if not path.is_dir():
+        pytest.skip(f"{path} is absent")
+    return path
