@@ -186,8 +186,15 @@ def build_manifest(cfg: BenchConfig, cache_dir: Path | None = None) -> Manifest:
             if rec is None:
                 rec = records[sha] = ImageRecord(sha[:16], sha, str(Path(row.path).resolve()), w, h)
             rec.paths.setdefault(name, []).append(str(row.path))
-            if row.split and not rec.split_hint:
-                rec.split_hint = row.split
+            if row.split and row.split not in (rec.split_hint or "").split(","):
+                if rec.split_hint:  # the same bytes in two splits of a source: a leak if that split is used
+                    problems.add(
+                        "warning",
+                        "split_conflict",
+                        row.where or row.path,
+                        f"the same image is in split {rec.split_hint} as {rec.paths[name][0]} and in {row.split}",
+                    )
+                rec.split_hint = ",".join(sorted(filter(None, [*(rec.split_hint or "").split(","), row.split])))
             labels = rec.labels.setdefault(name, {})
             new: dict[str, int] = {}
             for cls, v in row.labels.items():
