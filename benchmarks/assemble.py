@@ -1,0 +1,89 @@
+"""Assemble `results.json` (schema: benchmarks/record.py) from the stage outputs in a run folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks.harness import REPO, utc_now
+
+
+def _read(run_dir: Path, name: str, default=None):
+    p = Path(run_dir) / name
+    return json.loads(p.read_text()) if p.exists() else default
+
+
+def _history(artifact: Path) -> list[dict]:
+    import pandas as pd
+
+    f = artifact / "history.csv"
+    if not f.exists():
+        return []
+    df = pd.read_csv(f)
+    df = df.astype(object).where(df.notna(), None)
+    return df.to_dict(orient="records")
+
+
+def assemble_results(ctx) -> dict:
+    from benchmarks.data.build import disagreements
+    from benchmarks.data.split import split_counts
+    from benchmarks.measure.machine import commit_info, machine_info
+    from benchmarks.record import SCHEMA_VERSION
+
+    cfg, run_dir, m = ctx.cfg, ctx.run_dir, ctx.manifest
+    ev = _read(run_dir, "eval.json", {})
+    size = _read(run_dir, "size.json", {})
+    latency = _read(run_dir, "latency.json", [])
+    cls_src, det_src = cfg.labels.classifier, cfg.labels.detector
+    disagreement = None
+    if cls_src and det_src and cls_src != det_src:
+        disagreement = disagreements(m, cls_src, det_src)
+    models = {}
+    for model in ("classifier", "detector"):
+        artifact = run_dir / model
+        training = _read(artifact, "training.json", {})
+        training["history"] = _history(artifact)
+        mcfg = _read(artifact, "config.json", {})
+        models[model] = {
+            "name": mcfg.get("backbone") or mcfg.get("model") or model,
+            "artifact": model,
+            "config": mcfg,
+            "accuracy": ev.get(model, {}).get("accuracy"),
+            "box": ev.get(model, {}).get("box"),
+            "training": training,
+            "size": size.get(model),
+            "latency": [r for r in latency if r.get("model") == model],
+        }
+    split = ctx.split
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_dir.name,
+        "created_utc": utc_now(),
+        "name": cfg.name,
+        "profile": cfg.profile,
+        "machine": machine_info(),
+        "commit": commit_info(REPO),
+        "config": cfg.to_dict(),
+        "data": {
+            "n_images": len(m),
+            "classes": m.classes,
+            "sources": {
+                k: {"reader": v.reader, "kind": v.kind, "n_rows": v.n_rows, "vocabulary": v.vocabulary}
+                for k, v in m.sources.items()
+            },
+            "problems": m.problems.counts(),
+            "disagreement": disagreement,
+            "truth": cfg.labels.truth,
+        },
+        "split": {
+            "seed": cfg.split.seed,
+            "ratios": {"train": cfg.split.train, "val": cfg.split.val, "test": cfg.split.test},
+            "counts": split_counts(split),
+            "file": "split.json",
+            "test_ids": ev.get("test_ids", split["test"]),
+        },
+        "models": models,
+        "labeling": _read(run_dir, "labeling.json", {}),
+        "stages": ctx.log.stages,
+        "errors": [r for r in latency if r.get("status") not in ("ok", None)],
+    }
