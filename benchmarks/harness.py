@@ -117,10 +117,10 @@ def run_bench(
     runs_dir: Path = DEFAULT_RUNS,
     resume: bool = False,
     devices: list[str] | None = None,
-    until: str = "mlflow",
+    only: list[str] | None = None,
     echo: Callable[[str], None] = print,
 ) -> Path:
-    """Run the benchmark stages up to and including `until`; returns the run folder."""
+    """Run the benchmark's stages (or just `only`, in order); returns the run folder."""
     from benchmarks import stages as S  # noqa: N812  (the stage functions)
 
     if devices:
@@ -140,7 +140,10 @@ def run_bench(
     log = StageLog(run_dir, key)
     echo(f"run folder: {run_dir}")
     ctx = S.Context(cfg=cfg, run_dir=run_dir, log=log, echo=echo)
-    todo = STAGES[: STAGES.index(until) + 1]
+    unknown = sorted(set(only or []) - set(STAGES))
+    if unknown:
+        raise ValueError(f"unknown stage(s) {unknown}; stages: {', '.join(STAGES)}")
+    todo = [s for s in STAGES if not only or s in only]
     progress = Progress(len(todo), echo)
     with S.tracking(ctx):
         for name in todo:

@@ -1,0 +1,43 @@
+"""`clsdet train classifier|detector CONFIG`: data -> split -> one pipeline's training, in a run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.commands.bench import _common, load_bench_config
+
+FLAGS = {
+    "classifier": ("backbone", "mode", "weights", "epochs", "imgsz", "batch", "lr", "device", "workers"),
+    "detector": ("model", "weights", "epochs", "imgsz", "batch", "device", "workers"),
+}
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train one pipeline on the benchmark's split")
+    tsub = p.add_subparsers(dest="model", metavar="MODEL")
+    tsub.required = True
+    for model, flags in FLAGS.items():
+        t = tsub.add_parser(model, help=f"train the {model}")
+        _common(t)
+        for flag in flags:
+            if flag == "device":
+                continue  # from _common (--device, training device first)
+            kind = int if flag in ("epochs", "imgsz", "batch", "workers") else float if flag == "lr" else str
+            t.add_argument(f"--{flag}", type=kind, help=f"{model}.{flag} (default: the config's)")
+        t.set_defaults(func=train_cmd)
+
+
+def train_cmd(args) -> int:
+    from benchmarks.harness import DEFAULT_RUNS, run_bench
+
+    extra = [f"{args.model}.{f}={getattr(args, f)}" for f in FLAGS[args.model] if getattr(args, f, None) is not None]
+    cfg = load_bench_config(args, extra)
+    run_dir = run_bench(
+        cfg,
+        Path(args.out) if args.out else DEFAULT_RUNS,
+        resume=args.resume,
+        devices=args.device,
+        only=["data", "split", f"train_{args.model}"],
+    )
+    print(f"\n{args.model} artifact: {run_dir / args.model}")
+    return 0
