@@ -165,7 +165,8 @@ def _build(cls, data: Any, key: str, file: str):
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ConfigError(
-            f"{file}: unknown key(s) {', '.join(f'{key}.{u}' for u in unknown)}; allowed: {', '.join(sorted(fields))}"
+            f"{file}: unknown key(s) {', '.join(f'{key}.{u}' if key else u for u in unknown)}; "
+            f"allowed: {', '.join(sorted(fields))}"
         )
     kwargs = {}
     for name, value in data.items():
