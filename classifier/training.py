@@ -1,0 +1,252 @@
+"""`train()`: wires data, network, LightningModule and Trainer together, then writes the artifact folder."""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from classifier.config import ClassifierConfig, ConfigError
+
+ARTIFACT_FILES = (
+    "weights.pt",
+    "config.json",
+    "classes.json",
+    "thresholds.json",
+    "normalization.json",
+    "history.csv",
+    "training.json",
+)
+
+
+def _check_inputs(train_paths, train_targets, val_paths, val_targets, classes) -> tuple[np.ndarray, np.ndarray]:
+    train_targets = np.asarray(train_targets, dtype=np.float32)
+    val_targets = np.asarray(val_targets, dtype=np.float32)
+    for name, paths, targets in (("train", train_paths, train_targets), ("val", val_paths, val_targets)):
+        if targets.ndim != 2 or targets.shape != (len(paths), len(classes)):
+            raise ConfigError(
+                f"{name}_targets has shape {targets.shape}; expected ({len(paths)} images, {len(classes)} classes)"
+            )
+        bad = ~np.isnan(targets) & (targets != 0) & (targets != 1)
+        if bad.any():
+            raise ConfigError(f"{name}_targets holds {targets[bad][0]!r}; allowed values are 1, 0 and NaN (NA)")
+    if len(train_paths) == 0 or len(val_paths) == 0:
+        raise ConfigError(f"train ({len(train_paths)}) and val ({len(val_paths)}) splits must both hold images")
+    return train_targets, val_targets
+
+
+def _finished(out_dir: Path, cfg: ClassifierConfig) -> bool:
+    if not all((out_dir / f).is_file() for f in ARTIFACT_FILES):
+        return False
+    try:
+        return json.loads((out_dir / "config.json").read_text()) == json.loads(json.dumps(cfg.to_dict()))
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
+class _MLflowLogger:
+    """Lightning's MLFlowLogger that leaves a run it was handed (mlflow_run_id) open for its owner."""
+
+    @staticmethod
+    def make(tracking_uri: str, run_id: str | None):
+        from lightning.pytorch.loggers import MLFlowLogger
+
+        class KeepOpen(MLFlowLogger):
+            def finalize(self, status: str = "success") -> None:
+                if run_id is None:
+                    super().finalize(status)
+
+        return KeepOpen(experiment_name="clsdet-classifier", tracking_uri=tracking_uri, run_id=run_id)
+
+
+class _StartEpoch:
+    """Records the epoch fit() starts at (0, or the resumed one)."""
+
+    @staticmethod
+    def make():
+        from lightning.pytorch.callbacks import Callback
+
+        class StartEpoch(Callback):
+            epoch = 0
+
+            def on_train_start(self, trainer, pl_module) -> None:
+                self.epoch = int(trainer.current_epoch)
+
+        return StartEpoch()
+
+
+def _history(log_root: Path):
+    """One row per epoch from Lightning's CSV logs (all versions, so a resumed run keeps its earlier epochs)."""
+    import pandas as pd
+
+    frames = [pd.read_csv(p) for p in sorted(log_root.glob("version_*/metrics.csv"), key=lambda p: p.stat().st_mtime)]
+    if not frames:
+        return pd.DataFrame()
+    df = pd.concat(frames, ignore_index=True)
+    df = df.drop(columns=[c for c in ("step",) if c in df.columns])
+    # Lightning writes train and val metrics of one epoch on separate rows; last() takes each column's last value
+    hist = df.groupby("epoch", as_index=False).last()
+    return hist[["epoch", *sorted(c for c in hist.columns if c != "epoch")]]
+
+
+def _predict(net, loader, device: str) -> np.ndarray:
+    import torch
+
+    net.eval()
+    out = []
+    with torch.inference_mode():
+        for x, _ in loader:
+            out.append(torch.sigmoid(net(x.to(device)).float()).cpu())
+    return torch.cat(out).numpy().astype(np.float32)
+
+
+def train(
+    train_paths,
+    train_targets,
+    val_paths,
+    val_targets,
+    classes: list[str],
+    cfg: ClassifierConfig | None = None,
+    out_dir: str | Path = "classifier_run",
+    tracking_uri: str | None = None,
+    mlflow_run_id: str | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> Path:
+    """Train a multi-label classifier; return the artifact folder (see ARTIFACT_FILES). Targets (N, C) 1/0/NaN."""
+    import lightning as L
+    import torch
+    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    from classifier import hardware
+    from classifier.backbones import IMAGENET_MEAN, IMAGENET_STD
+    from classifier.data import ClassifierDataModule, compute_normalization
+    from classifier.losses import pos_weight_from_targets
+    from classifier.module import MONITOR, ClassifierModule
+    from classifier.network import build_network
+    from classifier.thresholds import tune_thresholds
+
+    cfg = cfg or ClassifierConfig()
+    classes = [str(c) for c in classes]
+    train_targets, val_targets = _check_inputs(train_paths, train_targets, val_paths, val_targets, classes)
+    out_dir = Path(out_dir).resolve()
+    if resume and _finished(out_dir, cfg):
+        return out_dir  # nothing left to do; re-running would only overwrite the timings with a no-op's
+    out_dir.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+
+    device = hardware.resolve_device(cfg.device)
+    precision = hardware.resolve_precision(cfg.precision, device)
+    workers = hardware.choose_workers(cfg.workers, device)
+    if cfg.mode == "scratch":
+        normalization = compute_normalization(train_paths, cfg.imgsz, seed=cfg.seed)
+    else:  # pretrained features expect the statistics they were trained with
+        normalization = {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "source": "imagenet"}
+    pos_weight = pos_weight_from_targets(train_targets) if cfg.pos_weight else np.ones(len(classes), np.float32)
+
+    net = build_network(cfg.backbone, len(classes), cfg.mode, cfg.weights)
+    module = ClassifierModule(
+        net, len(classes), torch.as_tensor(pos_weight), cfg.lr, cfg.weight_decay, cfg.warmup_epochs
+    )
+    dm = ClassifierDataModule(
+        train_paths, train_targets, val_paths, val_targets, cfg.imgsz, cfg.batch, workers, normalization,
+        cfg.min_crop_scale, cfg.eval_crop_ratio,
+    )  # fmt: skip
+
+    ckpt_dir = out_dir / "checkpoints"
+    checkpoint = ModelCheckpoint(
+        dirpath=ckpt_dir, filename="best", monitor=MONITOR, mode="max", save_last=True, auto_insert_metric_name=False
+    )
+    start = _StartEpoch.make()
+    callbacks = [checkpoint, EarlyStopping(monitor=MONITOR, mode="max", patience=cfg.patience), start]
+    loggers = [CSVLogger(save_dir=out_dir / "lightning", name="csv")]
+    if tracking_uri:
+        loggers.append(_MLflowLogger.make(tracking_uri, mlflow_run_id))
+        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    trainer = L.Trainer(
+        accelerator=device,
+        devices=cfg.devices,
+        strategy=cfg.strategy,
+        precision=precision,
+        max_epochs=cfg.epochs,
+        callbacks=callbacks,
+        logger=loggers,
+        enable_progress_bar=progress,
+        enable_model_summary=progress,
+        num_sanity_val_steps=0,
+        log_every_n_steps=1,
+        default_root_dir=out_dir / "lightning",
+    )
+    for lg in loggers:
+        params = {f"classifier.{k}": v for k, v in cfg.to_dict().items()}
+        lg.log_hyperparams(params | {"classifier.workers_used": workers, "classifier.precision_used": precision})
+
+    ckpt_path = None
+    last = ckpt_dir / "last.ckpt"
+    if resume and last.is_file():
+        ckpt_path = str(last)
+    elif resume:
+        print(f"classifier: resume=True but {last} does not exist yet; training from the start", flush=True)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    with warnings.catch_warnings():
+        # a val batch without positives for a class is expected on small splits; MacroAveragePrecision handles it
+        warnings.filterwarnings("ignore", message="No positive samples found in target")
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        t0 = time.perf_counter()
+        trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+        train_wall_s = time.perf_counter() - t0
+    if not trainer.is_global_zero:
+        return out_dir
+    peak_mb, peak_method = hardware.peak_memory_mb(device)
+
+    # best checkpoint -> plain state dict of the network (the artifact does not need Lightning to load)
+    best_path = checkpoint.best_model_path or str(ckpt_dir / "last.ckpt")
+    state = torch.load(best_path, map_location="cpu", weights_only=True)["state_dict"]
+    net_state = {k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")}
+    net.load_state_dict(net_state)
+    net.to(device)
+    val_scores = _predict(net, dm.val_dataloader(), device)
+    thresholds = tune_thresholds(val_scores, val_targets)
+
+    torch.save(net.cpu().state_dict(), out_dir / "weights.pt")
+    cfg.save(out_dir / "config.json")
+    (out_dir / "classes.json").write_text(json.dumps(classes, indent=2) + "\n")
+    thresholds_doc = {"method": "per-class max F1 on val", "thresholds": dict(zip(classes, thresholds.tolist()))}
+    (out_dir / "thresholds.json").write_text(json.dumps(thresholds_doc, indent=2) + "\n")
+    (out_dir / "normalization.json").write_text(json.dumps(normalization, indent=2) + "\n")
+    np.save(out_dir / "val_scores.npy", val_scores)
+    hist = _history(out_dir / "lightning" / "csv")
+    hist.to_csv(out_dir / "history.csv", index=False)
+
+    epochs_run = int(trainer.current_epoch)
+    epochs_this_call = max(1, epochs_run - start.epoch)  # a resumed run times only the epochs it ran
+    best_epoch, best_ap = None, None
+    if MONITOR in hist and hist[MONITOR].notna().any():
+        i = hist[MONITOR].idxmax()
+        best_epoch, best_ap = int(hist.loc[i, "epoch"]), float(hist.loc[i, MONITOR])
+    summary = {
+        "train_wall_s": round(train_wall_s, 3),
+        "epochs_run": epochs_run,
+        "s_per_epoch": round(train_wall_s / epochs_this_call, 3),
+        "train_images_per_s": round(len(train_paths) * epochs_this_call / train_wall_s, 2),
+        "peak_mem_mb": round(peak_mb, 1),
+        "peak_mem_method": peak_method,
+        "best_epoch": best_epoch,
+        "best_val_macro_ap": best_ap,
+        "stopped_early": bool(trainer.should_stop and trainer.current_epoch < cfg.epochs),
+        "device": device,
+        "precision": precision,
+        "workers": workers,
+        "threads": torch.get_num_threads(),
+        "num_train_images": len(train_paths),
+        "num_val_images": len(val_paths),
+        "pos_weight": dict(zip(classes, pos_weight.tolist())),
+        "normalization_source": normalization["source"],
+    }
+    (out_dir / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return out_dir
