@@ -114,6 +114,8 @@ class Export:
         return path is not None and path.is_file()
 
     def is_dir(self, name: str) -> bool:
+        if name in ("", "."):
+            return True
         clean = safe_name(name)
         if clean is None:
             return False

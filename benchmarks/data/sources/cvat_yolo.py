@@ -148,4 +148,12 @@ def read(spec: SourceSpec, problems: Problems) -> SourceResult:
             else:
                 problems.add("warning", "labels_missing", where, "no label file for this image: taken as no objects")
             rows.append(row)
+        if spec.images is None and rows and not any(Path(r.path).is_file() for r in rows):
+            problems.add(
+                "warning",
+                "images_not_found",
+                export.path,
+                "no image of train.txt is in the export and no `images:` folder is given; every image is missing",
+                fix="export with 'Save images' on, or set `images:` to the folder holding the image files",
+            )
     return SourceResult(rows, names, kind="boxes", exhaustive=True, origin=str(path))
