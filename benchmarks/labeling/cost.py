@@ -1,0 +1,157 @@
+"""Labeling cost per method: measured from logs where they exist, modeled from cited rates where not.
+
+Statistics only: the logs are the records (log_format.py), this module reads them and never writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.labeling.log_format import METHODS, LabelingLog, find_logs, read_log
+from benchmarks.labeling.rates import LabelingRates
+
+
+@dataclass
+class MethodTotals:
+    method: str
+    logs: list[str] = field(default_factory=list)
+    sources: set[str] = field(default_factory=set)
+    n_images: int = 0
+    n_labels: int = 0
+    n_boxes: int = 0
+    active_s: float = 0.0
+    box_active_s: float = 0.0  # active time of the logs that counted boxes (the per-box rate's numerator)
+    rough: bool = False
+    examples: bool = False
+
+    def add(self, path: Path, log: LabelingLog) -> None:
+        self.logs.append(Path(path).name)
+        self.sources.add(log.source)
+        self.n_images += log.n_images
+        self.n_labels += log.n_labels
+        self.n_boxes += log.n_boxes
+        self.active_s += log.active_s
+        if log.n_boxes:
+            self.box_active_s += log.active_s
+        self.rough = self.rough or log.rough
+        self.examples = self.examples or log.example
+
+    @staticmethod
+    def _per(seconds: float, n: int) -> float | None:
+        return round(seconds / n, 3) if n else None
+
+    @property
+    def s_per_image(self) -> float | None:
+        return self._per(self.active_s, self.n_images)
+
+    @property
+    def s_per_label(self) -> float | None:
+        return self._per(self.active_s, self.n_labels)
+
+    @property
+    def s_per_box(self) -> float | None:
+        return self._per(self.box_active_s, self.n_boxes)
+
+    @property
+    def source(self) -> str:
+        return "rough" if self.rough else "measured"
+
+
+def load_logs(
+    log_dir: Path | None, dataset: str | None = None, include_examples: bool = False, include_rough: bool = False
+) -> list[tuple[Path, LabelingLog]]:
+    """Logs in `log_dir` for `dataset` (all datasets when None). Example logs only when asked or when `dataset`
+    names them; rough logs (export timestamps) only when asked."""
+    out = []
+    for path in find_logs(log_dir) if log_dir else []:
+        log = read_log(path)
+        if dataset is not None and log.dataset != dataset:
+            continue
+        if log.example and not include_examples and dataset is None:
+            continue
+        if log.rough and not include_rough:
+            continue
+        out.append((path, log))
+    return out
+
+
+def totals(logs: list[tuple[Path, LabelingLog]]) -> dict[str, MethodTotals]:
+    """Per method; a measured log wins over rough ones (rough totals are kept only for methods with nothing else)."""
+    result: dict[str, MethodTotals] = {}
+    for method in METHODS:
+        chosen = [(p, lg) for p, lg in logs if lg.method == method]
+        if any(not lg.rough for _, lg in chosen):
+            chosen = [(p, lg) for p, lg in chosen if not lg.rough]
+        if chosen:
+            result[method] = MethodTotals(method)
+            for path, log in chosen:
+                result[method].add(path, log)
+    return result
+
+
+def _entry(source, s_img, s_lab, s_box, total_s, basis, n_images, n_labels, n_boxes) -> dict:
+    return {
+        "source": source,
+        "s_per_image": s_img,
+        "s_per_label": s_lab,
+        "s_per_box": s_box,
+        "total_s": round(total_s, 3) if total_s is not None else None,
+        "hours": round(total_s / 3600, 4) if total_s is not None else None,
+        "basis": basis,
+        "n_images": n_images,
+        "n_labels": n_labels,
+        "n_boxes": n_boxes,
+    }
+
+
+def labeling_cost(
+    n_images: int,
+    n_labels: int,
+    n_boxes: int,
+    log_dir: Path | None,
+    rates: LabelingRates | None = None,
+    dataset: str | None = None,
+    include_rough: bool = False,
+) -> dict[str, dict]:
+    """Human labeling time of this run's images, per method: {"folder_sort": {...}, "cvat": {...}}.
+
+    A measured rate (logs for `dataset`; every non-example log when `dataset` is None) is multiplied by the run's
+    counts; `basis` names the logs and says so. Without logs, a modeled rate with its citation, `source: modeled`."""
+    rates = rates or LabelingRates()
+    measured = totals(load_logs(log_dir, dataset, include_rough=include_rough))
+    out: dict[str, dict] = {}
+    counts = (n_images, n_labels, n_boxes)
+
+    fs = measured.get("folder_sort")
+    if fs is not None and fs.s_per_image is not None:
+        total = fs.s_per_image * n_images
+        basis = (
+            f"{fs.source}: {fs.active_s:g} s active over {fs.n_images} images / {fs.n_labels} labels in "
+            f"{', '.join(fs.logs)}; total = {fs.s_per_image:g} s per image x this run's {n_images} images"
+        )
+        out["folder_sort"] = _entry(fs.source, fs.s_per_image, fs.s_per_label, None, total, basis, *counts)
+    else:
+        total = rates.folder_sort_s_per_image * n_images
+        s_lab = round(total / n_labels, 3) if n_labels else None
+        basis = f"{rates.folder_sort_citation}; total = rate x this run's {n_images} images"
+        out["folder_sort"] = _entry("modeled", rates.folder_sort_s_per_image, s_lab, None, total, basis, *counts)
+
+    cv = measured.get("cvat")
+    if cv is not None and (cv.s_per_box is not None or cv.s_per_image is not None):
+        logs = ", ".join(cv.logs)
+        if cv.s_per_box is not None:
+            total = cv.s_per_box * n_boxes
+            how = f"total = {cv.s_per_box:g} s per box x this run's {n_boxes} boxes"
+        else:
+            total = cv.s_per_image * n_images
+            how = f"no box counts in the logs: total = {cv.s_per_image:g} s per image x this run's {n_images} images"
+        basis = f"{cv.source}: {cv.active_s:g} s active, {cv.n_images} images, {cv.n_boxes} boxes in {logs}; {how}"
+        out["cvat"] = _entry(cv.source, cv.s_per_image, cv.s_per_label, cv.s_per_box, total, basis, *counts)
+    else:
+        total = rates.s_per_box * n_boxes
+        s_img = round(total / n_images, 3) if n_images else None
+        s_lab = round(total / n_labels, 3) if n_labels else None
+        basis = f"{rates.box_basis}; total = rate x this run's {n_boxes} boxes"
+        out["cvat"] = _entry("modeled", s_img, s_lab, rates.s_per_box, total, basis, *counts)
+    return out

@@ -1,0 +1,265 @@
+"""CVAT analytics events export (`logs_<timestamp>.csv`) -> working time per job, task, user and frame.
+
+The rule is CVAT's own (see timing.py for the citation): the server computes it from client events and stores the
+result as `send:working_time` events (payload `{"working_time": ms}`, also in `duration`; cvat-ai/cvat
+`cvat/apps/events/handlers.py: handle_client_events_push`). Where an export holds those for a job, the job's time is
+taken from them (method `send:working_time`); otherwise it is recomputed from the client events
+(method `client_events`). Per-frame time is always recomputed from client events: `change:frame` payloads carry
+`from`/`to` frame numbers (cvat-core `logger.ts`, cvat-ui annotation actions), and each step of time is credited to
+the frame shown before the event, as CVAT credits it to the job of the previous event.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from benchmarks.labeling.log_format import parse_utc
+from benchmarks.labeling.timing import THRESHOLD_MS, active_time
+
+EXPECTED_COLUMNS = (
+    "scope", "obj_name", "obj_id", "obj_val", "source", "timestamp", "count", "duration", "project_id", "task_id",
+    "job_id", "user_id", "user_name", "user_email", "org_id", "org_slug", "payload",
+)  # fmt: skip
+REQUIRED_COLUMNS = ("scope", "source", "timestamp", "duration", "project_id", "task_id", "job_id", "user_id", "payload")
+WORKING_TIME_SCOPE = "send:working_time"
+COMPRESSED_SCOPES = frozenset({"change:frame"})  # CVAT's COMPRESSED_EVENT_SCOPES: events with a span
+# Scopes a client may send (cvat/apps/events/serializers.py: ClientEventsSerializer.ALLOWED_SCOPES), plus the newer
+# `user:activity` (cvat/apps/events/const.py: USER_ACTIVITY_SCOPE).
+CLIENT_SCOPES = frozenset(
+    [
+        "load:cvat",
+        "load:job",
+        "save:job",
+        "restore:job",
+        "upload:annotations",
+        "send:exception",
+        "send:task_info",
+        "draw:object",
+        "paste:object",
+        "copy:object",
+        "propagate:object",
+        "drag:object",
+        "resize:object",
+        "delete:object",
+        "lock:object",
+        "merge:objects",
+        "split:objects",
+        "group:objects",
+        "slice:object",
+        "join:objects",
+        "change:attribute",
+        "change:label",
+        "change:frame",
+        "zoom:image",
+        "fit:image",
+        "rotate:image",
+        "action:undo",
+        "action:redo",
+        "debug:info",
+        "run:annotations_action",
+        "click:element",
+        "user:activity",
+    ]
+)
+# Server scopes are `<action>:<resource>` (cvat/apps/events/event.py: event_scope); known, but no part of the clock.
+_SERVER_SCOPE = re.compile(r"^(create|update|delete|import|export|call|send):[a-z_]+$")
+
+
+_EPOCH, _MS = datetime(1970, 1, 1, tzinfo=timezone.utc), timedelta(milliseconds=1)
+
+
+class CvatEventsError(Exception):
+    user_error = True
+
+
+@dataclass
+class CvatEvent:
+    line: int
+    scope: str
+    source: str
+    t_ms: int
+    duration_ms: int
+    job_id: str | None
+    task_id: str | None
+    project_id: str | None
+    user: str
+    payload: dict
+
+
+@dataclass
+class CvatTime:
+    jobs: dict = field(default_factory=dict)  # job_id -> {task_id, active_s, method, client_events_s, ...}
+    tasks: dict = field(default_factory=dict)  # task_id -> active_s
+    users: dict = field(default_factory=dict)  # user -> active_s
+    frames: list = field(default_factory=list)  # {job_id, frame, user, active_s}
+    outside_jobs_s: float = 0.0  # client time with no job (task pages, dashboards): not annotation
+    paused_s: float = 0.0
+    problems: dict = field(default_factory=dict)
+    first_ms: int | None = None
+    last_ms: int | None = None
+
+    @property
+    def active_s(self) -> float:
+        return round(sum(j["active_s"] for j in self.jobs.values()), 3)
+
+    @property
+    def methods(self) -> dict:
+        return dict(Counter(j["method"] for j in self.jobs.values()))
+
+
+def _id(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def read_events(path: Path, problems: Counter | None = None) -> list[CvatEvent]:
+    """Rows of known scopes, in file order; unknown scopes, zone-less times and bad rows counted in `problems`."""
+    path, problems = Path(path), problems if problems is not None else Counter()
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CvatEventsError(
+                f"{path}: missing column(s) {missing}; a CVAT events export (Analytics > Export events, "
+                f"logs_<timestamp>.csv) has the columns {', '.join(EXPECTED_COLUMNS)}"
+            )
+        events = []
+        for row in reader:
+            line = reader.line_num
+            scope = (row["scope"] or "").strip()
+            if scope not in CLIENT_SCOPES and not _SERVER_SCOPE.match(scope):
+                problems[f"unknown_scope:{scope}"] += 1
+                continue
+            try:
+                t, had_zone = parse_utc(row["timestamp"])
+            except ValueError:
+                problems["bad_timestamp"] += 1
+                continue
+            if not had_zone:
+                problems["timestamp_without_zone_taken_as_utc"] += 1
+            try:
+                duration = int(float(row["duration"] or 0))
+            except ValueError:
+                problems["bad_duration"] += 1
+                duration = 0
+            try:
+                payload = json.loads(row["payload"]) if (row["payload"] or "").strip() else {}
+            except json.JSONDecodeError:
+                problems["bad_payload_json"] += 1
+                payload = {}
+            user = _id(row.get("user_id")) or _id(row.get("user_name")) or "unknown"
+            events.append(
+                CvatEvent(
+                    line, scope, (row["source"] or "").strip(), (t - _EPOCH) // _MS,
+                    duration, _id(row["job_id"]), _id(row["task_id"]), _id(row["project_id"]), user,
+                    payload if isinstance(payload, dict) else {},
+                )
+            )  # fmt: skip
+    return events
+
+
+def _is_client(e: CvatEvent) -> bool:
+    return e.source == "client" or (not e.source and e.scope in CLIENT_SCOPES)
+
+
+def _frame_of(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def working_time(
+    events: list[CvatEvent], threshold_ms: int = THRESHOLD_MS, problems: Counter | None = None
+) -> CvatTime:
+    problems = problems if problems is not None else Counter()
+    out_of_order = sum(1 for a, b in zip(events, events[1:]) if b.t_ms < a.t_ms)
+    if out_of_order:
+        problems["events_out_of_order_sorted"] += out_of_order
+    ordered = sorted(events, key=lambda e: e.t_ms)  # stable: equal times keep file order
+    client_ms: dict[tuple, int] = defaultdict(int)  # (user, job) -> ms
+    job_task: dict[str, str | None] = {}
+    frame_ms: dict[tuple, int] = defaultdict(int)  # (job, frame, user) -> ms
+    outside_ms = paused_ms = 0
+    by_user: dict[str, list[CvatEvent]] = defaultdict(list)
+    for e in ordered:
+        if e.job_id is not None:
+            job_task.setdefault(e.job_id, e.task_id)
+        if _is_client(e):
+            by_user[e.user].append(e)
+    for user, stream in by_user.items():
+        at = active_time(
+            [e.t_ms for e in stream],
+            [e.duration_ms if e.scope in COMPRESSED_SCOPES else 0 for e in stream],
+            threshold_ms,
+        )
+        paused_ms += at.paused_ms
+        frame, unknown_ms = None, 0  # unknown_ms: time in this job before its first change:frame
+        for i, (e, step) in enumerate(zip(stream, at.steps)):
+            prev = stream[i - 1] if i else e  # CVAT credits the step to the previous event's ids
+            if e.scope == "change:frame" and frame is None and e.job_id == prev.job_id:
+                frame = _frame_of(e.payload.get("from"))  # the frame shown since the job opened
+                if frame is not None and unknown_ms:
+                    frame_ms[(prev.job_id, None, user)] -= unknown_ms
+                    frame_ms[(prev.job_id, frame, user)] += unknown_ms
+            if prev.job_id is None:
+                outside_ms += step.active_ms
+            else:
+                client_ms[(user, prev.job_id)] += step.active_ms
+                frame_ms[(prev.job_id, frame, user)] += step.active_ms
+                unknown_ms = unknown_ms + step.active_ms if frame is None else 0
+            if e.scope == "change:frame":
+                frame = _frame_of(e.payload.get("to"))
+            elif e.scope == "load:job" or (i and e.job_id != prev.job_id):
+                frame, unknown_ms = None, 0  # another job: its frame is unknown until its first change:frame
+    server_ms: dict[tuple, int] = defaultdict(int)
+    for e in ordered:
+        if e.scope == WORKING_TIME_SCOPE and e.job_id is not None:
+            value = e.payload.get("working_time", e.duration_ms)
+            server_ms[(e.user, e.job_id)] += int(value or 0)
+    result = CvatTime(outside_jobs_s=outside_ms / 1000, paused_s=paused_ms / 1000)
+    jobs_with_server = {job for _, job in server_ms}
+    users: dict[str, int] = defaultdict(int)
+    tasks: dict[str, int] = defaultdict(int)
+    for job in sorted({j for _, j in client_ms} | jobs_with_server, key=lambda j: (len(j), j)):
+        source = server_ms if job in jobs_with_server else client_ms
+        per_user = {u: ms for (u, j), ms in source.items() if j == job}
+        total = sum(per_user.values())
+        for u, ms in per_user.items():
+            users[u] += ms
+        tasks[job_task.get(job) or "unknown"] += total
+        result.jobs[job] = {
+            "task_id": job_task.get(job),
+            "active_s": total / 1000,
+            "method": WORKING_TIME_SCOPE if job in jobs_with_server else "client_events",
+            "client_events_s": sum(ms for (u, j), ms in client_ms.items() if j == job) / 1000,
+            "working_time_events_s": (
+                sum(ms for (u, j), ms in server_ms.items() if j == job) / 1000 if job in jobs_with_server else None
+            ),
+            "users": {u: ms / 1000 for u, ms in sorted(per_user.items())},
+        }
+    result.tasks = {t: ms / 1000 for t, ms in sorted(tasks.items())}
+    result.users = {u: ms / 1000 for u, ms in sorted(users.items())}
+    result.frames = [
+        {"job_id": j, "frame": f, "user": u, "active_s": ms / 1000}
+        for (j, f, u), ms in sorted(frame_ms.items(), key=lambda kv: (kv[0][0], kv[0][1] is None, kv[0][1] or 0))
+        if ms
+    ]
+    if ordered:
+        result.first_ms, result.last_ms = ordered[0].t_ms, ordered[-1].t_ms
+    result.problems = dict(sorted(problems.items()))
+    return result
+
+
+def read_working_time(path: Path, threshold_ms: int = THRESHOLD_MS) -> CvatTime:
+    problems: Counter = Counter()
+    events = read_events(path, problems)
+    if not events:
+        raise CvatEventsError(f"{path}: no events of a known scope; is this a CVAT events export (logs_*.csv)?")
+    return working_time(events, threshold_ms, problems)
