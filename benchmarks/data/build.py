@@ -21,6 +21,11 @@ from benchmarks.data.problems import Problems
 from benchmarks.data.sources import SourceResult, SourceRow, SourceSpec, read_source
 
 
+# Overshoot up to half a pixel is rounding of normalised coordinates, not a labeling error: clipped silently.
+# (coco128's YOLO labels keep 6 decimals: 42 of its 929 boxes overshoot the image, by at most 0.00032 px.)
+CLIP_REPORT_PX = 0.5
+
+
 def image_info(path: Path) -> tuple[str, int, int]:
     """(sha256, width, height); decodes the whole image so a truncated file fails here, not in training."""
     from PIL import Image
@@ -135,7 +140,7 @@ def _clip_boxes(row: SourceRow, w: int, h: int, problems: Problems, cmap, col) -
                 fix="fix or delete the box in the annotation tool",
             )
             continue
-        if (cx1, cy1, cx2, cy2) != (x1, y1, x2, y2):
+        if max(cx1 - x1, cy1 - y1, x2 - cx2, y2 - cy2) > CLIP_REPORT_PX:
             problems.add(
                 "fix",
                 "box_clipped",
