@@ -157,6 +157,9 @@ def parse(stream, file: str, problems: Problems) -> tuple[list[str], list[Elemen
 def _image_row(el, file: str, declared: set, finder: ImageFinder, opts: dict, problems: Problems) -> SourceRow | None:
     name = el.get("name", "")
     where = f'{file} <image id="{el.get("id")}" name="{name}">'
+    if not name:
+        problems.add("fatal", "bad_image", where, "<image> has no name attribute", fix="re-export from CVAT")
+        return None
     subset = el.get("subset")
     candidates = [f"{subset}/{name}", name] if subset and not name.startswith(f"{subset}/") else [name]
     path = finder.path(candidates)
