@@ -111,3 +111,13 @@ def test_folder_path_finds_labels_txt(tmp_path, make_image, make_config):
     m = build_manifest(make_config(CLASSES, {"t": {"reader": "labels_txt", "path": "imgs"}}))
     assert m.problems.items == [] and len(m) == 1
     assert not any(math.isnan(v) for v in m.targets("t")[0])
+
+
+def test_windows_separators_and_missing_images_folder(tmp_path, make_image, make_config, record):
+    make_image(tmp_path / "imgs" / "sub" / "a.png")
+    (tmp_path / "imgs" / "labels.txt").write_text("# image circle square triangle\nsub\\a.png 1 0 0\n")
+    m = build_manifest(make_config(CLASSES, {"t": {"reader": "labels_txt", "path": "imgs/labels.txt"}}))
+    assert m.problems.items == [] and record(m, "a.png").labels["t"]["circle"] == 1
+    src = {"reader": "labels_txt", "path": "imgs/labels.txt", "images": "photos"}
+    m = build_manifest(make_config(CLASSES, {"t": src}))
+    assert [p.kind for p in m.problems.fatal] == ["source_missing"]

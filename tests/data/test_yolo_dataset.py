@@ -137,3 +137,27 @@ def test_coco128(coco128, make_config):
     negatives = sorted(r.path.rsplit("/", 1)[-1] for r, row in zip(m.images, t) if row.sum() == 0)
     assert negatives == ["000000000250.jpg", "000000000508.jpg"]
     assert int(t[:, classes.index("person")].sum()) == 61  # PROVENANCE.md: person in 61 images
+
+
+def test_root_from_another_machine_falls_back_to_the_yaml_folder(tmp_path, make_image, make_config):
+    _yolo(tmp_path, make_image, {"a.png": "0 0.5 0.5 0.2 0.2\n"}, {"path": "/home/someone/datasets/yolo"})
+    m = _build(make_config)
+    assert len(m) == 1 and m.problems.counts() == {"dataset_root_moved": 1}
+
+
+def test_nc_disagreeing_with_names_is_fatal(tmp_path, make_image, make_config):
+    _yolo(tmp_path, make_image, {"a.png": ""}, {"nc": 4})
+    assert [p.kind for p in _build(make_config).problems.fatal] == ["bad_names"]
+
+
+def test_exif_rotated_image_is_flagged(tmp_path, make_image, make_config):
+    from PIL import Image
+
+    root = _yolo(tmp_path, make_image, {"a.png": "0 0.5 0.5 0.2 0.2\n"})
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 CW on display: the labeler saw a 50x100 image
+    Image.new("RGB", (100, 50), "red").save(root / "images" / "train" / "r.jpg", exif=exif)
+    (root / "labels" / "train" / "r.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    m = _build(make_config)
+    (p,) = m.problems.items
+    assert p.kind == "exif_rotated" and p.file.endswith("r.jpg")

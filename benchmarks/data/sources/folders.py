@@ -71,7 +71,13 @@ def read(spec: SourceSpec, problems: Problems) -> SourceResult:
                     fix="move it into a class folder, or into the `images:` folder if it is unlabeled",
                 )
             else:
-                problems.add("skip", "not_an_image", entry, f"source '{spec.name}': not an image file; skipped")
+                problems.add(
+                    "skip",
+                    "not_an_image",
+                    entry,
+                    f"source '{spec.name}': not an image file, in no label folder; skipped",
+                    fix="label folders hold images only; move other files elsewhere",
+                )
             continue
         if negative is not None and entry.name == negative:
             labels: list[str] = []

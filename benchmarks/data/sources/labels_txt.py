@@ -74,6 +74,15 @@ def read(spec: SourceSpec, problems: Problems) -> SourceResult:
     if file is None:
         return SourceResult([], [], exhaustive=False, origin=str(spec.path))
     base = Path(spec.images) if spec.images else file.parent
+    if not base.is_dir():
+        problems.add(
+            "fatal",
+            "source_missing",
+            base,
+            f"source '{spec.name}': images folder {base} does not exist",
+            fix=f"fix `sources.{spec.name}.images` in the config",
+        )
+        return SourceResult([], [], exhaustive=False, origin=str(file))
     lines = file.read_text(encoding="utf-8-sig").splitlines()  # utf-8-sig: spreadsheet exports start with a BOM
 
     header: list[str] | None = None
@@ -149,5 +158,6 @@ def read(spec: SourceSpec, problems: Problems) -> SourceResult:
             )
             continue
         labels = {c: VALUES[v.lower()] for c, v in zip(classes, cells[1:]) if VALUES[v.lower()] is not None}
-        rows.append(SourceRow(base / cells[0], labels, where=f"{file}:{no}"))
+        image = cells[0].replace("\\", "/")  # lists written on Windows
+        rows.append(SourceRow(base / image, labels, where=f"{file}:{no}"))
     return SourceResult(rows, list(dict.fromkeys(classes)), kind="labels", exhaustive=False, origin=str(file))

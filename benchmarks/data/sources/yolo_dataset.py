@@ -56,9 +56,14 @@ def _find_yaml(path: Path, problems: Problems) -> Path | None:
 
 
 def _names(data: dict, file: Path, problems: Problems) -> dict[int, str] | None:
-    names = data.get("names")
-    if names is None and isinstance(data.get("nc"), int):
-        return {i: f"class_{i}" for i in range(data["nc"])}
+    names, nc = data.get("names"), data.get("nc")
+    if names is not None and isinstance(nc, int) and len(names) != nc:
+        problems.add(
+            "fatal", "bad_names", file, f"`nc: {nc}` but {len(names)} names", fix="make `nc` match `names` or drop it"
+        )
+        return None
+    if names is None and isinstance(nc, int):
+        return {i: f"class_{i}" for i in range(nc)}
     if isinstance(names, list):
         return {i: str(n) for i, n in enumerate(names)}
     if isinstance(names, dict):
@@ -195,6 +200,15 @@ def read(spec: SourceSpec, problems: Problems) -> SourceResult:
         return SourceResult([], [], kind="boxes", origin=str(file))
     root = Path(str(data.get("path") or "."))
     root = root if root.is_absolute() else (file.parent / root).resolve()
+    if not root.is_dir():  # e.g. an absolute path from the machine that made the dataset
+        problems.add(
+            "warning",
+            "dataset_root_moved",
+            file,
+            f"`path: {data.get('path')}` does not exist here; using the yaml's folder {file.parent}",
+            fix="set `path: .` in the yaml",
+        )
+        root = file.parent
 
     split_of: dict[Path, str] = {}
     overlap: dict[tuple[str, str], int] = {}
