@@ -161,3 +161,20 @@ def test_exif_rotated_image_is_flagged(tmp_path, make_image, make_config):
     m = _build(make_config)
     (p,) = m.problems.items
     assert p.kind == "exif_rotated" and p.file.endswith("r.jpg")
+
+
+def test_same_photo_in_train_and_val_files_is_a_leak_in_source_mode(tmp_path, make_image, make_config, record):
+    import shutil
+
+    from benchmarks.config import SplitConfig
+    from benchmarks.data.problems import DataError
+    from benchmarks.data.split import make_split
+
+    root = _yolo(tmp_path, make_image, {"a.png": "0 0.5 0.5 0.2 0.2\n", "b.png": ""}, {"val": "images/val"})
+    (root / "images" / "val").mkdir()
+    shutil.copy(root / "images" / "train" / "a.png", root / "images" / "val" / "a_again.png")  # other name, same bytes
+    m = _build(make_config)
+    assert len(m) == 2 and record(m, "a_again.png").split_hint == "train,val"
+    assert m.problems.counts() == {"split_conflict": 1, "duplicate_image": 1}
+    with pytest.raises(DataError, match="more than one split"):
+        make_split(m, SplitConfig(mode="source"), "y")
