@@ -1,0 +1,287 @@
+"""results.json: the versioned, append-only record of one benchmark run (STYLE.md 6, 8).
+
+The harness writes it first; reports and MLflow only read it. Layout: see `REQUIRED` below and the schema in the
+README. Latency records are append-only: `append_latency` adds another machine's (or a repeated) measurement and never
+replaces one, and `write_results` keeps any latency record already on disk that the new document lacks, so a rewrite
+by the harness cannot drop a record another process appended. Reports show the newest record per cell
+(`newest_per_cell`) with how many measurements the cell has.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+RESULTS_FILE = "results.json"
+# a latency "cell": one measurement setting on one machine; repeated measurements of a cell are all kept
+CELL_KEYS = ("model", "machine_id", "device", "batch_size", "scope", "dtype")
+# what identifies one latency record (a cell measured at one time)
+RECORD_KEYS = (*CELL_KEYS, "measured_utc")
+
+
+class RecordError(ValueError):
+    user_error = True
+
+
+# --- migrations: MIGRATIONS[v] turns a version-v document into a version-(v+1) one -------------------------------
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+
+
+def register_migration(from_version: int):
+    """Decorator: register `fn(results) -> results` upgrading `from_version` to `from_version + 1`."""
+
+    def deco(fn: Callable[[dict], dict]) -> Callable[[dict], dict]:
+        MIGRATIONS[from_version] = fn
+        return fn
+
+    return deco
+
+
+def migrate(results: dict, source: str = RESULTS_FILE) -> dict:
+    version = results.get("schema_version")
+    if not isinstance(version, int):
+        raise RecordError(f"{source}: no integer `schema_version` (got {version!r}); is this a clsdet results.json?")
+    if version > SCHEMA_VERSION:
+        raise RecordError(
+            f"{source}: schema_version {version} was written by a newer clsdet (this one reads {SCHEMA_VERSION}); "
+            "upgrade clsdet to read it"
+        )
+    while version < SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise RecordError(
+                f"{source}: schema_version {version} is not supported (this clsdet reads {SCHEMA_VERSION}) and no "
+                f"migration from {version} is registered; re-run the benchmark, or add one with "
+                f"@register_migration({version}) in benchmarks/record.py"
+            )
+        results = step(dict(results))
+        version += 1
+        results["schema_version"] = version
+    return results
+
+
+# --- ids and times -----------------------------------------------------------------------------------------------
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_run_id(name: str) -> str:
+    """`20261124T083000Z-demo-ab12cd`: sortable by time, readable, unique (3 random bytes)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(name)).strip("-.")[:40] or "run"
+    return f"{stamp}-{slug}-{secrets.token_hex(3)}"
+
+
+# --- reading and writing -----------------------------------------------------------------------------------------
+def results_path(run_dir: str | Path) -> Path:
+    p = Path(run_dir)
+    return p if p.suffix == ".json" else p / RESULTS_FILE
+
+
+def _plain(obj: Any) -> Any:
+    """JSON-safe copy: numpy scalars/arrays -> Python, Path -> str, NaN/inf -> None (JSON has no NaN)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str | int):
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "tolist"):  # numpy scalar or array, torch tensor
+        return _plain(obj.tolist())
+    if hasattr(obj, "item"):
+        return _plain(obj.item())
+    return str(obj)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        Path(tmp).replace(path)  # atomic on POSIX and Windows: readers see the old or the new file, never half
+    except BaseException:
+        with contextlib.suppress(OSError):
+            Path(tmp).unlink()
+        raise
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Serialise read-modify-write of one results.json between processes (advisory lock; no-op without fcntl)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: single-writer is the user's job there
+        yield
+        return
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _record_id(rec: dict) -> tuple:
+    return tuple(json.dumps(rec.get(k), sort_keys=True) for k in RECORD_KEYS)
+
+
+def _keep_existing_latency(new: dict, old: dict) -> None:
+    """Put back every latency record of `old` that `new` lacks (append-only across rewrites)."""
+    for model, entry in (old.get("models") or {}).items():
+        old_recs = (entry or {}).get("latency") or []
+        if not old_recs:
+            continue
+        new_entry = new.setdefault("models", {}).setdefault(model, {"name": (entry or {}).get("name", model)})
+        if new_entry is None:  # the new document says the model has no entry at all; keep the records anyway
+            new_entry = new["models"][model] = {"name": model}
+        recs = new_entry.get("latency")
+        if not isinstance(recs, list):
+            recs = new_entry["latency"] = []
+        seen = {_record_id(r) for r in recs if isinstance(r, dict)}
+        missing = [r for r in old_recs if isinstance(r, dict) and _record_id(r) not in seen]
+        recs[:0] = missing  # older records first, so list order stays oldest -> newest
+
+
+def write_results(run_dir: str | Path, results: dict) -> Path:
+    """Write results.json atomically; latency records already on disk are never dropped. Returns the path."""
+    path = results_path(run_dir)
+    doc = _plain(results)
+    doc.setdefault("schema_version", SCHEMA_VERSION)
+    with _locked(path):
+        if path.is_file():
+            try:
+                old = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                old = {}
+            if isinstance(old, dict):
+                _keep_existing_latency(doc, old)
+        _atomic_write(path, json.dumps(doc, indent=1, sort_keys=False, allow_nan=False) + "\n")
+    return path
+
+
+def load_results(run_dir: str | Path) -> dict:
+    """Read and (if needed) migrate a run's results.json; clear errors for a missing or foreign file."""
+    path = results_path(run_dir)
+    if not path.is_file():
+        hint = "" if path.parent.is_dir() else f" (the folder {path.parent} does not exist either)"
+        raise RecordError(
+            f"{path} not found{hint}: give the run folder a benchmark wrote (results/runs/<run-id>), "
+            "or run `clsdet bench` first"
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise RecordError(f"{path}: the top level must be an object, got {type(data).__name__}")
+    return migrate(data, str(path))
+
+
+def append_latency(run_dir: str | Path, model: str, records: Iterable[dict]) -> Path:
+    """Append latency records to `models.<model>.latency`; never replaces or drops one (a re-measured cell is
+    appended as well). Safe against another process appending at the same time."""
+    path = results_path(run_dir)
+    new = [_plain(dict(r)) for r in records]
+    for r in new:
+        r.setdefault("model", model)
+        r.setdefault("measured_utc", utc_now())
+    with _locked(path):
+        results = load_results(path)
+        models = results.get("models") or {}
+        if not isinstance(models.get(model), dict):
+            names = ", ".join(k for k, v in models.items() if isinstance(v, dict)) or "none"
+            raise RecordError(f"{path}: no model {model!r} to append latency to; models in this run: {names}")
+        recs = models[model].get("latency")
+        if not isinstance(recs, list):
+            recs = models[model]["latency"] = []
+        recs.extend(new)
+        _atomic_write(path, json.dumps(results, indent=1, allow_nan=False) + "\n")
+    return path
+
+
+def newest_per_cell(records: Iterable[dict]) -> list[dict]:
+    """One record per cell (CELL_KEYS): the newest (by measured_utc, then list order), with `n_measurements`."""
+    cells: dict[tuple, dict] = {}
+    counts: dict[tuple, int] = {}
+    for rec in records or []:
+        if not isinstance(rec, dict):
+            continue
+        key = tuple(json.dumps(rec.get(k)) for k in CELL_KEYS)
+        counts[key] = counts.get(key, 0) + 1
+        old = cells.get(key)
+        if old is None or str(rec.get("measured_utc") or "") >= str(old.get("measured_utc") or ""):
+            cells[key] = rec
+    return [{**rec, "n_measurements": counts[key]} for key, rec in cells.items()]
+
+
+# --- validation --------------------------------------------------------------------------------------------------
+REQUIRED = {
+    "": ["schema_version", "run_id", "created_utc", "machine", "commit", "config", "data", "split", "models"],
+    "machine": ["machine_id", "hostname"],
+    "split": ["counts"],
+    "data": ["classes"],
+}
+MODEL_REQUIRED = ["name", "accuracy", "training", "size", "latency"]  # values may be null when the stage failed
+ACCURACY_REQUIRED = ["n_test", "macro_ap", "macro_ap_ci95", "micro_ap", "macro_f1", "macro_f1_ci95", "per_class"]
+LATENCY_REQUIRED = ["model", "machine_id", "device", "dtype", "batch_size", "scope", "status"]
+LATENCY_OK_REQUIRED = ["latency_ms_p50", "warmup", "iters", "threads", "sync", "timer"]
+LABELING_REQUIRED = ["source", "hours"]
+
+
+def _missing(obj: Any, keys: list[str], where: str) -> list[str]:
+    if not isinstance(obj, dict):
+        return [f"{where or '<top level>'}: expected an object, got {type(obj).__name__}"]
+    return [f"{where + '.' if where else ''}{k}: missing" for k in keys if k not in obj]
+
+
+def validate(results: Any) -> list[str]:
+    """Problems with a results document, each naming its key path (empty list = valid)."""
+    problems = _missing(results, REQUIRED[""], "")
+    if not isinstance(results, dict):
+        return problems
+    if results.get("schema_version") not in (None, SCHEMA_VERSION):
+        problems.append(f"schema_version: {results['schema_version']!r}, expected {SCHEMA_VERSION}")
+    for section in ("machine", "split", "data"):
+        if section in results:
+            problems += _missing(results[section], REQUIRED[section], section)
+    models = results.get("models")
+    if "models" in results and not isinstance(models, dict):
+        problems.append(f"models: expected an object, got {type(models).__name__}")
+        models = {}
+    for name, entry in (models or {}).items():
+        where = f"models.{name}"
+        problems += _missing(entry, MODEL_REQUIRED, where)
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("accuracy"), dict):
+            problems += _missing(entry["accuracy"], ACCURACY_REQUIRED, f"{where}.accuracy")
+        lat = entry.get("latency")
+        if lat is not None and not isinstance(lat, list):
+            problems.append(f"{where}.latency: expected a list, got {type(lat).__name__}")
+            continue
+        for i, rec in enumerate(lat or []):
+            problems += _missing(rec, LATENCY_REQUIRED, f"{where}.latency[{i}]")
+            if isinstance(rec, dict) and rec.get("status") == "ok":
+                problems += _missing(rec, LATENCY_OK_REQUIRED, f"{where}.latency[{i}]")
+    for method, entry in (results.get("labeling") or {}).items():
+        if entry is not None:
+            problems += _missing(entry, LABELING_REQUIRED, f"labeling.{method}")
+    return problems

@@ -1,0 +1,289 @@
+"""The report's figures, drawn from a results document alone and saved as PNG in `<run_dir>/plots/`.
+
+Each `plot_*` returns a matplotlib Figure, or a string saying why it cannot be drawn (the report shows that as n/a).
+Figures are built with `matplotlib.figure.Figure` (no pyplot global state, no GUI backend needed).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from benchmarks.report import common as T  # noqa: N812
+
+COLORS = {"classifier": "#1f77b4", "detector": "#d62728", "baseline": "#7f7f7f"}
+MARKERS = {"model": "o", "end_to_end": "s"}
+MAX_CLASSES_CM = 12  # more small multiples than this are unreadable; the rest are named in the caption
+DPI = 110
+
+
+def _color(model: str) -> str:
+    return COLORS.get(model, "#2ca02c")
+
+
+def _figure(w: float, h: float):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(w, h), dpi=DPI, layout="constrained")
+    return fig
+
+
+def plot_accuracy_latency(results: dict):
+    """Macro AP vs p50 latency, one panel per machine x device, one point per model and batch/scope."""
+    cells = [c for c in T.latency_cells(results) if c.get("status") == "ok" and T.num(c.get("latency_ms_p50"))]
+    ap = {m: T.num((T.section(results, m, "accuracy") or {}).get("macro_ap")) for m in T.model_names(results)}
+    cells = [c for c in cells if ap.get(c["model"]) is not None]
+    if not cells:
+        return "no successful latency measurement of a model with a macro AP"
+    mach = T.machines(results)
+    panels = sorted(
+        {(c.get("machine_id") or "?", c.get("device") or "?") for c in cells},
+        key=lambda k: (not mach.get(k[0], {}).get("this_run"), k),
+    )
+    ncol = min(3, len(panels))
+    nrow = (len(panels) + ncol - 1) // ncol
+    fig = _figure(4.6 * ncol, 3.6 * nrow)
+    axes = fig.subplots(nrow, ncol, squeeze=False, sharey=True).ravel()
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    for ax, (mid, dev) in zip(axes, panels):
+        info = mach.get(mid, {"hostname": "?", "devices": {}})
+        names = ", ".join(sorted(info["devices"].get(dev) or [])) or dev
+        for c in (c for c in cells if c.get("machine_id") == mid and c.get("device") == dev):
+            x, y = c["latency_ms_p50"], ap[c["model"]]
+            ax.scatter(x, y, color=_color(c["model"]), marker=MARKERS.get(c.get("scope"), "^"), s=46, zorder=3)
+            ax.annotate(f"b{c.get('batch_size')}", (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(f"{v:g}")[0] in "25" else ""))
+        ax.set_title(f"{dev}: {names}\n{info['hostname']}", fontsize=9)
+        ax.set_xlabel("p50 latency per batch (ms, log)")
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel("macro AP (test)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.margins(x=0.25, y=0.25)
+    for ax in axes[len(panels) :]:
+        ax.set_visible(False)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=_color(m), marker="o", ls="", label=T.model_label(results, m)) for m in ap]
+    handles += [
+        Line2D([], [], color="k", marker=mk, ls="", mfc="none", label=f"scope: {T.SCOPE_NAMES[s]}")
+        for s, mk in MARKERS.items()
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, frameon=False)
+    fig.suptitle("Accuracy vs latency (label: batch size)", fontsize=11)
+    return fig
+
+
+def inference_reference(results: dict) -> dict | None:
+    """The latency record the cost plot prices inference with: this run's machine, batch 1, end-to-end on CPU
+    preferred (what a user pays per image), falling back to any successful batch-1 record."""
+    own = (results.get("machine") or {}).get("machine_id")
+    ok = [c for c in T.latency_cells(results) if c.get("status") == "ok" and T.num(c.get("throughput_img_s"))]
+
+    def rank(c):
+        return (
+            c.get("machine_id") != own,
+            c.get("device") != "cpu",
+            c.get("batch_size") != 1,
+            c.get("scope") != "end_to_end",
+        )
+
+    return {m: min((c for c in ok if c["model"] == m), key=rank, default=None) for m in T.model_names(results)}
+
+
+def _hours(v: float | None) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.2f} h" if v >= 0.05 else f"{v * 60:.1f} min" if v * 60 >= 1 else f"{v * 3600:.1f} s"
+
+
+def plot_cost(results: dict):
+    """Stacked bars per model: labeling hours, training hours, inference hours per 1,000 images."""
+    refs = inference_reference(results)
+    labeling = results.get("labeling") or {}
+    rows = []
+    for m in T.model_names(results):
+        lab = T.num((labeling.get(T.LABELING_FOR.get(m, m)) or {}).get("hours"))
+        train = T.num((T.section(results, m, "training") or {}).get("train_wall_s"))
+        ref = refs.get(m)
+        infer = 1000 / ref["throughput_img_s"] / 3600 if ref else None
+        rows.append((m, lab, None if train is None else train / 3600, infer, ref))
+    if not any(v is not None for r in rows for v in r[1:4]):
+        return "no labeling, training or latency figures recorded"
+    fig = _figure(7.5, 4.6)
+    ax = fig.subplots()
+    parts = [("labeling", "#9467bd"), ("training", "#ff7f0e"), ("inference / 1,000 images", "#2ca02c")]
+    names = [T.model_label(results, r[0]) for r in rows]
+    bottoms = [0.0] * len(rows)
+    for i, (part, color) in enumerate(parts):
+        vals = [r[1 + i] or 0.0 for r in rows]
+        ax.bar(names, vals, bottom=bottoms, color=color, label=part, width=0.5)
+        bottoms = [b + v for b, v in zip(bottoms, vals)]
+    for x, (r, top) in enumerate(zip(rows, bottoms)):
+        lines = [f"{part.split()[0]}: {_hours(v)}" for (part, _), v in zip(parts, r[1:4])]
+        ax.annotate(
+            "\n".join([*lines, f"total: {_hours(top)}"]),
+            (x, top),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    ax.set_ylim(0, max(bottoms + [1e-9]) * 1.45)
+    ax.set_ylabel("hours")
+    refs_txt = {
+        m: f"{r['device']} b{r['batch_size']} {T.SCOPE_NAMES.get(r['scope'], r['scope'])} on {r.get('hostname')}"
+        for m, *_, r in rows
+        if r
+    }
+    if len(set(refs_txt.values())) == 1:
+        ref_txt = next(iter(refs_txt.values()))
+    else:
+        ref_txt = "; ".join(f"{m}: {t}" for m, t in refs_txt.items()) or "no latency recorded"
+    ax.set_title(f"Cost to a trained model + inference\n(inference priced at {ref_txt})", fontsize=9)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(True, axis="y", alpha=0.3)
+    return fig
+
+
+def plot_per_class_ap(results: dict):
+    """Grouped horizontal bars: per-class AP of each model and the prevalence baseline."""
+    classes = list((results.get("data") or {}).get("classes") or [])
+    series, base = {}, None
+    for m in T.model_names(results):
+        pc = (T.section(results, m, "accuracy") or {}).get("per_class") or {}
+        if pc:
+            series[T.model_label(results, m)] = ([T.num((pc.get(c) or {}).get("ap")) for c in classes], _color(m))
+            base = base or [T.num((pc.get(c) or {}).get("prevalence")) for c in classes]
+    if base and any(v is not None for v in base):
+        series["baseline (prevalence)"] = (base, COLORS["baseline"])
+    if not classes or not series:
+        return "no per-class AP recorded"
+    import numpy as np
+
+    n = len(series)
+    h = 0.8 / n
+    fig = _figure(7.5, 1.2 + 0.28 * n * len(classes))
+    ax = fig.subplots()
+    y = np.arange(len(classes))
+    for i, (label, (vals, color)) in enumerate(series.items()):
+        bars = ax.barh(y + (i - (n - 1) / 2) * h, [v or 0 for v in vals], height=h, color=color, label=label)
+        ax.bar_label(bars, labels=["n/a" if v is None else f"{v:.2f}" for v in vals], fontsize=7, padding=2)
+    ax.set_yticks(y, classes, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.08)
+    ax.set_xlabel("average precision (test, image level)")
+    fig.legend(loc="outside lower center", ncol=n, fontsize=8, frameon=False)
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.set_title("Per-class AP", fontsize=11)
+    return fig
+
+
+def plot_confusion(results: dict):
+    """Small multiples: one 2x2 confusion matrix per class (columns) and model (rows), at the val-tuned thresholds."""
+    models = [m for m in T.model_names(results) if (T.section(results, m, "accuracy") or {}).get("confusion")]
+    if not models:
+        return "no confusion counts recorded"
+    classes = list((results.get("data") or {}).get("classes") or [])
+    first = T.section(results, models[0], "accuracy")
+    classes = [c for c in classes if c in first["confusion"]] or list(first["confusion"])
+    support = {c: ((first.get("per_class") or {}).get(c) or {}).get("support") or 0 for c in classes}
+    shown = sorted(classes, key=lambda c: -support[c])[:MAX_CLASSES_CM]
+    shown = [c for c in classes if c in shown]  # keep the benchmark's class order
+    fig = _figure(1.55 * len(shown) + 1.0, 1.75 * len(models) + 0.7)
+    axes = fig.subplots(len(models), len(shown), squeeze=False)
+    for i, m in enumerate(models):
+        conf = T.section(results, m, "accuracy")["confusion"]
+        for j, c in enumerate(shown):
+            ax = axes[i][j]
+            k = conf.get(c) or {}
+            grid = [[k.get("tn", 0), k.get("fp", 0)], [k.get("fn", 0), k.get("tp", 0)]]
+            ax.imshow(grid, cmap="Blues", vmin=0, vmax=max(1, max(max(r) for r in grid)))
+            for r in range(2):
+                for q in range(2):
+                    hi = grid[r][q] > 0.6 * max(max(row) for row in grid)
+                    ax.text(
+                        q, r, str(grid[r][q]), ha="center", va="center", fontsize=9, color="white" if hi else "black"
+                    )
+            ax.set_xticks([0, 1], ["0", "1"], fontsize=7)
+            ax.set_yticks([0, 1], ["0", "1"], fontsize=7)
+            if i == 0:
+                ax.set_title(c, fontsize=9)
+            if i == len(models) - 1:
+                ax.set_xlabel("predicted", fontsize=7)
+            if j == 0:
+                ax.set_ylabel(f"{m}\ntrue", fontsize=8)
+    extra = "" if len(shown) == len(classes) else f" ({len(shown)} of {len(classes)} classes, most frequent)"
+    fig.suptitle(f"Confusion per class at val-tuned thresholds{extra}", fontsize=10)
+    return fig
+
+
+def _curve_keys(history: list[dict]) -> dict[str, list[str]]:
+    keys = sorted({k for row in history for k in row if k != "epoch"})
+    return {
+        "loss": [k for k in keys if "loss" in k.lower()],
+        "val macro AP": [k for k in keys if k.lower().endswith("macro_ap")],
+        "box mAP50": [k for k in keys if re.search(r"map_?50(?![-_]?95)", k.lower())],
+    }
+
+
+def plot_training(results: dict):
+    """Loss, val macro AP and (detector) box mAP50 per epoch, from each model's training history."""
+    hists = {m: (T.section(results, m, "training") or {}).get("history") or [] for m in T.model_names(results)}
+    hists = {m: h for m, h in hists.items() if h}
+    if not hists:
+        return "no training history recorded"
+    panels = ["loss", "val macro AP", "box mAP50"]
+    fig = _figure(12, 3.6)
+    axes = fig.subplots(1, 3)
+    styles = ["-", "--", ":", "-."]
+    for m, hist in hists.items():
+        keys = _curve_keys(hist)
+        for ax, panel in zip(axes, panels):
+            for s, k in enumerate(keys[panel]):
+                pts = [(r.get("epoch", i), T.num(r.get(k))) for i, r in enumerate(hist)]
+                pts = [(e, v) for e, v in pts if v is not None]
+                if pts:
+                    ax.plot(*zip(*pts), ls=styles[s % 4], marker=".", color=_color(m), label=f"{m}: {k}")
+    for ax, panel in zip(axes, panels):
+        ax.set_title(panel, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.grid(True, alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7)
+        else:
+            ax.text(0.5, 0.5, "n/a (not in the history)", ha="center", va="center", transform=ax.transAxes)
+    return fig
+
+
+PLOTS = {
+    "accuracy_vs_latency": plot_accuracy_latency,
+    "cost_breakdown": plot_cost,
+    "per_class_ap": plot_per_class_ap,
+    "confusion": plot_confusion,
+    "training_curves": plot_training,
+}
+
+
+def render_plots(results: dict, out_dir: Path) -> dict[str, Path | str]:
+    """name -> PNG path, or the reason it was not drawn; a plot that fails to draw is a reason, not a crash."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path | str] = {}
+    for name, fn in PLOTS.items():
+        path = out_dir / f"{name}.png"
+        try:
+            fig = fn(results)
+        except Exception as exc:  # partial data must not stop the report (STYLE.md 9)
+            fig = f"could not draw: {type(exc).__name__}: {exc}"
+        if isinstance(fig, str):
+            path.unlink(missing_ok=True)  # a stale PNG from an earlier render would contradict the text
+            out[name] = fig
+            continue
+        fig.savefig(path, format="png")
+        out[name] = path
+    return out
