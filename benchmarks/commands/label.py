@@ -11,6 +11,7 @@ def _common(p, log_dir: bool = True) -> None:
     p.add_argument("--annotator", default="", help="the person's name, as given (stored as is)")
     p.add_argument("--dataset", default="", help="dataset name the harness matches logs by (default: folder name)")
     p.add_argument("--notes", default="", help="free text stored in the log")
+    p.add_argument("--example", action="store_true", help="mark the log as an example: never used as a measurement")
 
 
 def register(sub) -> None:
@@ -38,7 +39,6 @@ def register(sub) -> None:
     c.add_argument("events_csv", nargs="?", help="CVAT's events export, logs_<timestamp>.csv")
     c.add_argument("--annotations", help="CVAT for images 1.1 export (zip, folder or annotations.xml): box counts")
     c.add_argument("--threshold-s", type=float, default=100.0, help="CVAT's gap rule (default 100 s)")
-    c.add_argument("--example", action="store_true", help="mark the log as an example, never a measurement")
     _common(c)
     c.set_defaults(func=import_cvat_cmd)
 
@@ -55,6 +55,7 @@ def register(sub) -> None:
 
 
 def watch_cmd(args) -> int:
+    import signal
     import time
 
     from benchmarks.labeling.log_format import write_log
@@ -63,14 +64,21 @@ def watch_cmd(args) -> int:
 
     watcher = FolderSortWatcher(
         args.sorted_dir, args.classes, args.pause_threshold_s, args.annotator, args.dataset,
-        polling=args.polling, poll_interval_s=args.poll_interval_s, notes=args.notes,
+        polling=args.polling, poll_interval_s=args.poll_interval_s, notes=args.notes, example=args.example,
     )  # fmt: skip
     try:
         watcher.start()
     except FileNotFoundError as exc:
         print(f"error: {exc}")
         return 2
-    print(f"watching {watcher.root} ({watcher.observer_kind}); sort your images, press Ctrl-C when done")
+    print(f"watching {watcher.root} ({watcher.observer_kind}); sort your images, press Ctrl-C when done", flush=True)
+
+    def _end(signum, frame):  # `kill` (SIGTERM) ends the session like Ctrl-C: the log is still written
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _end)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started in the background by a non-interactive shell
+        signal.signal(signal.SIGINT, _end)
     try:
         while True:
             time.sleep(0.5)
@@ -88,7 +96,7 @@ def session_cmd(args) -> int:
     from benchmarks.labeling.summary import session_text
 
     if args.action == "start":
-        n = start_session(args.sorted_dir, args.log_dir, args.classes, args.annotator, args.dataset)
+        n = start_session(args.sorted_dir, args.log_dir, args.classes, args.annotator, args.dataset, args.example)
         print(
             f"session started: {n['images']} images, {n['labels']} labels already sorted"
             + (f", {n['ignored_files']} other files ignored" if n["ignored_files"] else "")

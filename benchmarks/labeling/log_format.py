@@ -97,6 +97,7 @@ class LabelingLog:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["rough"] = self.rough
+        d["events"] = [{k: v for k, v in e.items() if v is not None} for e in d["events"]]  # unused fields omitted
         # schema_version first, so `head` on a log tells its version
         return {"schema_version": d.pop("schema_version"), **d}
 

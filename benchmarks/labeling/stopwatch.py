@@ -34,7 +34,12 @@ def _load(log_dir: Path) -> dict:
 
 
 def start_session(
-    sorted_dir: Path, log_dir: Path, classes: list[str] | None = None, annotator: str = "", dataset: str = ""
+    sorted_dir: Path,
+    log_dir: Path,
+    classes: list[str] | None = None,
+    annotator: str = "",
+    dataset: str = "",
+    example: bool = False,
 ) -> dict:
     root = Path(sorted_dir).resolve()
     if not root.is_dir():
@@ -52,6 +57,7 @@ def start_session(
         "classes": classes,
         "annotator": annotator,
         "dataset": dataset or root.name,
+        "example": example,
     }
     Path(log_dir).mkdir(parents=True, exist_ok=True)
     _state_path(log_dir).write_text(json.dumps(state, indent=1), encoding="utf-8")
@@ -79,6 +85,7 @@ def stop_session(sorted_dir: Path, log_dir: Path, notes: str = "") -> LabelingLo
         active_s=round((ended - started).total_seconds(), 3),
         n_images=len({name for name, _ in new_pairs}),
         n_labels=len(new_pairs),
+        example=begun.get("example", False),
         notes=notes or "stopwatch: wall-clock span, pauses not detectable",
         counts={
             "images_at_start": len({n for n, _ in before}),

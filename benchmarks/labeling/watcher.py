@@ -43,12 +43,14 @@ class FolderSortWatcher:
         polling: bool = False,
         poll_interval_s: float = 1.0,
         notes: str = "",
+        example: bool = False,
     ) -> None:
         self.root = Path(root).resolve()
         self.classes = list(classes) if classes else None
         self.pause_threshold_s = float(pause_threshold_s)
         self.annotator, self.dataset, self.notes = annotator, dataset or self.root.name, notes
         self.polling, self.poll_interval_s = polling, poll_interval_s
+        self.example = example
         self.observer_kind = ""
         self._allowed = set(self.classes) if self.classes else None
         self._lock = threading.Lock()
@@ -66,10 +68,12 @@ class FolderSortWatcher:
     # -- life cycle -------------------------------------------------------------------------------------------
     def begin(self, at: datetime | None = None) -> None:
         """Snapshot the tree (what is already sorted is not this session's work) and start the clock."""
+        for label in self.classes or []:  # with a class list, the tree can be set up for the person
+            (self.root / label).mkdir(parents=True, exist_ok=True)
         if not self.root.is_dir():
-            raise FileNotFoundError(f"sorted folder {self.root} does not exist; create it with one folder per class")
-        for label in self.classes or []:
-            (self.root / label).mkdir(exist_ok=True)
+            raise FileNotFoundError(
+                f"sorted folder {self.root} does not exist; create it with one folder per class, or pass --classes"
+            )
         for path in sorted(self.root.rglob("*")):
             if path.is_file() or path.is_symlink():
                 label, why = classify(path, self.root, self._allowed)
@@ -241,6 +245,7 @@ class FolderSortWatcher:
             n_images=len({name for name, _ in new_pairs}),
             n_labels=len(new_pairs),
             notes=self.notes,
+            example=self.example,
             pause_threshold_s=self.pause_threshold_s,
             paused_s=at.paused_ms / 1000,
             pauses=[

@@ -1,0 +1,84 @@
+"""`clsdet label import-cvat` + `summary` end to end on a generated events CSV and a small CVAT XML export."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cli import main
+from benchmarks.labeling import read_log
+
+XML = """<?xml version="1.0" encoding="utf-8"?>
+<annotations><version>1.1</version>
+ <meta><job><id>1</id><size>3</size>
+  <created>2025-03-01 08:00:00.000000+00:00</created><updated>2025-03-01 09:30:00.000000+00:00</updated>
+  <labels><label><name>cat</name><type>rectangle</type></label><label><name>dog</name><type>rectangle</type></label>
+  </labels></job></meta>
+ <image id="0" name="a.jpg" width="100" height="80">
+  <box label="cat" occluded="0" xtl="1" ytl="2" xbr="30" ybr="40" z_order="0"></box>
+  <box label="dog" occluded="0" xtl="5" ytl="5" xbr="50" ybr="60" rotation="10" z_order="0"></box>
+ </image>
+ <image id="1" name="b.jpg" width="100" height="80">
+  <box label="cat" xtl="1" ytl="2" xbr="30" ybr="40"></box><box label="cat" xtl="40" ytl="2" xbr="60" ybr="40"></box>
+  <polygon label="dog" points="1,1;10,1;10,10"></polygon>
+ </image>
+ <image id="2" name="c.jpg" width="100" height="80">
+  <box label="dog" xtl="1" ytl="2" xbr="30" ybr="40"></box><tag label="cat"></tag>
+ </image>
+</annotations>
+"""
+
+
+@pytest.fixture
+def export_zip(tmp_path) -> Path:
+    path = tmp_path / "job_1_annotations.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("annotations.xml", XML)
+    return path
+
+
+def test_import_cvat_and_summary(tmp_path, export_zip, capsys, cvat):
+    logs = tmp_path / "logs"
+    events = cvat.write(tmp_path / "logs_2025.csv", cvat.stream())
+    assert main(["label", "import-cvat", str(events), "--annotations", str(export_zip), "--log-dir", str(logs),
+                 "--dataset", "pets"]) == 0  # fmt: skip
+    (path,) = sorted(logs.glob("*.json"))
+    log = read_log(path)
+    total = sum(cvat.expected_job_s.values())
+    assert log.active_s == pytest.approx(total)
+    assert (log.n_images, log.n_boxes, log.counts["other_shapes"]) == (3, 5, {"polygon": 1})
+    assert log.source == "cvat_client_events"
+    assert log.counts["problems"]["unknown_scope:foo:bar"] == 1
+    capsys.readouterr()
+    assert main(["label", "summary", "--log-dir", str(logs), "--json"]) == 0
+    rows = {r["method"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["cvat"]["s_per_box"] == pytest.approx(round(total / 5, 3))
+    assert rows["cvat"]["s_per_image"] == pytest.approx(round(total / 3, 3))
+    assert rows["folder_sort"]["source"].startswith("modeled")
+
+
+def test_rough_figure_from_export_timestamps(tmp_path, export_zip, capsys):
+    logs = tmp_path / "logs"
+    assert main(["label", "import-cvat", "--annotations", str(export_zip), "--log-dir", str(logs)]) == 0
+    assert "ROUGH" in capsys.readouterr().out
+    (path,) = sorted(logs.glob("*.json"))
+    log = read_log(path)
+    assert log.rough and log.active_s == pytest.approx(90 * 60)
+    assert load_ok(logs, rough=False) == [] and len(load_ok(logs, rough=True)) == 1
+
+
+def load_ok(logs, rough):
+    from benchmarks.labeling.cost import load_logs
+
+    return load_logs(logs, include_rough=rough)
+
+
+def test_missing_columns_cli_error(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("scope,timestamp\nload:job,2025-01-01T00:00:00Z\n")
+    assert main(["label", "import-cvat", str(bad), "--log-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "missing column(s)" in err and "obj_name" in err

@@ -1,0 +1,107 @@
+"""Log format round trip and errors, labeling_cost and the summary on known logs, stopwatch, CLI end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.labeling import LabelingRates, LogFormatError, labeling_cost, read_log, write_log
+from benchmarks.labeling.cost import load_logs, totals
+from benchmarks.labeling.log_format import Event, LabelingLog
+from benchmarks.labeling.stopwatch import SessionError, start_session, stop_session
+from benchmarks.labeling.summary import summary_rows
+from benchmarks.labeling.tree import scan_tree
+
+
+def _log(method="folder_sort", dataset="shapes", active_s=120.0, n_images=40, n_labels=60, n_boxes=0, **kw):
+    source = "watcher" if method == "folder_sort" else "cvat_client_events"
+    return LabelingLog(
+        method, dataset, "ann", "2025-01-01T00:00:00.000Z", "2025-01-01T00:05:00.000Z", source, active_s,
+        n_images, n_labels, n_boxes, events=[Event("arrive", "a.jpg", "cat", "2025-01-01T00:00:01.000Z")], **kw,
+    )  # fmt: skip
+
+
+def test_round_trip_and_no_overwrite(tmp_path):
+    p1 = write_log(_log(), tmp_path)
+    p2 = write_log(_log(), tmp_path)
+    assert p1 != p2 and p1.exists() and p2.exists()
+    back = read_log(p1)
+    assert back == _log()
+    assert json.loads(p1.read_text())["events"][0] == {
+        "kind": "arrive", "image": "a.jpg", "label": "cat", "t_utc": "2025-01-01T00:00:01.000Z"
+    }  # fmt: skip
+
+
+def test_other_schema_version_is_a_clear_error(tmp_path):
+    path = write_log(_log(), tmp_path)
+    data = json.loads(path.read_text())
+    data["schema_version"] = 99
+    path.write_text(json.dumps(data))
+    with pytest.raises(LogFormatError, match="schema_version 99 is not supported.*upgrade clsdet"):
+        read_log(path)
+
+
+def test_labeling_cost_measured_from_known_logs(tmp_path):
+    write_log(_log(active_s=120.0, n_images=40, n_labels=60), tmp_path)
+    write_log(_log(active_s=30.0, n_images=10, n_labels=15), tmp_path)
+    write_log(_log("cvat", active_s=400.0, n_images=20, n_labels=30, n_boxes=50), tmp_path)
+    write_log(_log(dataset="other", active_s=9999.0), tmp_path)  # another dataset: not used
+    write_log(_log(dataset="example-x", active_s=1.0, example=True), tmp_path)
+    cost = labeling_cost(100, 150, 200, tmp_path, dataset="shapes")
+    fs, cv = cost["folder_sort"], cost["cvat"]
+    assert fs["source"] == "measured"
+    assert fs["s_per_image"] == pytest.approx(150.0 / 50)  # (120 + 30) s over (40 + 10) images
+    assert fs["s_per_label"] == pytest.approx(150.0 / 75)
+    assert fs["total_s"] == pytest.approx(3.0 * 100) and fs["hours"] == pytest.approx(300 / 3600, abs=1e-4)
+    assert fs["s_per_box"] is None and "x this run's 100 images" in fs["basis"]
+    assert cv["source"] == "measured"
+    assert cv["s_per_box"] == pytest.approx(8.0) and cv["s_per_image"] == pytest.approx(20.0)
+    assert cv["total_s"] == pytest.approx(8.0 * 200)
+
+
+def test_labeling_cost_modeled_without_logs(tmp_path):
+    write_log(_log(dataset="example-x", example=True), tmp_path)  # examples never count as measurements
+    cost = labeling_cost(275, 300, 10, tmp_path)
+    assert cost["folder_sort"]["source"] == "modeled"
+    assert cost["folder_sort"]["total_s"] == pytest.approx(1.4 * 275)
+    assert "275 card images" in cost["folder_sort"]["basis"]
+    assert cost["cvat"]["s_per_box"] == 7.0 and cost["cvat"]["total_s"] == pytest.approx(70.0)
+    assert "Papadopoulos" in cost["cvat"]["basis"]
+    slow = labeling_cost(275, 300, 10, None, rates=LabelingRates(box_protocol="draw_and_verify"))
+    assert slow["cvat"]["total_s"] == pytest.approx(350.0) and "Su et al." in slow["cvat"]["basis"]
+
+
+def test_summary_rows_per_image_label_box(tmp_path):
+    write_log(_log(active_s=90.0, n_images=30, n_labels=45), tmp_path)
+    rows = {r["method"]: r for r in summary_rows(totals(load_logs(tmp_path)), LabelingRates())}
+    assert rows["folder_sort"]["s_per_image"] == pytest.approx(3.0)
+    assert rows["folder_sort"]["s_per_label"] == pytest.approx(2.0)
+    assert rows["folder_sort"]["source"].startswith("measured (watcher)")
+    assert rows["cvat"]["s_per_box"] == 7.0 and rows["cvat"]["source"].startswith("modeled")
+
+
+def test_tree_counts_non_images(tmp_path):
+    for rel in ("cat/a.jpg", "cat/b.PNG", "dog/a.jpg", "dog/notes.txt", "loose.jpg", "cat/.DS_Store"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    state = scan_tree(tmp_path)
+    assert state.pairs == {("a.jpg", "cat"), ("b.PNG", "cat"), ("a.jpg", "dog")}
+    assert dict(state.ignored) == {"not_an_image": 1, "not_in_label_folder": 1, "hidden": 1}
+
+
+def test_stopwatch(tmp_path):
+    tree, logs = tmp_path / "sorted", tmp_path / "logs"
+    (tree / "cat").mkdir(parents=True)
+    (tree / "cat" / "old.jpg").write_bytes(b"x")
+    assert start_session(tree, logs, dataset="d")["images"] == 1
+    with pytest.raises(SessionError, match="already running"):
+        start_session(tree, logs)
+    for rel in ("cat/a.jpg", "dog/a.jpg", "dog/b.jpg", "dog/readme.md"):
+        (tree / rel).parent.mkdir(exist_ok=True)
+        (tree / rel).write_bytes(b"x")
+    log = stop_session(tree, logs)
+    assert (log.n_images, log.n_labels, log.counts["ignored_files"]) == (2, 3, 1)
+    assert log.source == "stopwatch" and log.active_s >= 0
+    with pytest.raises(SessionError, match="no session running"):
+        stop_session(tree, logs)
