@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,6 +12,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.io import ImageReadMode, decode_image, read_file
 from torchvision.transforms import v2
+
+# torchvision 0.29 deprecates its image codecs in favour of TorchCodec (not a dependency here); the codecs still
+# work and decode_image on file bytes is the fast path this package is specified with. Warned once per call.
+warnings.filterwarnings(
+    "ignore", message="The image decoding and encoding capabilities of TorchVision", category=DeprecationWarning
+)
 
 
 class ImageDecodeError(RuntimeError):

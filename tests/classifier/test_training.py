@@ -1,0 +1,105 @@
+"""A short CPU training on synthetic shapes: artifact contents, round-trip, thresholds from val only, resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from classifier import ClassifierConfig, load, train
+from classifier.thresholds import tune_thresholds
+
+FAST = {"backbone": "resnet18", "imgsz": 64, "batch": 16, "lr": 2e-3, "workers": 0, "warmup_epochs": 0.5}
+
+
+@pytest.fixture(scope="module")
+def trained(shapes, tmp_path_factory):
+    (tr_paths, tr_t), (va_paths, va_t) = shapes["train"], shapes["val"]
+    tr_t = tr_t.copy()
+    tr_t[::7, 1] = np.nan  # some NA labels for one class
+    out = tmp_path_factory.mktemp("run") / "artifact"
+    cfg = ClassifierConfig(epochs=4, **FAST)
+    artifact = train(tr_paths, tr_t, va_paths, va_t, shapes["classes"], cfg, out, progress=False)
+    return artifact, cfg
+
+
+def test_artifact_folder_holds_everything(trained, shapes):
+    artifact, cfg = trained
+    for name in ("weights.pt", "config.json", "classes.json", "thresholds.json", "normalization.json",
+                 "history.csv", "training.json"):  # fmt: skip
+        assert (artifact / name).is_file(), name
+    assert json.loads((artifact / "classes.json").read_text()) == shapes["classes"]
+    assert ClassifierConfig.load(artifact / "config.json") == cfg
+    summary = json.loads((artifact / "training.json").read_text())
+    for key in ("train_wall_s", "epochs_run", "s_per_epoch", "train_images_per_s", "peak_mem_mb", "peak_mem_method",
+                "best_epoch", "best_val_macro_ap", "device", "precision", "workers", "threads"):  # fmt: skip
+        assert key in summary, key
+    assert summary["epochs_run"] == 4
+    assert summary["device"] == "cpu"
+    assert summary["precision"] == "32-true"
+    hist = pd.read_csv(artifact / "history.csv")
+    assert list(hist["epoch"]) == [0, 1, 2, 3]
+    for col in ("train/loss", "train/macro_ap", "val/macro_ap", "val/micro_f1", "val/macro_f1", "val/hamming",
+                "val/exact_match"):  # fmt: skip
+        assert hist[col].notna().all(), col
+    assert summary["best_val_macro_ap"] == pytest.approx(hist["val/macro_ap"].max())
+    norm = json.loads((artifact / "normalization.json").read_text())
+    assert norm["source"].startswith("train split")  # scratch: statistics of the train images
+
+
+def test_training_learns_the_shapes(trained):
+    hist = pd.read_csv(trained[0] / "history.csv")
+    assert hist["train/loss"].iloc[-1] < hist["train/loss"].iloc[0]
+    assert hist["val/macro_ap"].max() > 0.8  # 3 balanced classes: chance AP is ~0.5
+
+
+def test_loaded_predictor_gives_the_trained_models_scores(trained, shapes):
+    artifact, _ = trained
+    pred = load(artifact, device="cpu")
+    va_paths = shapes["val"][0]
+    scores = pred.predict_scores(va_paths, batch_size=5)
+    assert scores.shape == (len(va_paths), 3)
+    assert scores.dtype == np.float32
+    # val_scores.npy was computed inside train() by the in-memory network
+    assert np.allclose(scores, np.load(artifact / "val_scores.npy"), atol=1e-5)
+    assert not pred.model.training
+    assert pred.classes == shapes["classes"]
+    assert pred.imgsz == 64
+    batch = pred.example_input(2)
+    assert batch.shape == (2, 3, 64, 64)
+    assert pred.forward(batch).shape == (2, 3)
+    encoded = [p.read_bytes() for p in va_paths[:4]]
+    decisions = pred.end_to_end(encoded)
+    assert decisions.dtype == bool
+    assert np.array_equal(decisions, scores[:4] >= pred.thresholds)
+
+
+def test_thresholds_come_from_val_only(trained, shapes):
+    artifact, _ = trained
+    pred = load(artifact)
+    va_paths, va_t = shapes["val"]
+    expected = tune_thresholds(pred.predict_scores(va_paths), va_t)
+    assert np.allclose(pred.thresholds, expected, atol=1e-6)
+    test_paths, test_t = shapes["test"]
+    on_test = tune_thresholds(pred.predict_scores(test_paths), test_t)
+    assert not np.allclose(pred.thresholds, on_test)  # the test split would have given other thresholds
+
+
+def test_resume_continues_from_last_checkpoint(shapes, tmp_path):
+    (tr_paths, tr_t), (va_paths, va_t) = shapes["train"], shapes["val"]
+    tr_paths, tr_t = tr_paths[:32], tr_t[:32]
+    out = tmp_path / "artifact"
+    small = FAST | {"imgsz": 48, "backbone": "mobilenet_v3_small"}
+    train(tr_paths, tr_t, va_paths, va_t, shapes["classes"], ClassifierConfig(epochs=1, **small), out, progress=False)
+    assert (out / "checkpoints" / "last.ckpt").is_file()
+    cfg2 = ClassifierConfig(epochs=2, **small)
+    train(tr_paths, tr_t, va_paths, va_t, shapes["classes"], cfg2, out, resume=True, progress=False)
+    hist = pd.read_csv(out / "history.csv")
+    assert list(hist["epoch"]) == [0, 1]  # epoch 0 from the first call, epoch 1 from the resumed one
+    summary = json.loads((out / "training.json").read_text())
+    assert summary["epochs_run"] == 2
+    # the resumed call logged (so trained) epoch 1 only
+    second = pd.read_csv(out / "lightning" / "csv" / "version_1" / "metrics.csv")
+    assert set(second["epoch"]) == {1}
