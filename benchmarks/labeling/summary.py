@@ -16,7 +16,8 @@ def session_text(log: LabelingLog, path=None) -> str:
         f"{log.method} session, dataset {log.dataset!r}, annotator {log.annotator or '-'} ({log.source})",
         f"  {log.started_utc} -> {log.ended_utc}",
         f"  active {log.active_s:.1f} s"
-        + (f", paused {log.paused_s:.1f} s in {len(log.pauses)} pause(s)" if log.pauses else "")
+        + (f", paused {log.paused_s:.1f} s" if log.paused_s else "")
+        + (f" in {len(log.pauses)} pause(s)" if log.pauses else "")
         + (f" (gaps >= {log.pause_threshold_s:g} s excluded)" if log.pause_threshold_s else ""),
         f"  images {log.n_images}, labels {log.n_labels}, boxes {log.n_boxes}",
     ]
