@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from benchmarks.labeling import LabelingRates, write_log
+from benchmarks.labeling.cost import load_logs, totals
+from benchmarks.labeling.summary import summary_rows
 from benchmarks.labeling.watcher import FolderSortWatcher
 
 
@@ -73,9 +77,17 @@ def test_watcher_polling(tmp_path):
     log = w.stop()
     _check(log)
     assert log.counts["observer"] == "PollingObserver"
+    # summary on the watcher's log vs an independent figure: no pause, so active = end - start from the log's times
+    started, ended = (datetime.fromisoformat(t) for t in (log.started_utc, log.ended_utc))
+    write_log(log, tmp_path / "logs")
+    (row,) = [
+        r for r in summary_rows(totals(load_logs(tmp_path / "logs")), LabelingRates()) if r["method"] == "folder_sort"
+    ]
+    assert row["s_per_image"] == pytest.approx((ended - started).total_seconds() / 3, abs=1e-3)
+    assert row["s_per_label"] == pytest.approx((ended - started).total_seconds() / 4, abs=1e-3)
 
 
-@pytest.mark.skipif(not hasattr(os, "inotify_init") and os.uname().sysname != "Linux", reason="native observer")
+@pytest.mark.skipif(sys.platform != "linux", reason="the native observer is checked on Linux (inotify) only")
 def test_watcher_default_observer(tmp_path):
     _img(tmp_path / "sorted" / "cat" / "old.jpg")
     w = FolderSortWatcher(tmp_path / "sorted", ["cat", "dog"], dataset="t")
