@@ -12,6 +12,7 @@ Nothing is written to ~/.config, the current directory or a user's data folder.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from detector.runtime import default_cache_dir, ultralytics_env
@@ -38,10 +39,10 @@ def setup(threads: int | None = None, cache_dir: Path | None = None) -> dict:
     n = int(threads or os.environ.get("CLSDET_THREADS") or available_cpus())
     os.environ["OMP_NUM_THREADS"] = str(n)
     os.environ.setdefault("MKL_NUM_THREADS", str(n))
-    if "torch" in __import__("sys").modules or threads is not None or not _STATE:
-        import torch
-
-        torch.set_num_threads(n)
+    # torch reads OMP_NUM_THREADS when it initialises; once it is imported, only set_num_threads changes it.
+    # Not importing it here keeps light commands (label summary, data inspect) fast.
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
     _STATE.update(cache_dir=str(cache), threads=n)
     return dict(_STATE)
 
