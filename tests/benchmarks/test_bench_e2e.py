@@ -1,0 +1,124 @@
+"""`clsdet bench` end to end on a tiny demo config: the record, the same test ids, reports, MLflow, resume, latency."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cli import main
+
+TINY = [
+    "classifier.epochs=1",
+    "classifier.batch=8",
+    "classifier.imgsz=64",
+    "detector.epochs=1",
+    "detector.batch=8",
+    "detector.imgsz=64",
+    "latency.batch_sizes=[1,2]",
+    "latency.warmup=1",
+    "latency.iters=3",
+    "latency.min_seconds=0.0",
+    "metrics.bootstrap=200",
+]
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory) -> tuple[Path, Path, str]:
+    root = tmp_path_factory.mktemp("bench")
+    data = root / "demo"
+    assert main(["demo-data", str(data), "--images", "30", "--size", "64", "--seed", "1"]) == 0
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    args = ["bench", str(data / "clsdet.yaml"), "--device", "cpu", "--out", str(root / "runs"), "--tracking-uri", uri]
+    for o in TINY:
+        args += ["--set", o]
+    assert main(args) == 0
+    (run_dir,) = (root / "runs").iterdir()
+    return run_dir, root, uri
+
+
+def test_record_has_every_part_with_its_method(bench_run):
+    run_dir, _, _ = bench_run
+    r = json.loads((run_dir / "results.json").read_text())
+    for key in ("schema_version", "created_utc", "machine", "commit", "config", "split", "models", "labeling", "data"):
+        assert key in r, key
+    assert r["machine"]["threads"] >= 1
+    for model in ("classifier", "detector"):
+        m = r["models"][model]
+        acc = m["accuracy"]
+        assert 0.0 <= acc["macro_ap"] <= 1.0
+        lo, hi = acc["macro_ap_ci95"]
+        assert lo <= hi
+        assert acc["baseline"]["macro_ap"] > 0
+        assert m["training"]["train_wall_s"] > 0
+        assert m["size"]["params"] > 0 and m["size"]["file_mb_fp16"] < m["size"]["file_mb_fp32"]
+        ok = [x for x in m["latency"] if x["status"] == "ok"]
+        assert {(x["batch_size"], x["scope"]) for x in ok} >= {(1, "model"), (2, "model"), (1, "end_to_end")}
+        for x in ok:
+            for field in ("device", "dtype", "warmup", "iters", "threads", "sync", "latency_ms_p50", "samples_ms"):
+                assert field in x, field
+    assert r["models"]["detector"]["box"] is not None
+    for method in ("folder_sort", "cvat"):
+        assert r["labeling"][method]["source"] in ("measured", "modeled")
+
+
+def test_both_models_scored_on_the_same_test_ids(bench_run):
+    run_dir, _, _ = bench_run
+    r = json.loads((run_dir / "results.json").read_text())
+    split = json.loads((run_dir / "split.json").read_text())
+    cls_ids = r["models"]["classifier"]["accuracy"]["test_ids"]
+    det_ids = r["models"]["detector"]["accuracy"]["test_ids"]
+    assert cls_ids == det_ids == r["split"]["test_ids"]
+    assert set(cls_ids) <= set(split["test"])
+    assert not set(cls_ids) & (set(split["train"]) | set(split["val"]))
+
+
+def test_reports_and_mlflow_runs_exist(bench_run):
+    run_dir, _, uri = bench_run
+    assert "classifier" in (run_dir / "report.md").read_text()
+    assert "data:image/png;base64" in (run_dir / "report.html").read_text()
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    names = {x.info.run_name for x in runs}
+    assert {"classifier", "detector"} <= names
+    assert all(x.info.status == "FINISHED" for x in runs)
+
+
+def test_resume_keeps_finished_stages(bench_run, capsys):
+    run_dir, root, uri = bench_run
+    data = root / "demo"
+    args = [
+        "bench",
+        str(data / "clsdet.yaml"),
+        "--device",
+        "cpu",
+        "--out",
+        str(root / "runs"),
+        "--resume",
+        "--tracking-uri",
+        uri,
+    ]
+    for o in TINY:
+        args += ["--set", o]
+    before = (run_dir / "classifier" / "weights.pt").stat().st_mtime_ns
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"resuming {run_dir}" in out
+    assert "train_classifier: kept from the earlier run" in out
+    assert (run_dir / "classifier" / "weights.pt").stat().st_mtime_ns == before
+    assert len(list((root / "runs").iterdir())) == 1
+
+
+def test_latency_command_appends(bench_run):
+    run_dir, _, _ = bench_run
+    before = json.loads((run_dir / "results.json").read_text())["models"]["classifier"]["latency"]
+    assert (
+        main(["latency", str(run_dir), "--device", "cpu", "--batch-sizes", "1", "--iters", "2", "--min-seconds", "0"])
+        == 0
+    )
+    after = json.loads((run_dir / "results.json").read_text())["models"]["classifier"]["latency"]
+    assert after[: len(before)] == before
+    assert len(after) > len(before)
