@@ -1,0 +1,354 @@
+"""MLflow: one parent run per benchmark with nested `classifier` and `detector` runs; it only reads finished records.
+
+    with tracking_run(cfg_or_results, run_dir) as runs:   # FAILED on an exception, KILLED on Ctrl-C, re-raised
+        runs["classifier"]            # nested run id: hand it to Lightning's MLFlowLogger(run_id=...)
+        runs.start_nested("extra")    # another nested run, by name
+        ...                           # the benchmark
+        log_results(run_dir)          # results.json -> params, metrics, artifacts of the active runs
+
+`log_results(run_dir)` outside a `tracking_run` creates and finishes its own runs (logging an old run afterwards).
+Store: `tracking_uri` argument > config `mlflow.tracking_uri` > $MLFLOW_TRACKING_URI > sqlite
+`<repo>/results/mlflow.db`, with artifacts pinned beside a sqlite store (`<db folder>/mlartifacts`), never in the
+current directory. MLflow is imported inside functions only: it takes seconds to import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import time
+from pathlib import Path
+
+from benchmarks.record import load_results, newest_per_cell
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_EXPERIMENT = "clsdet"
+MODELS = ("classifier", "detector")
+LABELING_FOR = {"classifier": "folder_sort", "detector": "cvat"}
+WEIGHT_SUFFIXES = {".pt", ".pth", ".ckpt", ".safetensors", ".onnx"}
+RUN_ARTIFACTS = ("results.json", "report.md", "report.html", "config.resolved.yaml", "split.json")
+PARENT_TAG = "mlflow.parentRunId"  # how MLflow itself marks a nested run
+
+log = logging.getLogger(__name__)
+_ACTIVE: list[TrackingSession] = []
+
+
+class TrackingError(RuntimeError):
+    user_error = True
+
+
+# --- store -------------------------------------------------------------------------------------------------------
+def default_tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{REPO / 'results' / 'mlflow.db'}"
+
+
+def artifact_location_for(tracking_uri: str) -> str | None:
+    """A sqlite store keeps artifacts beside its database; servers and file stores decide for themselves."""
+    if tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri[len("sqlite:///") :])
+        return (db.parent / "mlartifacts").resolve().as_uri()
+    return None
+
+
+def client_for(tracking_uri: str):
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    from mlflow.tracking import MlflowClient
+
+    if tracking_uri.startswith("sqlite:///"):
+        Path(tracking_uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+    return MlflowClient(tracking_uri=tracking_uri)
+
+
+def ensure_experiment(client, name: str, artifact_location: str | None) -> str:
+    exp = client.get_experiment_by_name(name)
+    if exp is None:
+        return client.create_experiment(name, artifact_location=artifact_location)
+    if exp.lifecycle_stage == "deleted":
+        client.restore_experiment(exp.experiment_id)
+    return exp.experiment_id
+
+
+# --- names and values --------------------------------------------------------------------------------------------
+def metric_name(name: str) -> str:
+    """A name MLflow accepts on every OS: alphanumerics, _ - . / and spaces; no empty or relative path parts."""
+    clean = re.sub(r"[^\w./\- ]", "_", str(name))
+    parts = [p.strip("_ ") or "_" for p in clean.split("/") if p not in ("", ".", "..")]
+    return "/".join(parts)[:250] or "_"
+
+
+def flatten(d: dict, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in (d or {}).items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict) and v:
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v if isinstance(v, str) else json.dumps(v)
+    return out
+
+
+def _num(x) -> float | None:
+    if isinstance(x, bool) or not isinstance(x, int | float) or x != x or x in (float("inf"), float("-inf")):
+        return None
+    return float(x)
+
+
+# --- the session -------------------------------------------------------------------------------------------------
+class TrackingSession(dict):
+    """Run ids by role ("parent", "classifier", "detector", ...) plus "tracking_uri" and "experiment_id"."""
+
+    def __init__(self, client, experiment_id: str, tracking_uri: str, run_dir: Path, tags: dict):
+        super().__init__(tracking_uri=tracking_uri, experiment_id=experiment_id)
+        self.client, self.run_dir, self._tags = client, Path(run_dir), tags
+        self["parent"] = client.create_run(experiment_id, run_name=self.run_dir.name, tags=tags).info.run_id
+
+    def start_nested(self, name: str) -> str:
+        """The nested run `name` under the parent (created on first call); returns its run id."""
+        if name not in self:
+            tags = {**self._tags, PARENT_TAG: self["parent"], "clsdet.model": name}
+            self[name] = self.client.create_run(self["experiment_id"], run_name=name, tags=tags).info.run_id
+        return self[name]
+
+    @property
+    def nested(self) -> dict[str, str]:
+        return {k: v for k, v in self.items() if k not in ("parent", "tracking_uri", "experiment_id")}
+
+    def end(self, status: str = "FINISHED") -> None:
+        """Terminate nested runs still running (Lightning may have ended its own) and the parent with `status`."""
+        for run_id in [*self.nested.values(), self["parent"]]:
+            try:
+                if run_id == self["parent"] or self.client.get_run(run_id).info.status == "RUNNING":
+                    self.client.set_terminated(run_id, status)
+            except Exception as exc:  # ending must never mask the benchmark's own error
+                log.warning("could not mark MLflow run %s %s: %r", run_id, status, exc)
+
+
+def _settings(source) -> tuple[dict, dict]:
+    """(resolved config dict, its mlflow section) from a BenchConfig or a results document."""
+    if hasattr(source, "to_dict"):
+        cfg = source.to_dict()
+    elif isinstance(source, dict):
+        cfg = source.get("config") if isinstance(source.get("config"), dict) else {}
+    else:
+        cfg = {}
+    return cfg, (cfg.get("mlflow") or {})
+
+
+def start_session(source, run_dir: str | Path, tracking_uri: str | None = None, experiment: str | None = None):
+    cfg, ml = _settings(source)
+    uri = tracking_uri or ml.get("tracking_uri") or default_tracking_uri()
+    name = experiment or ml.get("experiment") or DEFAULT_EXPERIMENT
+    try:
+        client = client_for(uri)
+        exp_id = ensure_experiment(client, name, artifact_location_for(uri))
+        tags = {"clsdet.run_dir": str(Path(run_dir).resolve()), "clsdet.benchmark": str(cfg.get("name", ""))}
+        session = TrackingSession(client, exp_id, uri, Path(run_dir), tags)
+    except Exception as exc:
+        raise TrackingError(
+            f"MLflow store {uri!r} (experiment {name!r}) could not be opened: {exc}; fix `mlflow.tracking_uri` in "
+            "the config or --tracking-uri, or unset $MLFLOW_TRACKING_URI to use results/mlflow.db"
+        ) from exc
+    if cfg:
+        log_params(client, session["parent"], flatten(cfg))
+    for model in MODELS:
+        session.start_nested(model)
+        if isinstance(cfg.get(model), dict):
+            log_params(client, session[model], flatten(cfg[model]))
+    return session
+
+
+@contextlib.contextmanager
+def tracking_run(results_or_cfg, run_dir: str | Path, tracking_uri: str | None = None, experiment: str | None = None):
+    """The whole benchmark inside one parent run: FINISHED, FAILED on an exception, KILLED on KeyboardInterrupt."""
+    session = start_session(results_or_cfg, run_dir, tracking_uri, experiment)
+    _ACTIVE.append(session)
+    status = "FINISHED"
+    try:
+        yield session
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    except BaseException:
+        status = "FAILED"
+        raise
+    finally:
+        _ACTIVE.remove(session)
+        session.end(status)
+
+
+def active_session() -> TrackingSession | None:
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
+# --- logging -----------------------------------------------------------------------------------------------------
+def log_params(client, run_id: str, params: dict[str, str]) -> None:
+    """Log params the run lacks (MLflow refuses to change one); too long values are truncated, too long keys
+    skipped, and both are named in the tags `clsdet.params_truncated` / `clsdet.params_skipped`."""
+    from mlflow.entities import Param, RunTag
+    from mlflow.utils.validation import MAX_ENTITY_KEY_LENGTH, MAX_PARAM_VAL_LENGTH
+
+    have = client.get_run(run_id).data.params
+    todo, truncated, skipped = [], [], []
+    for raw, value in params.items():
+        if len(raw) > MAX_ENTITY_KEY_LENGTH:
+            skipped.append(raw)
+            continue
+        key = metric_name(raw)
+        if key in have:
+            continue
+        if len(value) > MAX_PARAM_VAL_LENGTH:
+            value = value[: MAX_PARAM_VAL_LENGTH - 15] + "...[truncated]"
+            truncated.append(key)
+        todo.append(Param(key, value))
+    for i in range(0, len(todo), 100):  # MLflow's limit per batch (MAX_PARAMS_TAGS_PER_BATCH)
+        client.log_batch(run_id, params=todo[i : i + 100])
+    tags = []
+    if truncated:
+        tags.append(RunTag("clsdet.params_truncated", ", ".join(truncated)[:5000]))
+        log.warning(
+            "MLflow: %d param value(s) truncated to %d chars: %s",
+            len(truncated),
+            MAX_PARAM_VAL_LENGTH,
+            ", ".join(truncated),
+        )
+    if skipped:
+        tags.append(RunTag("clsdet.params_skipped", f"{len(skipped)} keys longer than {MAX_ENTITY_KEY_LENGTH}"))
+    if tags:
+        client.log_batch(run_id, tags=tags)
+
+
+def log_metrics(client, run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    items = [Metric(metric_name(k), v, now, step) for k, v in metrics.items() if _num(v) is not None]
+    for i in range(0, len(items), 1000):  # MAX_METRICS_PER_BATCH
+        client.log_batch(run_id, metrics=items[i : i + 1000])
+
+
+def history_metrics(history: list[dict]):
+    """(epoch, {key: value}) per row of a training history: per-epoch metrics logged with step=epoch."""
+    for i, row in enumerate(history):
+        step = row.get("epoch", i)
+        yield (int(step) if _num(step) is not None else i), {k: v for k, v in row.items() if k != "epoch"}
+
+
+def final_metrics(entry: dict, labeling: dict, latency_cells: list[dict], own_machine: str | None) -> dict:
+    """Final numbers of one model: accuracy (+CI bounds, per class), box, training, size, labeling, and p50 latency
+    per device/batch/scope (names carry dtype when not float32 and the host when not this run's machine)."""
+    out: dict[str, float] = {}
+    acc = entry.get("accuracy") or {}
+    for k in ("macro_ap", "micro_ap", "macro_f1", "micro_f1", "hamming_loss", "exact_match", "n_test"):
+        out[k] = acc.get(k)
+    for k in ("macro_ap_ci95", "macro_f1_ci95"):
+        ci = acc.get(k)
+        if isinstance(ci, list) and len(ci) == 2:
+            out[f"{k}_lo"], out[f"{k}_hi"] = ci
+    out["baseline_macro_ap"] = (acc.get("baseline") or {}).get("macro_ap")
+    for cls, pc in (acc.get("per_class") or {}).items():
+        out[f"ap/{cls}"] = (pc or {}).get("ap")
+    box = entry.get("box") or {}
+    out["box_map50"], out["box_map50_95"] = box.get("map50"), box.get("map50_95")
+    train = entry.get("training") or {}
+    for k in ("train_wall_s", "epochs_run", "s_per_epoch", "train_images_per_s", "peak_mem_mb", "best_epoch"):
+        out[k] = train.get(k)
+    size = entry.get("size") or {}
+    for k in ("params", "flops", "file_mb_fp32", "file_mb_fp16"):
+        out[k] = size.get(k)
+    out["labeling_hours"] = labeling.get("hours")
+    for c in latency_cells:
+        if c.get("status") != "ok":
+            continue
+        name = f"{c.get('device')}/b{c.get('batch_size')}/{c.get('scope')}"
+        if c.get("dtype") not in (None, "float32"):
+            name += f"/{c['dtype']}"
+        if c.get("machine_id") != own_machine:
+            name += f"/{c.get('hostname') or c.get('machine_id')}"
+        out[f"latency_ms_p50/{name}"] = c.get("latency_ms_p50")
+        out[f"throughput_img_s/{name}"] = c.get("throughput_img_s")
+    return out
+
+
+def log_results(
+    run_dir: str | Path,
+    session: TrackingSession | None = None,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+) -> dict[str, str]:
+    """Log a finished results.json, its reports and plots, and the weights into the active session's runs (or new,
+    finished ones). Returns the run ids by role."""
+    run_dir = Path(run_dir).resolve()
+    results = load_results(run_dir)
+    own = session is None and active_session() is None
+    session = session or active_session() or start_session(results, run_dir, tracking_uri, experiment)
+    client = session.client
+    try:
+        _log_parent(client, session["parent"], results, run_dir)
+        for model, entry in (results.get("models") or {}).items():
+            if isinstance(entry, dict):
+                _log_model(client, session.start_nested(model), model, entry, results, run_dir)
+    except BaseException as exc:
+        if own:
+            session.end("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+        raise
+    if own:
+        session.end("FINISHED")
+    return {k: v for k, v in session.items() if k not in ("tracking_uri", "experiment_id")}
+
+
+def _log_parent(client, run_id: str, results: dict, run_dir: Path) -> None:
+    from mlflow.entities import RunTag
+
+    log_params(client, run_id, flatten(results.get("config") or {}))
+    m, c = results.get("machine") or {}, results.get("commit") or {}
+    tags = {
+        "clsdet.results_run_id": results.get("run_id"),
+        "clsdet.machine_id": m.get("machine_id"),
+        "clsdet.hostname": m.get("hostname"),
+        "clsdet.cpu": m.get("cpu"),
+        "clsdet.profile": results.get("profile"),
+        "mlflow.source.git.commit": c.get("id"),
+        "clsdet.commit_dirty": c.get("dirty"),
+        "clsdet.schema_version": results.get("schema_version"),
+    }
+    client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items() if v is not None])
+    metrics = {f"labeling_hours/{k}": (v or {}).get("hours") for k, v in (results.get("labeling") or {}).items()}
+    metrics.update({f"split/{k}": v for k, v in ((results.get("split") or {}).get("counts") or {}).items()})
+    metrics["n_images"] = (results.get("data") or {}).get("n_images")
+    metrics.update({f"stage_wall_s/{k}": (v or {}).get("wall_s") for k, v in (results.get("stages") or {}).items()})
+    log_metrics(client, run_id, metrics)
+    for name in RUN_ARTIFACTS:
+        if (run_dir / name).is_file():
+            client.log_artifact(run_id, str(run_dir / name))
+    if (run_dir / "plots").is_dir():
+        client.log_artifacts(run_id, str(run_dir / "plots"), "plots")
+
+
+def _log_model(client, run_id: str, model: str, entry: dict, results: dict, run_dir: Path) -> None:
+    from mlflow.entities import RunTag
+
+    params = {"name": entry.get("name")}
+    params.update(flatten(entry.get("config") or {}))
+    lab = (results.get("labeling") or {}).get(LABELING_FOR.get(model, model)) or {}
+    params["labeling_source"] = lab.get("source")
+    log_params(client, run_id, {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()})
+    have = set(client.get_run(run_id).data.metrics)  # e.g. logged live by Lightning's MLFlowLogger: not twice
+    for step, metrics in history_metrics((entry.get("training") or {}).get("history") or []):
+        log_metrics(client, run_id, {k: v for k, v in metrics.items() if metric_name(k) not in have}, step=step)
+    log_metrics(
+        client,
+        run_id,
+        final_metrics(
+            entry, lab, newest_per_cell(entry.get("latency") or []), (results.get("machine") or {}).get("machine_id")
+        ),
+    )
+    client.log_batch(run_id, tags=[RunTag("clsdet.model_name", str(entry.get("name")))])
+    art = run_dir / str(entry.get("artifact") or model)
+    if art.is_dir():
+        for f in sorted(art.rglob("*")):
+            if f.is_file() and f.suffix in WEIGHT_SUFFIXES:
+                rel = f.parent.relative_to(art).as_posix()
+                client.log_artifact(run_id, str(f), "weights" if rel == "." else f"weights/{rel}")
