@@ -29,8 +29,8 @@ def build(results: dict, plots: dict[str, Path | str]) -> list[tuple]:
             "p",
             f"Run {results.get('run_id', 'n/a')}, created {results.get('created_utc', 'n/a')} on "
             f"{machine.get('hostname', 'n/a')} ({machine.get('cpu', 'cpu n/a')}); profile "
-            f"{results.get('profile') or '—'}; test images: {_n(results)}. Rendered from results.json alone "
-            "(`clsdet report RUN_DIR` re-renders it).",
+            f"{results.get('profile') or '—'}; split: {_n(results)}. Rendered from results.json alone "
+            "(clsdet report RUN_DIR re-renders it).",
         ),
         ("h2", "Headline: classifier (folder sorting) vs detector (CVAT boxes)"),
         _table(T.headline, results),

@@ -13,7 +13,8 @@ from benchmarks.report import common as T  # noqa: N812
 
 COLORS = {"classifier": "#1f77b4", "detector": "#d62728", "baseline": "#7f7f7f"}
 MARKERS = {"model": "o", "end_to_end": "s"}
-MAX_CLASSES_CM = 12  # more small multiples than this are unreadable; the rest are named in the caption
+MAX_CLASSES_CM = 12  # more small multiples than this are unreadable; the caption says how many are shown
+CM_PER_ROW = 6
 DPI = 110
 
 
@@ -167,14 +168,16 @@ def plot_per_class_ap(results: dict):
 
     n = len(series)
     h = 0.8 / n
-    fig = _figure(7.5, 1.2 + 0.28 * n * len(classes))
+    per_class_in = max(0.3, min(0.28 * n, 20 / len(classes)))  # keeps 80 COCO classes under ~25 inches
+    fig = _figure(7.5, 1.2 + per_class_in * len(classes))
     ax = fig.subplots()
     y = np.arange(len(classes))
     for i, (label, (vals, color)) in enumerate(series.items()):
         bars = ax.barh(y + (i - (n - 1) / 2) * h, [v or 0 for v in vals], height=h, color=color, label=label)
-        ax.bar_label(bars, labels=["n/a" if v is None else f"{v:.2f}" for v in vals], fontsize=7, padding=2)
+        if len(classes) <= 20:  # value labels would overlap on thinner bars; the table beside has the numbers
+            ax.bar_label(bars, labels=["n/a" if v is None else f"{v:.2f}" for v in vals], fontsize=7, padding=2)
     ax.set_yticks(y, classes, fontsize=8)
-    ax.invert_yaxis()
+    ax.set_ylim(len(classes) - 0.5, -0.5)  # top-down in class order, no empty margins
     ax.set_xlim(0, 1.08)
     ax.set_xlabel("average precision (test, image level)")
     fig.legend(loc="outside lower center", ncol=n, fontsize=8, frameon=False)
@@ -194,32 +197,40 @@ def plot_confusion(results: dict):
     support = {c: ((first.get("per_class") or {}).get(c) or {}).get("support") or 0 for c in classes}
     shown = sorted(classes, key=lambda c: -support[c])[:MAX_CLASSES_CM]
     shown = [c for c in classes if c in shown]  # keep the benchmark's class order
-    fig = _figure(1.55 * len(shown) + 1.0, 1.75 * len(models) + 0.7)
-    axes = fig.subplots(len(models), len(shown), squeeze=False)
-    for i, m in enumerate(models):
-        conf = T.section(results, m, "accuracy")["confusion"]
-        for j, c in enumerate(shown):
-            ax = axes[i][j]
-            k = conf.get(c) or {}
-            grid = [[k.get("tn", 0), k.get("fp", 0)], [k.get("fn", 0), k.get("tp", 0)]]
-            ax.imshow(grid, cmap="Blues", vmin=0, vmax=max(1, max(max(r) for r in grid)))
-            for r in range(2):
-                for q in range(2):
-                    hi = grid[r][q] > 0.6 * max(max(row) for row in grid)
-                    ax.text(
-                        q, r, str(grid[r][q]), ha="center", va="center", fontsize=9, color="white" if hi else "black"
-                    )
-            ax.set_xticks([0, 1], ["0", "1"], fontsize=7)
-            ax.set_yticks([0, 1], ["0", "1"], fontsize=7)
-            if i == 0:
-                ax.set_title(c, fontsize=9)
-            if i == len(models) - 1:
-                ax.set_xlabel("predicted", fontsize=7)
-            if j == 0:
-                ax.set_ylabel(f"{m}\ntrue", fontsize=8)
+    ncol = min(len(shown), CM_PER_ROW)
+    chunks = [shown[i : i + ncol] for i in range(0, len(shown), ncol)]
+    fig = _figure(1.55 * ncol + 1.0, 1.75 * len(models) * len(chunks) + 0.7)
+    axes = fig.subplots(len(models) * len(chunks), ncol, squeeze=False)
+    for ci, chunk in enumerate(chunks):
+        for i, m in enumerate(models):
+            conf = T.section(results, m, "accuracy")["confusion"]
+            row = axes[ci * len(models) + i]
+            for j in range(ncol):
+                if j >= len(chunk):
+                    row[j].set_visible(False)
+                    continue
+                _confusion_cell(row[j], conf.get(chunk[j]) or {})
+                if i == 0:
+                    row[j].set_title(chunk[j], fontsize=9)
+                if i == len(models) - 1:
+                    row[j].set_xlabel("predicted", fontsize=7)
+                if j == 0:
+                    row[j].set_ylabel(f"{m}\ntrue", fontsize=8)
     extra = "" if len(shown) == len(classes) else f" ({len(shown)} of {len(classes)} classes, most frequent)"
     fig.suptitle(f"Confusion per class at val-tuned thresholds{extra}", fontsize=10)
     return fig
+
+
+def _confusion_cell(ax, k: dict) -> None:
+    grid = [[k.get("tn", 0), k.get("fp", 0)], [k.get("fn", 0), k.get("tp", 0)]]
+    top = max(1, max(max(r) for r in grid))
+    ax.imshow(grid, cmap="Blues", vmin=0, vmax=top)
+    for r in range(2):
+        for q in range(2):
+            color = "white" if grid[r][q] > 0.6 * top else "black"
+            ax.text(q, r, str(grid[r][q]), ha="center", va="center", fontsize=9, color=color)
+    ax.set_xticks([0, 1], ["0", "1"], fontsize=7)
+    ax.set_yticks([0, 1], ["0", "1"], fontsize=7)
 
 
 def _curve_keys(history: list[dict]) -> dict[str, list[str]]:
