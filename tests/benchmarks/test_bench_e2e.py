@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -33,9 +34,26 @@ def bench_run(tmp_path_factory) -> tuple[Path, Path, str]:
     args = ["bench", str(data / "clsdet.yaml"), "--device", "cpu", "--out", str(root / "runs"), "--tracking-uri", uri]
     for o in TINY:
         args += ["--set", o]
-    assert main(args) == 0
+    cwd = root / "cwd"
+    cwd.mkdir()
+    data_before = _listing(data)
+    ultralytics_home = Path.home() / ".config" / "Ultralytics"
+    home_before = ultralytics_home.exists()
+    old = Path.cwd()
+    os.chdir(cwd)  # anything written to the current directory (lightning_logs, runs/, mlruns) shows up here
+    try:
+        assert main(args) == 0
+    finally:
+        os.chdir(old)
+    assert list(cwd.iterdir()) == []
+    assert _listing(data) == data_before  # the user's data folder is untouched
+    assert ultralytics_home.exists() == home_before
     (run_dir,) = (root / "runs").iterdir()
     return run_dir, root, uri
+
+
+def _listing(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
 
 
 def test_record_has_every_part_with_its_method(bench_run):
