@@ -1,0 +1,291 @@
+"""`clsdet cvat pull`: download a CVAT task's "CVAT for images 1.1" export (with images) and its analytics events
+CSV (labeling time) through cvat-sdk, and write `pull.json` beside them.
+
+Credentials come from the environment (`CVAT_ACCESS_TOKEN`, or `CVAT_USER` + `CVAT_PASSWORD`) or `~/.netrc`
+(`$NETRC` if set; machine = the URL's host), never from argv. They never reach output, logs or files: messages are
+built from status codes and run through `Credential.redact`, sdk exceptions (whose text holds response headers,
+e.g. Set-Cookie) are never printed, and chained tracebacks are cut (`from None`).
+
+Server flow (cvat-sdk 2.80): `POST /api/tasks/{id}/dataset/export?format=...&save_images=True` -> 202 {rq_id},
+`GET /api/requests/{rq_id}` until finished -> `result_url` -> bytes; events likewise via `POST /api/events/export
+?task_id=`, or on servers without it the older `GET /api/events?task_id=` query_id exchange.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+EXPORT_FORMAT = "CVAT for images 1.1"
+ENV_TOKEN, ENV_USER, ENV_PASSWORD = "CVAT_ACCESS_TOKEN", "CVAT_USER", "CVAT_PASSWORD"
+SCHEMA_VERSION = 1
+CONNECT_TIMEOUT_S = 10.0  # pre-flight TCP connect: fail fast instead of urllib3's unbounded default
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+class CvatPullError(Exception):
+    """A user-facing error (printed without traceback by the CLI); its text never holds a credential."""
+
+    user_error = True
+
+
+@dataclass
+class Credential:
+    source: str  # where it came from, for messages: an env var name or "~/.netrc (machine HOST)"; never a value
+    token: str | None = field(default=None, repr=False)
+    user: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+
+    def redact(self, text: str) -> str:
+        for secret in (self.token, self.password, self.user):
+            if secret and len(secret) >= 3:  # a 1-2 char user name would blank out ordinary words
+                text = text.replace(secret, "***")
+        return text
+
+
+def find_credential(url: str, environ: dict | None = None) -> Credential:
+    """The first credential found: env token, env user + password, then netrc for the URL's host."""
+    env = os.environ if environ is None else environ
+    if env.get(ENV_TOKEN):
+        return Credential(source=f"${ENV_TOKEN}", token=env[ENV_TOKEN])
+    if env.get(ENV_USER) or env.get(ENV_PASSWORD):
+        if not (env.get(ENV_USER) and env.get(ENV_PASSWORD)):
+            missing = ENV_PASSWORD if env.get(ENV_USER) else ENV_USER
+            raise CvatPullError(f"${ENV_USER} and ${ENV_PASSWORD} go together: ${missing} is not set")
+        return Credential(source=f"${ENV_USER}/${ENV_PASSWORD}", user=env[ENV_USER], password=env[ENV_PASSWORD])
+    host = urlsplit(url).hostname or ""
+    netrc_path = Path(env["NETRC"]) if env.get("NETRC") else Path(env.get("HOME") or Path.home()) / ".netrc"
+    if netrc_path.is_file():
+        import netrc
+
+        try:
+            entry = netrc.netrc(str(netrc_path)).authenticators(host)
+        except (netrc.NetrcParseError, OSError) as exc:  # the parse message quotes no token values
+            raise CvatPullError(
+                f"{netrc_path}: cannot read it ({exc.__class__.__name__}, line "
+                f"{getattr(exc, 'lineno', '?')}); fix the file or use ${ENV_TOKEN}"
+            ) from None
+        if entry and entry[0] and entry[2]:
+            return Credential(source=f"{netrc_path} (machine {host})", user=entry[0], password=entry[2])
+    raise CvatPullError(
+        f"no CVAT credential for {host}: set ${ENV_TOKEN} (a personal access token from CVAT's user menu), "
+        f"or ${ENV_USER} and ${ENV_PASSWORD}, or add `machine {host} login USER password PASS` to {netrc_path}"
+    )
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    if parts.username or parts.password:
+        raise CvatPullError(
+            "--url must not hold a user name or password; use $CVAT_ACCESS_TOKEN, $CVAT_USER/$CVAT_PASSWORD or ~/.netrc"
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CvatPullError(f"--url {url!r}: expected http(s)://HOST[:PORT], e.g. https://app.cvat.ai")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise CvatPullError(
+            f"cannot reach CVAT at {parts.scheme}://{parts.netloc} ({exc.__class__.__name__}: "
+            f"{exc.strerror or exc}); check the URL, the port and that the server is up"
+        ) from None
+    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        print(f"warning: {parts.netloc} is plain http: the credential travels unencrypted", file=sys.stderr)
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def _status(exc) -> int | None:
+    return getattr(exc, "status", None)
+
+
+def _connect(url: str, cred: Credential, poll_s: float):
+    from cvat_sdk.api_client import exceptions
+    from cvat_sdk.core.client import AccessTokenCredentials, Client, Config, PasswordCredentials
+
+    order = (
+        f"sources are tried in order, the first one set is used: ${ENV_TOKEN}, ${ENV_USER}/${ENV_PASSWORD}, ~/.netrc"
+    )
+    try:
+        client = Client(url, config=Config(status_check_period=poll_s))
+        if cred.token:
+            client.login(AccessTokenCredentials(cred.token))
+        else:
+            client.login(PasswordCredentials(cred.user, cred.password))
+        client.api_client.users_api.retrieve_self()  # a token is only checked by its first use
+    except exceptions.ApiException as exc:
+        if _status(exc) in (400, 401, 403):
+            raise CvatPullError(
+                f"CVAT at {url} refused the credential from {cred.source} (HTTP {exc.status}); "
+                f"check it or create a new access token; {order}"
+            ) from None
+        raise CvatPullError(f"CVAT at {url} answered HTTP {exc.status} ({exc.reason}) on login") from None
+    except AssertionError:  # the sdk asserts sessionid/csrftoken cookies after a password login
+        raise CvatPullError(f"{url}: the login answer had no session cookie; is this a CVAT server?") from None
+    except Exception as exc:  # urllib3 / ssl / json errors: name the kind only, their text may echo headers
+        raise CvatPullError(f"cannot talk to CVAT at {url} ({exc.__class__.__name__}); check the URL") from None
+    return client
+
+
+def _download_events(client, task_id: int, dest: Path, poll_s: float) -> None:
+    from cvat_sdk.api_client import exceptions
+    from cvat_sdk.core.downloading import Downloader
+
+    downloader = Downloader(client)
+    try:
+        rq = downloader.prepare_file(
+            client.api_client.events_api.create_export_endpoint,
+            query_params={"task_id": task_id},
+            status_check_period=poll_s,
+        )
+        downloader.download_file(rq.result_url, dest)
+        return
+    except exceptions.ApiException as exc:
+        if _status(exc) not in (404, 405):
+            raise
+    # Servers before the requests API: GET /api/events answers 202 {query_id}, then 201 when ready, then the CSV
+    # with action=download (cvat/apps/events/views.py in CVAT 2.x).
+    api = client.api_client.events_api
+    _, resp = api.list(task_id=task_id, _parse_response=False)
+    query_id = json.loads(resp.data)["query_id"]
+    while resp.status != 201:
+        time.sleep(poll_s)
+        _, resp = api.list(task_id=task_id, query_id=query_id, _parse_response=False)
+    _, resp = api.list(task_id=task_id, query_id=query_id, action="download", _parse_response=False)
+    dest.write_bytes(resp.data)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def pull(
+    url: str,
+    task_id: int,
+    out_dir: Path,
+    *,
+    credential: Credential | None = None,
+    events: bool = True,
+    poll_s: float = 2.0,
+    progress: bool = True,
+) -> dict:
+    """Download task `task_id` from `url` into `out_dir`; returns what `pull.json` holds."""
+    import urllib3
+    from cvat_sdk.api_client import exceptions
+    from cvat_sdk.core.exceptions import BackgroundRequestException
+    from cvat_sdk.core.helpers import DeferredTqdmProgressReporter
+    from cvat_sdk.version import VERSION
+
+    url = _check_url(url)
+    cred = credential or find_credential(url)
+    client = _connect(url, cred, poll_s)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    zip_name, csv_name = f"task_{task_id}_cvat_for_images.zip", f"events_task_{task_id}.csv"
+    tmp = Path(tempfile.mkdtemp(prefix=".pull-", dir=out_dir))  # same file system: os.replace is atomic
+    step = "reading the task"
+    try:
+        with client:
+            task = client.tasks.retrieve(task_id)
+            labels = [lab.name for lab in task.get_labels()]
+            step = f"exporting {EXPORT_FORMAT} with images"
+            pbar = DeferredTqdmProgressReporter({"file": sys.stderr, "disable": not progress, "leave": False})
+            task.export_dataset(
+                EXPORT_FORMAT, tmp / zip_name, include_images=True, pbar=pbar, status_check_period=poll_s
+            )
+            events_note = {"status": "skipped"}
+            if events:
+                step = "exporting the analytics events"
+                try:
+                    _download_events(client, task_id, tmp / csv_name, poll_s)
+                    events_note = {"status": "ok"}
+                except (exceptions.ApiException, BackgroundRequestException) as exc:
+                    # a failure here is data (the annotations are still good): note it, tell the user
+                    reason = f"HTTP {exc.status}" if _status(exc) else cred.redact(str(exc))[:300]
+                    hint = " (the account needs analytics access)" if _status(exc) == 403 else ""
+                    events_note = {"status": "error", "reason": reason + hint}
+                    print(
+                        f"warning: events export failed: {reason}{hint}; labeling time will be rough", file=sys.stderr
+                    )
+        for f in tmp.iterdir():
+            f.replace(out_dir / f.name)
+    except exceptions.ApiException as exc:
+        if _status(exc) == 404 and step == "reading the task":
+            raise CvatPullError(
+                f"task {task_id} not found on {url} (HTTP 404): the id is the number in the "
+                f"task's page URL, {url}/tasks/<id>; the account must see it"
+            ) from None
+        if _status(exc) == 403:
+            raise CvatPullError(
+                f"{step}: {cred.source}'s account may not access task {task_id} on {url} "
+                "(HTTP 403); ask the task's owner for access"
+            ) from None
+        raise CvatPullError(f"{step} for task {task_id} failed: HTTP {exc.status} ({exc.reason})") from None
+    except BackgroundRequestException as exc:
+        raise CvatPullError(
+            f"{step}: the server's job failed: {cred.redact(str(exc))[:500]}; "
+            "retry, or check the task in CVAT's UI (Actions > Export task dataset)"
+        ) from None
+    except urllib3.exceptions.HTTPError as exc:  # connection lost mid-way; the name only, the text may echo headers
+        raise CvatPullError(
+            f"{step} for task {task_id}: connection to {url} failed ({exc.__class__.__name__})"
+        ) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    files = [zip_name] + ([csv_name] if events_note["status"] == "ok" else [])
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "url": url,
+        "task_id": task_id,
+        "task_name": task.name,
+        "labels": labels,
+        "frame_count": task.size,
+        "formats": {"annotations": EXPORT_FORMAT, "images_included": True, "events": "CVAT analytics events CSV"},
+        "pulled_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cvat_sdk_version": VERSION,
+        "credential_source": cred.source,  # the kind only (env var name or netrc path), never a value
+        "events": events_note,
+        "files": [{"path": n, "bytes": (out_dir / n).stat().st_size, "sha256": _sha256(out_dir / n)} for n in files],
+    }
+    (out_dir / "pull.json").write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.1f} KiB"
+
+
+def next_steps(out_dir: Path, record: dict) -> str:
+    out = Path(out_dir)
+    zip_path = out / record["files"][0]["path"]
+    lines = [
+        f'pulled task {record["task_id"]} "{record["task_name"]}" from {record["url"]}: {record["frame_count"]} '
+        f"frames, labels: {', '.join(record['labels']) or '(none)'}",
+    ]
+    lines += [f"  {out / f['path']}  {_size(f['bytes'])}  sha256 {f['sha256'][:12]}" for f in record["files"]]
+    lines += [f"  {out / 'pull.json'}", "", "next steps:", f"  check it:       clsdet data inspect {zip_path}"]
+    if record["events"]["status"] == "ok":
+        csv_path = out / f"events_task_{record['task_id']}.csv"
+        lines.append(f"  labeling time:  clsdet label import-cvat {csv_path} --annotations {zip_path}")
+    else:
+        lines.append(f"  labeling time:  clsdet label import-cvat --annotations {zip_path}  (rough: no events)")
+    lines += [
+        "  benchmark config (clsdet.yaml), a source (path relative to the config's folder):",
+        "    sources:",
+        f"      cvat: {{reader: cvat_xml, path: {zip_path}}}",
+    ]
+    return "\n".join(lines)
