@@ -1,0 +1,227 @@
+"""`clsdet cvat pull` against a fake CVAT on 127.0.0.1 (fake_cvat.py): each credential source, the errors, the files,
+and that no credential ever shows up in the output folder, stdout/stderr or log records."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cli import main
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_cvat import EVENT_COLUMNS, FakeCvat  # noqa: E402
+
+TOKEN = "tok-5ecret-Zq81"
+USER, PASSWORD = "annotator7", "pw-5ecret-Xy42"
+TASK = 7
+ZIP, EVENTS = f"task_{TASK}_cvat_for_images.zip", f"events_task_{TASK}.csv"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch, caplog):
+    """No credential from the developer's machine: CVAT_* and NETRC unset, HOME an empty folder."""
+    for name in ("CVAT_ACCESS_TOKEN", "CVAT_USER", "CVAT_PASSWORD", "NETRC"):
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    caplog.set_level(logging.DEBUG)
+    return home
+
+
+def pull(fake, out, *extra):
+    return main(["cvat", "pull", "--url", fake.url, "--task-id", str(TASK), "--out", str(out), "--poll-s", "0.01",
+                 *extra])  # fmt: skip
+
+
+def assert_no_secret(secrets, out_dir: Path, captured, caplog):
+    texts = {"stdout": captured.out, "stderr": captured.err, "log records": caplog.text}
+    texts.update({f"record {r.name}": r.getMessage() for r in caplog.records})
+    for secret in secrets:
+        for where, text in texts.items():
+            assert secret not in text, f"credential leaked into {where}"
+        for f in out_dir.rglob("*") if out_dir.exists() else []:
+            if f.is_file():
+                assert secret.encode() not in f.read_bytes(), f"credential leaked into {f}"
+
+
+def write_netrc(path: Path, host: str, user: str, password: str) -> Path:
+    path.write_text(
+        f"machine other.example.org login x password y\nmachine {host}\n  login {user}\n  password {password}\n"
+    )
+    path.chmod(0o600)
+    return path
+
+
+def check_pulled(out: Path, fake, source: str) -> dict:
+    record = json.loads((out / "pull.json").read_text())
+    assert record["task_id"] == TASK and record["task_name"] == "street scenes"
+    assert record["labels"] == ["cat", "dog"] and record["frame_count"] == 3
+    assert record["url"] == fake.url and record["credential_source"] == source
+    assert record["formats"]["annotations"] == "CVAT for images 1.1" and record["events"] == {"status": "ok"}
+    assert [f["path"] for f in record["files"]] == [ZIP, EVENTS]
+    for f in record["files"]:
+        assert f["sha256"] == hashlib.sha256((out / f["path"]).read_bytes()).hexdigest()
+    assert sorted(p.name for p in out.iterdir()) == sorted([ZIP, EVENTS, "pull.json"])  # no temp folder left
+    export = [p for m, p in fake.requests if m == "POST" and "/dataset/export" in p]
+    assert export == [f"/api/tasks/{TASK}/dataset/export?format=CVAT+for+images+1.1&save_images=True"]
+    with open(out / EVENTS, newline="") as fh:
+        assert tuple(next(csv.reader(fh))) == EVENT_COLUMNS
+    return record
+
+
+def test_pull_with_env_token(env, tmp_path, monkeypatch, capsys, caplog):
+    monkeypatch.setenv("CVAT_ACCESS_TOKEN", TOKEN)
+    out = tmp_path / "pulled"
+    with FakeCvat(token=TOKEN) as fake:
+        assert pull(fake, out) == 0
+    check_pulled(out, fake, "$CVAT_ACCESS_TOKEN")
+    assert all(h.get("Authorization") == f"Bearer {TOKEN}" for h in fake.headers_seen[1:])  # after /server/about
+    captured = capsys.readouterr()
+    assert f"clsdet label import-cvat {out / EVENTS} --annotations {out / ZIP}" in captured.out
+    assert f"cvat: {{reader: cvat_xml, path: {out / ZIP}}}" in captured.out
+    assert_no_secret([TOKEN], out, captured, caplog)
+
+
+def test_pull_with_env_user_password(env, tmp_path, monkeypatch, capsys, caplog):
+    monkeypatch.setenv("CVAT_USER", USER)
+    monkeypatch.setenv("CVAT_PASSWORD", PASSWORD)
+    out = tmp_path / "pulled"
+    with FakeCvat(user=USER, password=PASSWORD) as fake:
+        assert pull(fake, out) == 0
+    check_pulled(out, fake, "$CVAT_USER/$CVAT_PASSWORD")
+    assert ("POST", "/api/auth/login") in fake.requests
+    assert_no_secret([PASSWORD], out, capsys.readouterr(), caplog)
+
+
+@pytest.mark.parametrize("where", ["HOME", "NETRC"])
+def test_pull_with_netrc(where, env, tmp_path, monkeypatch, capsys, caplog):
+    path = env / ".netrc" if where == "HOME" else tmp_path / "custom_netrc"
+    write_netrc(path, "127.0.0.1", USER, PASSWORD)
+    if where == "NETRC":
+        monkeypatch.setenv("NETRC", str(path))
+    out = tmp_path / "pulled"
+    with FakeCvat(user=USER, password=PASSWORD) as fake:
+        assert pull(fake, out) == 0
+    check_pulled(out, fake, f"{path} (machine 127.0.0.1)")
+    assert_no_secret([PASSWORD], out, capsys.readouterr(), caplog)
+
+
+@pytest.mark.parametrize("source", ["token", "user", "netrc"])
+def test_refused_credential_names_its_source(source, env, tmp_path, monkeypatch, capsys, caplog):
+    wrong = "wr0ng-5ecret-Qq77"
+    if source == "token":
+        monkeypatch.setenv("CVAT_ACCESS_TOKEN", wrong)
+        expected = "from $CVAT_ACCESS_TOKEN (HTTP 401)"
+    elif source == "user":
+        monkeypatch.setenv("CVAT_USER", USER)
+        monkeypatch.setenv("CVAT_PASSWORD", wrong)
+        expected = "from $CVAT_USER/$CVAT_PASSWORD (HTTP 400)"  # CVAT answers a bad login with 400
+    else:
+        write_netrc(env / ".netrc", "127.0.0.1", USER, wrong)
+        expected = f"from {env / '.netrc'} (machine 127.0.0.1) (HTTP 400)"
+    out = tmp_path / "pulled"
+    with FakeCvat(token=TOKEN, user=USER, password=PASSWORD) as fake:
+        assert pull(fake, out) == 2
+    captured = capsys.readouterr()
+    assert "refused the credential " + expected in captured.err
+    assert not (out / "pull.json").exists()
+    assert_no_secret([wrong, TOKEN, PASSWORD], out, captured, caplog)
+
+
+def test_task_not_found(env, tmp_path, monkeypatch, capsys, caplog):
+    monkeypatch.setenv("CVAT_ACCESS_TOKEN", TOKEN)
+    out = tmp_path / "pulled"
+    with FakeCvat(token=TOKEN, tasks={8: "another"}) as fake:
+        assert pull(fake, out) == 2
+    captured = capsys.readouterr()
+    assert f"task {TASK} not found on {fake.url} (HTTP 404)" in captured.err
+    assert list(out.iterdir()) == []  # the temp download folder is gone too
+    assert_no_secret([TOKEN], out, captured, caplog)
+
+
+def test_export_failed_on_server(env, tmp_path, monkeypatch, capsys, caplog):
+    monkeypatch.setenv("CVAT_ACCESS_TOKEN", TOKEN)
+    out = tmp_path / "pulled"
+    with FakeCvat(token=TOKEN, fail_export=True) as fake:
+        assert pull(fake, out) == 2
+    captured = capsys.readouterr()
+    assert (
+        "exporting CVAT for images 1.1 with images: the server's job failed: Export failed: disk quota" in captured.err
+    )
+    assert list(out.iterdir()) == []
+    assert_no_secret([TOKEN], out, captured, caplog)
+
+
+def test_unreachable_server(env, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CVAT_ACCESS_TOKEN", TOKEN)
+    with socket.socket() as s:  # a port nobody listens on: bind, read it, close
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    rc = main(["cvat", "pull", "--url", f"http://127.0.0.1:{port}", "--task-id", "1", "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert f"cannot reach CVAT at http://127.0.0.1:{port}" in capsys.readouterr().err
+
+
+def test_no_credential_lists_the_sources(env, tmp_path, capsys):
+    with FakeCvat(token=TOKEN) as fake:
+        assert pull(fake, tmp_path / "o") == 2
+    err = capsys.readouterr().err
+    for name in ("$CVAT_ACCESS_TOKEN", "$CVAT_USER", "$CVAT_PASSWORD", "machine 127.0.0.1 login USER password PASS"):
+        assert name in err
+    assert fake.requests == []  # nothing sent without a credential
+
+
+def test_credentials_in_url_refused_and_not_echoed(env, tmp_path, monkeypatch, capsys, caplog):
+    monkeypatch.setenv("CVAT_ACCESS_TOKEN", TOKEN)
+    rc = main(["cvat", "pull", "--url", f"http://{USER}:{PASSWORD}@127.0.0.1:9", "--task-id", "1", "--out",
+               str(tmp_path / "o")])  # fmt: skip
+    assert rc == 2
+    captured = capsys.readouterr()
+    assert "--url must not hold a user name or password" in captured.err
+    assert_no_secret([PASSWORD], tmp_path, captured, caplog)
+
+
+def test_no_credential_flags_on_the_command_line(capsys):
+    with pytest.raises(SystemExit):
+        main(["cvat", "pull", "--help"])
+    text = capsys.readouterr().out
+    assert "--password" not in text and "--token" not in text and "CVAT_ACCESS_TOKEN" in text
+
+
+def test_legacy_events_api_and_repull_overwrites(env, tmp_path, monkeypatch, capsys):
+    """Servers without POST /api/events/export: the GET /api/events query_id exchange; a second pull replaces."""
+    monkeypatch.setenv("CVAT_ACCESS_TOKEN", TOKEN)
+    out = tmp_path / "pulled"
+    with FakeCvat(token=TOKEN, events_api="legacy") as fake:
+        assert pull(fake, out) == 0
+        assert pull(fake, out) == 0
+    record = json.loads((out / "pull.json").read_text())
+    assert record["events"] == {"status": "ok"} and (out / EVENTS).stat().st_size > 0
+    assert any(p.startswith("/api/events?") and "action=download" in p for _, p in fake.requests)
+    assert sorted(p.name for p in out.iterdir()) == sorted([ZIP, EVENTS, "pull.json"])
+
+
+def test_pulled_files_feed_the_readers(env, tmp_path, monkeypatch, capsys):
+    """The zip reads with the project's cvat_xml reader (images inside), the CSV with the labeling importer."""
+    from benchmarks.data.inspect import detect_reader, run_inspect
+    from benchmarks.labeling.cvat_import import import_cvat
+
+    monkeypatch.setenv("CVAT_ACCESS_TOKEN", TOKEN)
+    out = tmp_path / "pulled"
+    with FakeCvat(token=TOKEN) as fake:
+        assert pull(fake, out, "--no-progress") == 0
+    assert detect_reader(out / ZIP) == "cvat_xml"
+    _, manifest = run_inspect(out / ZIP, cache_dir=tmp_path / "cache")
+    assert manifest.classes == ["cat", "dog"] and len(manifest) == 3
+    assert sum(len(b) for r in manifest.images for b in r.boxes.values()) == 3
+    assert sorted((r.width, r.height) for r in manifest.images) == [(24, 24), (32, 24), (40, 30)]
+    log = import_cvat(out / EVENTS, out / ZIP, dataset="street")
+    assert log.n_boxes == 3 and log.active_s == pytest.approx(72.0)  # the server's send:working_time, 72000 ms
