@@ -220,6 +220,8 @@ def pull(
                     print(
                         f"warning: events export failed: {reason}{hint}; labeling time will be rough", file=sys.stderr
                     )
+        if events_note["status"] != "ok":  # an older pull's CSV would not match this pull.json
+            (out_dir / csv_name).unlink(missing_ok=True)
         for f in tmp.iterdir():
             f.replace(out_dir / f.name)
     except exceptions.ApiException as exc:

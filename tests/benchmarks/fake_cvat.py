@@ -126,10 +126,13 @@ def events_csv(task_id: int) -> bytes:
 class FakeCvat:
     """`with FakeCvat(token=..., user=..., password=...) as cvat:` -> cvat.url; tasks {id: name}."""
 
-    def __init__(self, token="", user="", password="", tasks=None, fail_export=False, events_api="new"):
+    def __init__(
+        self, token="", user="", password="", tasks=None, fail_export=False, events_api="new", events_forbidden=False
+    ):
         self.token, self.user, self.password = token, user, password
         self.tasks = tasks if tasks is not None else {7: "street scenes"}
         self.fail_export = fail_export
+        self.events_forbidden = events_forbidden  # CVAT answers 403 to accounts without analytics access
         self.events_api = events_api  # "new": POST /api/events/export; "legacy": GET /api/events query_id dance
         self.sessions: set[str] = set()
         self.rqs: dict[str, dict] = {}
@@ -335,6 +338,8 @@ class FakeCvat:
                         for i, n in enumerate(LABELS)
                     ]
                     return self._send(200, {"count": len(results), "next": None, "previous": None, "results": results})
+                if path.startswith("/api/events") and fake.events_forbidden:
+                    return self._send(403, {"detail": "You do not have permission to perform this action."})
                 if path == "/api/events/export" and method == "POST" and fake.events_api == "new":
                     return self._send(202, {"rq_id": fake.new_rq("events", int(q["task_id"]), None)})
                 if path.startswith("/api/requests/"):

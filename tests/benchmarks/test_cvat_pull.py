@@ -225,3 +225,29 @@ def test_pulled_files_feed_the_readers(env, tmp_path, monkeypatch, capsys):
     assert sorted((r.width, r.height) for r in manifest.images) == [(24, 24), (32, 24), (40, 30)]
     log = import_cvat(out / EVENTS, out / ZIP, dataset="street")
     assert log.n_boxes == 3 and log.active_s == pytest.approx(72.0)  # the server's send:working_time, 72000 ms
+
+
+def test_events_forbidden_is_a_warning_not_a_failure(env, tmp_path, monkeypatch, capsys):
+    """An account without analytics access still gets the annotations; pull.json says why there is no CSV, and a
+    CSV from an older pull into the same folder is removed so the folder matches pull.json."""
+    monkeypatch.setenv("CVAT_ACCESS_TOKEN", TOKEN)
+    out = tmp_path / "pulled"
+    out.mkdir()
+    (out / EVENTS).write_text("stale\n")
+    with FakeCvat(token=TOKEN, events_forbidden=True) as fake:
+        assert pull(fake, out) == 0
+    captured = capsys.readouterr()
+    record = json.loads((out / "pull.json").read_text())
+    assert record["events"]["status"] == "error" and "HTTP 403" in record["events"]["reason"]
+    assert [f["path"] for f in record["files"]] == [ZIP] and not (out / EVENTS).exists()
+    assert "warning: events export failed: HTTP 403" in captured.err
+    assert f"clsdet label import-cvat --annotations {out / ZIP}" in captured.out
+
+
+def test_no_events_flag(env, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CVAT_ACCESS_TOKEN", TOKEN)
+    out = tmp_path / "pulled"
+    with FakeCvat(token=TOKEN) as fake:
+        assert pull(fake, out, "--no-events") == 0
+    assert not any("/api/events" in p for _, p in fake.requests)
+    assert json.loads((out / "pull.json").read_text())["events"] == {"status": "skipped"}
