@@ -30,6 +30,7 @@ EXPORT_FORMAT = "CVAT for images 1.1"
 ENV_TOKEN, ENV_USER, ENV_PASSWORD = "CVAT_ACCESS_TOKEN", "CVAT_USER", "CVAT_PASSWORD"
 SCHEMA_VERSION = 1
 CONNECT_TIMEOUT_S = 10.0  # pre-flight TCP connect: fail fast instead of urllib3's unbounded default
+LEGACY_EVENTS_WAIT_S = 600.0  # the old query_id exchange has no failed state: stop waiting at some point
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -139,6 +140,7 @@ def _connect(url: str, cred: Credential, poll_s: float):
 def _download_events(client, task_id: int, dest: Path, poll_s: float) -> None:
     from cvat_sdk.api_client import exceptions
     from cvat_sdk.core.downloading import Downloader
+    from cvat_sdk.core.exceptions import BackgroundRequestException
 
     downloader = Downloader(client)
     try:
@@ -157,7 +159,10 @@ def _download_events(client, task_id: int, dest: Path, poll_s: float) -> None:
     api = client.api_client.events_api
     _, resp = api.list(task_id=task_id, _parse_response=False)
     query_id = json.loads(resp.data)["query_id"]
+    deadline = time.monotonic() + LEGACY_EVENTS_WAIT_S
     while resp.status != 201:
+        if time.monotonic() > deadline:
+            raise BackgroundRequestException(f"events export not ready after {LEGACY_EVENTS_WAIT_S:g} s")
         time.sleep(poll_s)
         _, resp = api.list(task_id=task_id, query_id=query_id, _parse_response=False)
     _, resp = api.list(task_id=task_id, query_id=query_id, action="download", _parse_response=False)
@@ -282,10 +287,11 @@ def next_steps(out_dir: Path, record: dict) -> str:
     lines += [f"  {out / 'pull.json'}", "", "next steps:", f"  check it:       clsdet data inspect {zip_path}"]
     if record["events"]["status"] == "ok":
         csv_path = out / f"events_task_{record['task_id']}.csv"
-        lines.append(f"  labeling time:  clsdet label import-cvat {csv_path} --annotations {zip_path}")
+        lines.append(f"  labeling time:  clsdet label import-cvat {csv_path} --annotations {zip_path} --dataset NAME")
     else:
-        lines.append(f"  labeling time:  clsdet label import-cvat --annotations {zip_path}  (rough: no events)")
+        lines.append(f"  labeling time:  clsdet label import-cvat --annotations {zip_path} --dataset NAME  (rough)")
     lines += [
+        "                  (NAME: the benchmark config's `name`; the harness matches labeling logs by it)",
         "  benchmark config (clsdet.yaml), a source (path relative to the config's folder):",
         "    sources:",
         f"      cvat: {{reader: cvat_xml, path: {zip_path}}}",

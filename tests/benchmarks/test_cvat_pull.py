@@ -85,7 +85,7 @@ def test_pull_with_env_token(env, tmp_path, monkeypatch, capsys, caplog):
     check_pulled(out, fake, "$CVAT_ACCESS_TOKEN")
     assert all(h.get("Authorization") == f"Bearer {TOKEN}" for h in fake.headers_seen[1:])  # after /server/about
     captured = capsys.readouterr()
-    assert f"clsdet label import-cvat {out / EVENTS} --annotations {out / ZIP}" in captured.out
+    assert f"clsdet label import-cvat {out / EVENTS} --annotations {out / ZIP} --dataset NAME" in captured.out
     assert f"cvat: {{reader: cvat_xml, path: {out / ZIP}}}" in captured.out
     assert_no_secret([TOKEN], out, captured, caplog)
 
