@@ -1,0 +1,245 @@
+"""Latency records of one predictor on every requested device, batch size and scope (schema: <latency record>).
+
+Scopes:
+- `model`: a preprocessed tensor already on the device in, the raw network output out (`predictor.forward`).
+- `end_to_end`: encoded image bytes in, per-class decisions out (`predictor.end_to_end`: decode, preprocess,
+  forward, postprocess incl. NMS for the detector, thresholds). Each iteration takes the next `batch_size` images
+  of `encoded_images`, cycling, so decoding sees the real mix of image sizes.
+
+In the harness a failure is data (STYLE 9): a missing device gives `unavailable` records, out-of-memory gives an
+`oom` record and the batch is halved until it fits, any other exception gives an `error` record; the rest goes on.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import math
+import socket
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from benchmarks.measure.machine import cpu_name, machine_id
+from benchmarks.measure.stats import PERCENTILE_METHOD, summarize
+from benchmarks.measure.timers import SYNC, TIMER, time_callable
+
+SCOPES = ("model", "end_to_end")
+ACCELERATORS = ("cuda", "mps")
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _kind(device: str) -> str:
+    return str(device).split(":", 1)[0]
+
+
+def device_present(device: str) -> bool:
+    import torch
+
+    kind = _kind(device)
+    if kind == "cpu":
+        return True
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    if kind == "mps":
+        return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    raise ValueError(f"unknown device {device!r}; allowed: auto, cpu, cuda, mps")
+
+
+def resolve_devices(devices: list[str]) -> tuple[list[str], list[str]]:
+    """(present, unavailable), in the order asked, without duplicates; 'auto' = cpu + every accelerator present."""
+    present: list[str] = []
+    unavailable: list[str] = []
+    for d in devices:
+        expanded = ["cpu"] + [a for a in ACCELERATORS if device_present(a)] if d == "auto" else [d]
+        for e in expanded:
+            target = present if device_present(e) else unavailable
+            if e not in present and e not in unavailable:
+                target.append(e)
+    return present, unavailable
+
+
+def device_name(device: str) -> str:
+    import torch
+
+    kind = _kind(device)
+    if kind == "cuda":
+        return torch.cuda.get_device_name(torch.device(device))
+    if kind == "mps":
+        return f"{cpu_name()} GPU (MPS)"
+    return cpu_name()
+
+
+def _is_oom(e: BaseException) -> bool:
+    import torch
+
+    oom_types = tuple(t for t in (getattr(torch, "OutOfMemoryError", None), torch.cuda.OutOfMemoryError) if t)
+    # MPS reports out-of-memory as a RuntimeError "MPS backend out of memory"
+    return isinstance(e, oom_types) or (isinstance(e, RuntimeError) and "out of memory" in str(e).lower())
+
+
+def _free(device: str) -> None:
+    import torch
+
+    gc.collect()
+    if _kind(device) == "cuda" and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    elif _kind(device) == "mps" and device_present("mps"):
+        torch.mps.empty_cache()
+
+
+def _callable(predictor, scope: str, batch_size: int, encoded: list[bytes]) -> Callable[[], object]:
+    if scope == "model":
+        x = predictor.example_input(batch_size)
+        return lambda: predictor.forward(x)
+    if not encoded:
+        raise ValueError("scope end_to_end needs encoded images; pass encoded_images (bytes of test images)")
+    n = len(encoded)
+    batches = [[encoded[(k * batch_size + j) % n] for j in range(batch_size)] for k in range(math.ceil(n / batch_size))]
+    cycle = itertools.cycle(batches)
+    return lambda: predictor.end_to_end(next(cycle))
+
+
+def _dtype(predictor) -> str:
+    p = next(iter(predictor.model.parameters()), None)
+    return str(p.dtype).replace("torch.", "") if p is not None else "unknown"
+
+
+def _error_text(e: BaseException) -> str:
+    return f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300] if str(e).strip() else ''}"
+
+
+def measure_cell(predictor, device: str, scope: str, batch_size: int, encoded: list[bytes], base: dict) -> list[dict]:
+    """Records for one (device, scope, requested batch size): `ok`, or `oom` records down to the batch that fits."""
+    records = []
+    bs = batch_size
+    while True:
+        rec = {**base, "device": device, "scope": scope, "batch_size": bs, "requested_batch_size": batch_size}
+        rec.update(measured_utc=_utc_now(), sync=SYNC[_kind(device)], timer=TIMER[_kind(device)])
+        try:
+            rec["device_name"] = device_name(device)
+            rec["dtype"] = _dtype(predictor)
+            fn = _callable(predictor, scope, bs, encoded)
+            timing = time_callable(fn, device, base["warmup"], base["iters_min"], base["min_seconds"])
+        except Exception as e:  # noqa: BLE001 - STYLE 9: a failed cell is recorded, the others still run
+            oom = _is_oom(e)
+            rec.update(status="oom" if oom else "error", error=_error_text(e), samples_ms=[])
+            records.append(rec)
+            _free(device)
+            if oom and bs > 1:
+                bs //= 2
+                continue
+            return records
+        rec.update(status="ok", error=None, iters=len(timing.samples_ms))
+        rec.update(summarize(timing.samples_ms, bs))
+        rec["samples_ms"] = [round(s, 6) for s in timing.samples_ms]
+        records.append(rec)
+        return records
+
+
+def measure_predictor(
+    predictor,
+    model_name: str,
+    devices: list[str],
+    batch_sizes: list[int],
+    scopes: list[str],
+    encoded_images: list[bytes],
+    warmup: int = 5,
+    iters: int = 30,
+    min_seconds: float = 1.0,
+    threads: int | None = None,
+    load_on: Callable[[str], object] | None = None,
+) -> list[dict]:
+    """Latency records for `predictor` on each device in `devices` x `scopes` x `batch_sizes`.
+
+    `predictor` is used on its own device; for another device `load_on(device)` must give a predictor there.
+    `threads` sets torch's intra-op threads for the measurement (restored afterwards); the record carries the
+    number actually in use.
+    """
+    import torch
+
+    bad = [s for s in scopes if s not in SCOPES]
+    if bad:
+        raise ValueError(f"measure_predictor: unknown scopes {bad}; allowed: {', '.join(SCOPES)}")
+    present, unavailable = resolve_devices(devices)
+    previous_threads = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(int(threads))
+    base = {
+        "model": model_name,
+        "machine_id": machine_id(),
+        "hostname": socket.gethostname(),
+        "imgsz": int(getattr(predictor, "imgsz", 0)) or None,
+        "warmup": int(warmup),
+        "iters_min": int(iters),
+        "iters": 0,
+        "min_seconds": float(min_seconds),
+        "threads": torch.get_num_threads(),
+        "percentile_method": PERCENTILE_METHOD,
+    }
+    records: list[dict] = []
+    try:
+        for device in unavailable:
+            records += _fill(base, device, scopes, batch_sizes, "unavailable", _why_unavailable(device))
+        for device in present:
+            records += _measure_device(predictor, device, scopes, batch_sizes, encoded_images, base, load_on)
+    finally:
+        torch.set_num_threads(previous_threads)
+    return records
+
+
+def _why_unavailable(device: str) -> str:
+    if _kind(device) == "cuda":
+        return "torch.cuda.is_available() is False on this machine"
+    if _kind(device) == "mps":
+        return "torch.backends.mps.is_available() is False on this machine"
+    return f"device {device!r} is not present"
+
+
+def _fill(base: dict, device: str, scopes, batch_sizes, status: str, error: str) -> list[dict]:
+    now = _utc_now()
+    kind = _kind(device)
+    return [
+        {
+            **base,
+            "device": device,
+            "device_name": None,
+            "dtype": None,
+            "scope": scope,
+            "batch_size": bs,
+            "requested_batch_size": bs,
+            "measured_utc": now,
+            "sync": SYNC.get(kind),
+            "timer": TIMER.get(kind),
+            "status": status,
+            "error": error,
+            "samples_ms": [],
+        }
+        for scope in scopes
+        for bs in batch_sizes
+    ]
+
+
+def _measure_device(predictor, device, scopes, batch_sizes, encoded, base, load_on) -> list[dict]:
+    import torch
+
+    on_device = predictor
+    if torch.device(predictor.device).type != _kind(device):
+        if load_on is None:
+            msg = f"the predictor is on {predictor.device}; pass load_on=lambda d: load(artifact, device=d)"
+            return _fill(base, device, scopes, batch_sizes, "error", msg)
+        try:
+            on_device = load_on(device)
+        except Exception as e:  # noqa: BLE001 - STYLE 9
+            _free(device)
+            return _fill(base, device, scopes, batch_sizes, "oom" if _is_oom(e) else "error", _error_text(e))
+    records = []
+    for scope in scopes:
+        for bs in batch_sizes:
+            records += measure_cell(on_device, device, scope, int(bs), encoded, base)
+    if on_device is not predictor:
+        del on_device
+        _free(device)
+    return records
