@@ -7,9 +7,20 @@ import time
 import warnings
 from pathlib import Path
 
+import lightning as L
 import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, MLFlowLogger
 
+from classifier import hardware
+from classifier.backbones import IMAGENET_MEAN, IMAGENET_STD
 from classifier.config import ClassifierConfig, ConfigError
+from classifier.data import ClassifierDataModule, compute_normalization
+from classifier.losses import pos_weight_from_targets
+from classifier.module import MONITOR, ClassifierModule
+from classifier.network import build_network
+from classifier.thresholds import tune_thresholds
 
 ARTIFACT_FILES = (
     "weights.pt",
@@ -47,35 +58,25 @@ def _finished(out_dir: Path, cfg: ClassifierConfig) -> bool:
         return False
 
 
-class _MLflowLogger:
-    """Lightning's MLFlowLogger that leaves a run it was handed (mlflow_run_id) open for its owner."""
+class KeepOpenMLFlowLogger(MLFlowLogger):
+    """Lightning's MLFlowLogger that leaves a run it was handed (mlflow_run_id) open for its owner to end."""
 
-    @staticmethod
-    def make(tracking_uri: str, run_id: str | None):
-        from lightning.pytorch.loggers import MLFlowLogger
+    def __init__(self, *args, keep_open: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.keep_open = keep_open
 
-        class KeepOpen(MLFlowLogger):
-            def finalize(self, status: str = "success") -> None:
-                if run_id is None:
-                    super().finalize(status)
-
-        return KeepOpen(experiment_name="clsdet-classifier", tracking_uri=tracking_uri, run_id=run_id)
+    def finalize(self, status: str = "success") -> None:
+        if not self.keep_open:
+            super().finalize(status)
 
 
-class _StartEpoch:
-    """Records the epoch fit() starts at (0, or the resumed one)."""
+class StartEpoch(Callback):
+    """Records the epoch fit() starts at (0, or the resumed one), to time only the epochs this call ran."""
 
-    @staticmethod
-    def make():
-        from lightning.pytorch.callbacks import Callback
+    epoch = 0
 
-        class StartEpoch(Callback):
-            epoch = 0
-
-            def on_train_start(self, trainer, pl_module) -> None:
-                self.epoch = int(trainer.current_epoch)
-
-        return StartEpoch()
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.epoch = int(trainer.current_epoch)
 
 
 def _history(log_root: Path):
@@ -93,8 +94,6 @@ def _history(log_root: Path):
 
 
 def _predict(net, loader, device: str) -> np.ndarray:
-    import torch
-
     net.eval()
     out = []
     with torch.inference_mode():
@@ -117,19 +116,6 @@ def train(
     progress: bool = True,
 ) -> Path:
     """Train a multi-label classifier; return the artifact folder (see ARTIFACT_FILES). Targets (N, C) 1/0/NaN."""
-    import lightning as L
-    import torch
-    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger
-
-    from classifier import hardware
-    from classifier.backbones import IMAGENET_MEAN, IMAGENET_STD
-    from classifier.data import ClassifierDataModule, compute_normalization
-    from classifier.losses import pos_weight_from_targets
-    from classifier.module import MONITOR, ClassifierModule
-    from classifier.network import build_network
-    from classifier.thresholds import tune_thresholds
-
     cfg = cfg or ClassifierConfig()
     classes = [str(c) for c in classes]
     train_targets, val_targets = _check_inputs(train_paths, train_targets, val_paths, val_targets, classes)
@@ -161,11 +147,18 @@ def train(
     checkpoint = ModelCheckpoint(
         dirpath=ckpt_dir, filename="best", monitor=MONITOR, mode="max", save_last=True, auto_insert_metric_name=False
     )
-    start = _StartEpoch.make()
+    start = StartEpoch()
     callbacks = [checkpoint, EarlyStopping(monitor=MONITOR, mode="max", patience=cfg.patience), start]
     loggers = [CSVLogger(save_dir=out_dir / "lightning", name="csv")]
     if tracking_uri:
-        loggers.append(_MLflowLogger.make(tracking_uri, mlflow_run_id))
+        loggers.append(
+            KeepOpenMLFlowLogger(
+                experiment_name="clsdet-classifier",
+                tracking_uri=tracking_uri,
+                run_id=mlflow_run_id,
+                keep_open=mlflow_run_id is not None,
+            )
+        )
         callbacks.append(LearningRateMonitor(logging_interval="epoch"))
     trainer = L.Trainer(
         accelerator=device,

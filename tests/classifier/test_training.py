@@ -19,14 +19,24 @@ def trained(shapes, tmp_path_factory):
     (tr_paths, tr_t), (va_paths, va_t) = shapes["train"], shapes["val"]
     tr_t = tr_t.copy()
     tr_t[::7, 1] = np.nan  # some NA labels for one class
-    out = tmp_path_factory.mktemp("run") / "artifact"
+    root = tmp_path_factory.mktemp("run")
+    # an existing MLflow run, as the harness hands one over: train() logs into it and leaves it open
+    import mlflow
+
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    client = mlflow.MlflowClient(uri)
+    exp = client.create_experiment("t", artifact_location=(root / "mlartifacts").as_uri())
+    run_id = client.create_run(exp).info.run_id
     cfg = ClassifierConfig(epochs=4, **FAST)
-    artifact = train(tr_paths, tr_t, va_paths, va_t, shapes["classes"], cfg, out, progress=False)
-    return artifact, cfg
+    artifact = train(
+        tr_paths, tr_t, va_paths, va_t, shapes["classes"], cfg, root / "artifact",
+        tracking_uri=uri, mlflow_run_id=run_id, progress=False,
+    )  # fmt: skip
+    return artifact, cfg, client, run_id
 
 
 def test_artifact_folder_holds_everything(trained, shapes):
-    artifact, cfg = trained
+    artifact, cfg = trained[:2]
     for name in ("weights.pt", "config.json", "classes.json", "thresholds.json", "normalization.json",
                  "history.csv", "training.json"):  # fmt: skip
         assert (artifact / name).is_file(), name
@@ -56,7 +66,7 @@ def test_training_learns_the_shapes(trained):
 
 
 def test_loaded_predictor_gives_the_trained_models_scores(trained, shapes):
-    artifact, _ = trained
+    artifact = trained[0]
     pred = load(artifact, device="cpu")
     va_paths = shapes["val"][0]
     scores = pred.predict_scores(va_paths, batch_size=5)
@@ -77,7 +87,7 @@ def test_loaded_predictor_gives_the_trained_models_scores(trained, shapes):
 
 
 def test_thresholds_come_from_val_only(trained, shapes):
-    artifact, _ = trained
+    artifact = trained[0]
     pred = load(artifact)
     va_paths, va_t = shapes["val"]
     expected = tune_thresholds(pred.predict_scores(va_paths), va_t)
@@ -103,3 +113,12 @@ def test_resume_continues_from_last_checkpoint(shapes, tmp_path):
     # the resumed call logged (so trained) epoch 1 only
     second = pd.read_csv(out / "lightning" / "csv" / "version_1" / "metrics.csv")
     assert set(second["epoch"]) == {1}
+
+
+def test_mlflow_run_gets_metrics_and_stays_open(trained):
+    _, _, client, run_id = trained
+    run = client.get_run(run_id)
+    assert run.info.status == "RUNNING"  # the harness owns the run and ends it
+    assert "val/macro_ap" in run.data.metrics
+    assert len(client.get_metric_history(run_id, "train/loss")) == 4
+    assert run.data.params["classifier.backbone"] == "resnet18"
