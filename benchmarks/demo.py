@@ -183,7 +183,7 @@ classifier:                     # classifier.config.ClassifierConfig
 
 detector:                       # detector.config.DetectorConfig
   model: yolo11n                # Ultralytics model name; built from its yaml when weights is none
-  weights: none                 # none | /path/to/weights.pt
+  weights: none                 # none (from the model yaml, no download) | /path/to/model.pt
   imgsz: {size:<23}# the demo images are {size} px square
 
 profiles:                       # `clsdet bench clsdet.yaml --profile quick` merges one of these over the keys above

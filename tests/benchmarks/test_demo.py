@@ -4,6 +4,7 @@ that loads and whose two sources agree on every image."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import zipfile
 from collections import Counter
@@ -157,6 +158,8 @@ def test_config_loads_with_profiles(demo):
     assert cfg.classifier["imgsz"] == SIZE and cfg.detector["imgsz"] == SIZE
     assert cfg.classifier["epochs"] == 15 and cfg.detector["epochs"] == 40
     assert cfg.classifier_config().mode == "scratch"
+    if importlib.util.find_spec("detector.config") is not None:  # the detector's typed config, once it has landed
+        assert cfg.detector_config().imgsz == SIZE
     assert set(load_config(out / "clsdet.yaml").profiles) == {"quick", "full"}
 
 
