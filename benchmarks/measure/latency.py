@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 import itertools
 import math
+import os
 import socket
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -107,6 +108,15 @@ def _dtype(predictor) -> str:
     return str(p.dtype).replace("torch.", "") if p is not None else "unknown"
 
 
+def _load_avg() -> float | None:
+    """1-minute load average right after timing: above the core count, other processes competed for the CPU
+    during the measurement, and CPU latencies read high and spread wide."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (OSError, AttributeError):  # Windows has no load average
+        return None
+
+
 def _error_text(e: BaseException) -> str:
     return f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300] if str(e).strip() else ''}"
 
@@ -132,7 +142,7 @@ def measure_cell(predictor, device: str, scope: str, batch_size: int, encoded: l
                 bs //= 2
                 continue
             return records
-        rec.update(status="ok", error=None, iters=len(timing.samples_ms))
+        rec.update(status="ok", error=None, iters=len(timing.samples_ms), load_avg_1m=_load_avg())
         rec.update(summarize(timing.samples_ms, bs))
         rec["samples_ms"] = [round(s, 6) for s in timing.samples_ms]
         records.append(rec)

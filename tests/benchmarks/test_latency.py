@@ -70,6 +70,7 @@ def test_records_carry_method_and_respect_k_and_t():
         assert sum(r["samples_ms"]) >= 50.0  # min_seconds=0.05
         assert r["threads"] == 1 and r["warmup"] == 2 and r["dtype"] == "float32" and r["imgsz"] == 16
         assert r["sync"].startswith("none") and r["timer"] == "time.perf_counter_ns"
+        assert r["load_avg_1m"] is None or r["load_avg_1m"] >= 0
         assert r["throughput_img_s"] == pytest.approx(r["batch_size"] / (np.mean(r["samples_ms"]) / 1e3))
     assert set(pred.e2e_batches) == {1, 3}
     assert torch.get_num_threads() == 2  # restored (tests run with 2 threads, see tests/conftest.py)
