@@ -15,6 +15,7 @@ import multiprocessing
 import shutil
 import time
 import zipfile
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -37,14 +38,16 @@ def image_name(index: int) -> str:
     return f"img_{index:05d}.jpg"
 
 
-def _render_all(n_images: int, seed: int, size: int, workers: int) -> list[tuple[bytes, list[DemoObject]]]:
+def _render_all(n_images: int, seed: int, size: int, workers: int) -> Iterator[tuple[bytes, list[DemoObject]]]:
+    """(JPEG bytes, objects) per image in index order, streamed so memory stays flat for large sets."""
     job = partial(_render_one, seed=seed, size=size)
     if workers <= 1:
-        return [job(i) for i in range(n_images)]
+        yield from map(job, range(n_images))
+        return
     # spawn, not fork: the CLI has imported torch (runtime.setup), and forking a process with its thread pools
-    # can hang. Order is kept by map, and each image depends only on (seed, index, size): parallel == serial.
+    # can hang. imap keeps index order, and each image depends only on (seed, index, size): parallel == serial.
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        return pool.map(job, range(n_images), chunksize=max(1, n_images // (workers * 4)))
+        yield from pool.imap(job, range(n_images), chunksize=max(1, min(64, n_images // (workers * 4))))
 
 
 def _render_one(index: int, seed: int, size: int) -> tuple[bytes, list[DemoObject]]:

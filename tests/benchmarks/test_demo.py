@@ -58,7 +58,7 @@ def test_same_seed_same_bytes_other_seed_differs(demo, tmp_path):
 
 
 def test_parallel_render_equals_serial():
-    assert _render_all(6, SEED, SIZE, workers=2) == _render_all(6, SEED, SIZE, workers=1)
+    assert list(_render_all(6, SEED, SIZE, workers=2)) == list(_render_all(6, SEED, SIZE, workers=1))
 
 
 def test_class_frequencies_unequal_with_a_rare_class_and_empty_images():
