@@ -49,20 +49,20 @@ def import_ultralytics(cache_dir: Path | None = None):
     from ultralytics import settings
 
     # its own MLflow/W&B callbacks would log into whatever tracking store is global; our logging is ours
-    settings.update(
-        {
-            "sync": False,
-            "mlflow": False,
-            "wandb": False,
-            "tensorboard": False,
-            "clearml": False,
-            "comet": False,
-            "dvc": False,
-            "hub": False,
-            "neptune": False,
-            "raytune": False,
-        }
-    )
+    # keys differ between releases (8.4 has no "hub"); settings.update refuses unknown ones
+    wanted = {
+        "sync": False,
+        "mlflow": False,
+        "wandb": False,
+        "tensorboard": False,
+        "clearml": False,
+        "comet": False,
+        "dvc": False,
+        "hub": False,
+        "neptune": False,
+        "raytune": False,
+    }
+    settings.update({k: v for k, v in wanted.items() if k in settings})
     if threads is None and os.environ.get("OMP_NUM_THREADS") == "1":
         # ultralytics set OMP_NUM_THREADS=1 on import; torch threads are set explicitly by the runtime instead
         os.environ.pop("OMP_NUM_THREADS", None)
