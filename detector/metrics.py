@@ -15,7 +15,7 @@ def box_metrics(artifact_or_pred, view_dir: str | Path, split: str = "test") -> 
     "iou"}. Ultralytics' val settings (conf 0.001, its AP); its run folder lives in <artifact>/ultralytics_val."""
     from detector import hardware
     from detector.predictor import Predictor, load
-    from detector.ultra import ultralytics as import_ultralytics
+    from detector.runtime import import_ultralytics
 
     pred = artifact_or_pred if isinstance(artifact_or_pred, Predictor) else load(artifact_or_pred, device="cpu")
     view_dir = Path(view_dir).resolve()

@@ -134,7 +134,7 @@ def _read_json(path: Path):
 
 def load(artifact_dir: str | Path, device: str = "cpu") -> Predictor:
     from detector.hardware import resolve_device
-    from detector.ultra import ultralytics as import_ultralytics
+    from detector.runtime import import_ultralytics
 
     artifact_dir = Path(artifact_dir).resolve()
     config = _read_json(artifact_dir / "config.json")

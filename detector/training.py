@@ -98,7 +98,7 @@ def train(view_dir: str | Path, cfg: DetectorConfig, out_dir: str | Path, progre
     import torch
 
     from detector import hardware
-    from detector.ultra import ultralytics as import_ultralytics
+    from detector.runtime import import_ultralytics
 
     view_dir, out_dir = Path(view_dir).resolve(), Path(out_dir).resolve()
     data, classes, view_sha = _view_info(view_dir)
