@@ -77,11 +77,18 @@ class ImageIndex:
         return list(dict.fromkeys(self._keys.get(key, [])))
 
 
-def check_options(spec, allowed: dict[str, type | tuple[type, ...]], problems: Problems) -> dict:
-    """The reader's `options:` checked against {name: type}: a typo or a wrong type is a fatal problem naming the key
-    (a silently ignored `seperator:` would give wrong labels). Returns the options that passed."""
-    good = {}
-    for key, value in spec.options.items():
+def check_options(
+    spec,
+    allowed: dict[str, type | tuple[type, ...]],
+    problems: Problems,
+    defaults: dict | None = None,
+    choices: dict[str, tuple] | None = None,
+) -> dict:
+    """The reader's `options:` checked against {name: type} (and `choices`, where a key has a fixed set of values):
+    a typo, a wrong type or value is a fatal problem naming the key (a silently ignored `seperator:` would give
+    wrong labels). Returns `defaults` updated with the options that passed."""
+    good = dict(defaults or {})
+    for key, value in (spec.options or {}).items():
         fix = f"fix `sources.{spec.name}.options` in the config"
         if key not in allowed:
             names = ", ".join(sorted(allowed)) or "none"
@@ -98,6 +105,14 @@ def check_options(spec, allowed: dict[str, type | tuple[type, ...]], problems: P
                 "bad_option",
                 spec.path,
                 f"option {key!r} = {value!r} has the wrong type (expected {_type_names(allowed[key])})",
+                fix=fix,
+            )
+        elif choices and key in choices and value not in choices[key]:
+            problems.add(
+                "fatal",
+                "bad_option",
+                spec.path,
+                f"option {key!r} = {value!r}; allowed values: {', '.join(map(str, choices[key]))}",
                 fix=fix,
             )
         else:

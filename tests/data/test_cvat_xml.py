@@ -106,7 +106,7 @@ def test_video_export_is_refused_with_the_fix(tmp_path):
 def test_unknown_option_value_is_fatal(tmp_path):
     _, problems = read(write_export(tmp_path / "e", image(body=box())), shapes="polygon")
     assert [p.kind for p in problems.fatal] == ["bad_option"]
-    assert "box, skip" in problems.fatal[0].fix
+    assert "allowed values: box, skip" in problems.fatal[0].message
 
 
 # --- counted by the builder ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from benchmarks.data.archive import UNSAFE_FIX, Export, ImageFinder
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import SourceBox, SourceResult, SourceRow, SourceSpec, register_source
-from benchmarks.data.sources.cvat_xml import LABEL_FIX, OPTIONS, check_options, points_box, rotated_box
+from benchmarks.data.sources.cvat_xml import LABEL_FIX, cvat_options, points_box, rotated_box
 
 
 def _rle_counts(counts) -> list[int]:
@@ -147,7 +147,7 @@ def _read_json(data: dict, file: str, finder: ImageFinder, subset: str, opts: di
 
 @register_source("cvat_coco")
 def read(spec: SourceSpec, problems: Problems) -> SourceResult:
-    opts = check_options(spec, OPTIONS, problems)
+    opts = cvat_options(spec, problems)
     path = Path(spec.path)
     json_given = path.is_file() and path.suffix.lower() == ".json"
     # a json given directly inside a CVAT layout (<root>/annotations/x.json) still finds <root>/images

@@ -18,6 +18,7 @@ from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError
 
 from benchmarks.data.archive import UNSAFE_FIX, Export, ImageFinder
+from benchmarks.data.images import check_options
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import SourceBox, SourceResult, SourceRow, SourceSpec, register_source
 
@@ -76,32 +77,15 @@ def shape_box(el: Element) -> tuple[float, float, float, float] | None:
 
 
 # --- options ------------------------------------------------------------------------------------------------------
-def check_options(spec: SourceSpec, allowed: dict[str, tuple], problems: Problems) -> dict:
-    """Reader options with defaults; an unknown key or value is a fatal problem naming the allowed ones."""
-    out = {k: v[0] for k, v in allowed.items()}
-    for key, value in (spec.options or {}).items():
-        if key not in allowed:
-            problems.add(
-                "fatal",
-                "bad_option",
-                spec.path,
-                f"source '{spec.name}': unknown option {key!r}",
-                fix=f"allowed options for {spec.reader}: {', '.join(sorted(allowed))}",
-            )
-        elif allowed[key][1] and value not in allowed[key][1]:
-            problems.add(
-                "fatal",
-                "bad_option",
-                spec.path,
-                f"source '{spec.name}': options.{key} = {value!r}",
-                fix=f"allowed values: {', '.join(map(str, allowed[key][1]))}",
-            )
-        else:
-            out[key] = value
-    return out
+OPTIONS = {"shapes": str, "cache_dir": str}
+DEFAULTS = {"shapes": "box", "cache_dir": None}
+CHOICES = {"shapes": ("box", "skip")}
 
 
-OPTIONS = {"shapes": ("box", ("box", "skip")), "cache_dir": (None, ())}
+def cvat_options(spec: SourceSpec, problems: Problems, allowed: dict | None = None) -> dict:
+    """The CVAT readers' options with their defaults; a bad key or value is a fatal problem (images.check_options)."""
+    allowed = OPTIONS if allowed is None else allowed
+    return check_options(spec, allowed, problems, defaults={k: DEFAULTS[k] for k in allowed}, choices=CHOICES)
 
 
 # --- the XML ------------------------------------------------------------------------------------------------------
@@ -218,7 +202,7 @@ def _image_row(el, file: str, declared: set, finder: ImageFinder, opts: dict, pr
 
 @register_source("cvat_xml")
 def read(spec: SourceSpec, problems: Problems) -> SourceResult:
-    opts = check_options(spec, OPTIONS, problems)
+    opts = cvat_options(spec, problems)
     path = Path(spec.path)
     xml_given = path.is_file() and path.suffix.lower() == ".xml"
     with Export(path.parent if xml_given else path, problems) as export:

@@ -17,9 +17,7 @@ from pathlib import Path, PurePosixPath
 from benchmarks.data.archive import UNSAFE_FIX, Export, ImageFinder
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import IMAGE_SUFFIXES, SourceBox, SourceResult, SourceRow, SourceSpec, register_source
-from benchmarks.data.sources.cvat_xml import LABEL_FIX, check_options
-
-OPTIONS = {"cache_dir": (None, ())}
+from benchmarks.data.sources.cvat_xml import LABEL_FIX, cvat_options
 
 
 def _text(export: Export, member: str) -> list[str]:
@@ -104,7 +102,7 @@ def _read_labels(lines: list[str], file: str, row: SourceRow, names: list[str], 
 
 @register_source("cvat_yolo")
 def read(spec: SourceSpec, problems: Problems) -> SourceResult:
-    opts = check_options(spec, OPTIONS, problems)
+    opts = cvat_options(spec, problems, allowed={"cache_dir": str})
     cache = Path(opts["cache_dir"]) if opts["cache_dir"] else None
     path = Path(spec.path)
     rows: list[SourceRow] = []
