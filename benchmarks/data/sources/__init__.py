@@ -88,11 +88,7 @@ def register_source(name: str) -> Callable[[Reader], Reader]:
 
 def _load_all() -> None:
     for mod in _MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{mod}")
-        except ModuleNotFoundError as exc:  # TODO(lead): remove once every reader module has landed
-            if exc.name != f"{__name__}.{mod}":
-                raise
+        importlib.import_module(f"{__name__}.{mod}")
 
 
 def list_sources() -> list[str]:
