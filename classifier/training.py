@@ -184,8 +184,7 @@ def train(
         ckpt_path = str(last)
     elif resume:
         print(f"classifier: resume=True but {last} does not exist yet; training from the start", flush=True)
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
+    hardware.reset_peak_memory(device)
     with warnings.catch_warnings():
         # a val batch without positives for a class is expected on small splits; MacroAveragePrecision handles it
         warnings.filterwarnings("ignore", message="No positive samples found in target")

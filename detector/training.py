@@ -95,7 +95,6 @@ def _progress_callbacks(model, state: dict, progress: bool) -> None:
 def train(view_dir: str | Path, cfg: DetectorConfig, out_dir: str | Path, progress: bool = True) -> Path:
     """Train on the view's train split (val split for model selection); returns the artifact folder. An artifact
     already finished with the same config and view is returned as is (the harness resumes runs)."""
-    import torch
 
     from detector import hardware
     from detector.runtime import import_ultralytics
@@ -133,8 +132,7 @@ def train(view_dir: str | Path, cfg: DetectorConfig, out_dir: str | Path, progre
         "exist_ok": True,
         "verbose": False,
     }
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats()
+    hardware.reset_peak_memory(device)
     state: dict = {"epoch_s": [], "best_epoch": None}
     with hardware.restore_globals(), hardware.keep_torch_threads() as threads:
         model = YOLO(source, task="detect")
