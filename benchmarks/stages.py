@@ -202,8 +202,9 @@ def stage_evaluate(ctx: Context) -> None:
 
             entry["box"] = box_metrics(pred, ctx.run_dir / "detector_data", split="test")
         out[model] = entry
+        lo, hi = acc.get("macro_ap_ci95") or (float("nan"), float("nan"))
         ctx.echo(
-            f"  {model}: macro AP {acc['macro_ap']:.3f} {acc.get('macro_ap_ci95')} "
+            f"  {model}: macro AP {acc['macro_ap']:.3f} [95% CI {lo:.3f}, {hi:.3f}] "
             f"(baseline {acc['baseline']['macro_ap']:.3f})"
             + (f", box mAP50 {entry['box']['map50']:.3f}" if entry["box"] else "")
         )
