@@ -73,7 +73,8 @@ def plot_accuracy_latency(results: dict):
         Line2D([], [], color="k", marker=mk, ls="", mfc="none", label=f"scope: {T.SCOPE_NAMES[s]}")
         for s, mk in MARKERS.items()
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=8, frameon=False)
+    # two rows: four entries in one row are wider than a one-panel figure
+    fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
     fig.suptitle("Accuracy vs latency (label: batch size)", fontsize=11)
     return fig
 
