@@ -14,7 +14,7 @@ FLAGS = {
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train one pipeline on the benchmark's split")
-    tsub = p.add_subparsers(dest="model", metavar="MODEL")
+    tsub = p.add_subparsers(dest="pipeline", metavar="PIPELINE")
     tsub.required = True
     for model, flags in FLAGS.items():
         t = tsub.add_parser(model, help=f"train the {model}")
@@ -30,14 +30,16 @@ def register(sub) -> None:
 def train_cmd(args) -> int:
     from benchmarks.harness import DEFAULT_RUNS, run_bench
 
-    extra = [f"{args.model}.{f}={getattr(args, f)}" for f in FLAGS[args.model] if getattr(args, f, None) is not None]
+    extra = [
+        f"{args.pipeline}.{f}={getattr(args, f)}" for f in FLAGS[args.pipeline] if getattr(args, f, None) is not None
+    ]
     cfg = load_bench_config(args, extra)
     run_dir = run_bench(
         cfg,
         Path(args.out) if args.out else DEFAULT_RUNS,
         resume=args.resume,
         devices=args.device,
-        only=["data", "split", f"train_{args.model}"],
+        only=["data", "split", f"train_{args.pipeline}"],
     )
-    print(f"\n{args.model} artifact: {run_dir / args.model}")
+    print(f"\n{args.pipeline} artifact: {run_dir / args.pipeline}")
     return 0

@@ -1,0 +1,46 @@
+"""`clsdet train classifier|detector CONFIG`: data -> split -> one pipeline in a run folder; flags override."""
+
+from __future__ import annotations
+
+import json
+
+from benchmarks.cli import main
+
+
+def test_train_each_pipeline_from_the_cli(tmp_path, capsys):
+    data = tmp_path / "demo"
+    assert main(["demo-data", str(data), "--images", "24", "--size", "64", "--seed", "2"]) == 0
+    common = ["--device", "cpu", "--out", str(tmp_path / "runs"), "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}"]
+    assert (
+        main(
+            [
+                "train",
+                "classifier",
+                str(data / "clsdet.yaml"),
+                "--epochs",
+                "1",
+                "--imgsz",
+                "48",
+                "--batch",
+                "8",
+                *common,
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            ["train", "detector", str(data / "clsdet.yaml"), "--epochs", "1", "--imgsz", "64", "--batch", "8", *common]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "classifier artifact:" in out and "detector artifact:" in out
+    runs = sorted((tmp_path / "runs").iterdir())
+    assert len(runs) == 2  # the flags change the config, so each command is its own run
+    cls_run = next(r for r in runs if (r / "classifier" / "weights.pt").exists())
+    det_run = next(r for r in runs if (r / "detector" / "weights" / "best.pt").exists())
+    assert json.loads((cls_run / "classifier" / "config.json").read_text())["imgsz"] == 48
+    assert json.loads((det_run / "detector" / "training.json").read_text())["epochs_run"] == 1
+    stages = json.loads((cls_run / "stages.json").read_text())["stages"]
+    assert set(stages) == {"data", "split", "train_classifier"}  # nothing past the one pipeline ran
