@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import CLASSES, render
+from detector_shapes import CLASSES, render
 
 from detector.dataset import DatasetViewError, ViewImage, build_dataset_view, yolo_lines
 

@@ -19,7 +19,7 @@ from detector.scores import max_conf_per_class
 
 @pytest.fixture(scope="session")
 def trained(shapes, tmp_path_factory):
-    from conftest import CLASSES
+    from detector_shapes import CLASSES
 
     root = tmp_path_factory.mktemp("det_run")
     src = shapes["train"][0].path.parents[1]
