@@ -11,7 +11,7 @@ import yaml
 
 from classifier import ClassifierConfig, load, train
 
-COCO_CLASSES = ["person", "car", "cup", "potted plant"]  # the only coco128 classes in 10+ images (shared/README)
+COCO_CLASSES = ["person", "car", "cup", "potted plant"]  # coco128's most frequent classes (shared/README)
 
 
 def coco128_image_labels(root):
@@ -35,7 +35,8 @@ def coco128_image_labels(root):
 @pytest.mark.slow
 def test_few_epochs_on_coco128(coco128, tmp_path):
     paths, targets = coco128_image_labels(coco128)
-    assert targets.sum(0).min() >= 10
+    # images per class; shared/README's "potted plant 10" includes an orphan label file whose image is absent
+    assert targets.sum(0).tolist() == [61, 12, 10, 9]
     tr, va = slice(0, 96), slice(96, None)
     cfg = ClassifierConfig(epochs=3, imgsz=96, batch=16, workers=1)
     out = train(paths[tr], targets[tr], paths[va], targets[va], COCO_CLASSES, cfg, tmp_path / "a", progress=False)
