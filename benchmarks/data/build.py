@@ -20,7 +20,6 @@ from benchmarks.data.manifest import ImageRecord, Manifest, SourceInfo
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import SourceResult, SourceRow, SourceSpec, read_source
 
-
 # Overshoot up to half a pixel is rounding of normalised coordinates, not a labeling error: clipped silently.
 # (coco128's YOLO labels keep 6 decimals: 42 of its 929 boxes overshoot the image, by at most 0.00032 px.)
 CLIP_REPORT_PX = 0.5
