@@ -77,7 +77,7 @@ class MetricsConfig:
 
 @dataclass
 class LabelingConfig:
-    log_dir: str = "labeling_logs"
+    log_dir: str | None = None  # None: the project's labeling_logs/ (where `clsdet label` writes by default)
     dataset: str | None = None  # the dataset name logs must carry to count for this benchmark; default: `name`
     rates: dict = field(default_factory=dict)  # overrides of the modeled rates (see benchmarks/labeling)
 
@@ -106,6 +106,7 @@ class BenchConfig:
     profiles: dict = field(default_factory=dict)
     profile: str = ""
     base_dir: str = "."  # the config file's folder; relative paths resolve against it
+    config_file: str = ""  # the YAML it came from (for error messages)
 
     def resolve(self, path: str | None) -> Path | None:
         if path is None:
@@ -125,7 +126,7 @@ class BenchConfig:
 
     @property
     def _file(self) -> str:
-        return str(Path(self.base_dir) / "<config>")
+        return self.config_file or str(Path(self.base_dir) / "<config>")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -242,6 +243,7 @@ def load_config(path: str | Path, profile: str | None = None, overrides: list[st
         for o in overrides or []:
             data = deep_merge(data, parse_override(o))
     data["base_dir"] = str(path.parent)
+    data["config_file"] = str(path)
     cfg = _build(BenchConfig, data, "", str(path))
     _check(cfg, str(path))
     return cfg
@@ -269,6 +271,24 @@ def _check(cfg: BenchConfig, file: str) -> None:
         raise ConfigError(f"{file}: `split.mode` = {s.mode!r}; allowed: stratified, source")
     if s.stratify_by and s.stratify_by not in cfg.sources:
         raise ConfigError(f"{file}: `split.stratify_by` = {s.stratify_by!r} is not a source")
+    if not cfg.labels.classifier:
+        cfg.labels.classifier = cfg.labels.truth
+    if not cfg.labels.detector:  # the first source with boxes, if any (data inspect needs none; bench checks)
+        boxes = [
+            n for n, s in cfg.sources.items() if s.reader in ("cvat_xml", "cvat_coco", "cvat_yolo", "yolo_dataset")
+        ]
+        cfg.labels.detector = boxes[0] if boxes else ""
+    for key, values, low in (
+        ("latency.batch_sizes", cfg.latency.batch_sizes, 1),
+        ("latency.warmup", [cfg.latency.warmup], 0),
+        ("latency.iters", [cfg.latency.iters], 1),
+        ("metrics.bootstrap", [cfg.metrics.bootstrap], 1),
+    ):
+        if not values or min(values) < low:
+            raise ConfigError(f"{file}: `{key}` = {values} must be >= {low}")
+    # the pipelines' own typed configs: a typo such as classifier.epoch fails now, not after data and split
+    cfg.classifier_config()
+    cfg.detector_config()
     bad = [d for d in cfg.latency.devices if d not in ("auto", "cpu", "cuda", "mps")]
     if bad:
         raise ConfigError(f"{file}: `latency.devices` has {bad}; allowed: auto, cpu, cuda, mps")

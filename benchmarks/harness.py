@@ -76,7 +76,7 @@ class StageLog:
 
 
 def find_resumable(runs_dir: Path, key: str) -> Path | None:
-    """The newest run folder whose config key matches and that is not complete."""
+    """The newest run folder whose config key matches (a finished one resumes as a no-op: every stage kept)."""
     candidates = []
     for f in Path(runs_dir).glob("*/stages.json"):
         try:
@@ -90,8 +90,12 @@ def find_resumable(runs_dir: Path, key: str) -> Path | None:
 
 def new_run_dir(runs_dir: Path, cfg: BenchConfig, key: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run = Path(runs_dir) / f"{stamp}-{cfg.name}-{key[:6]}"
-    run.mkdir(parents=True, exist_ok=False)
+    base = Path(runs_dir) / f"{stamp}-{cfg.name}-{key[:6]}"
+    run, n = base, 1
+    while run.exists():  # the same config twice within a second
+        n += 1
+        run = base.with_name(f"{base.name}-{n}")
+    run.mkdir(parents=True)
     return run
 
 
@@ -125,7 +129,7 @@ def run_bench(
 
     if devices:
         cfg.latency.devices = list(devices)
-        train_device = devices[0] if devices[0] != "auto" else "auto"
+        train_device = devices[0]
         cfg.classifier = {**cfg.classifier, "device": train_device}
         cfg.detector = {**cfg.detector, "device": train_device}
     key = config_key(cfg)

@@ -64,7 +64,7 @@ def reset_peak_memory(device: str) -> None:
     """Start a fresh peak: CUDA's allocator stats, or on Linux the process's RSS high-water mark (writing 5 to
     /proc/self/clear_refs resets VmHWM, proc(5)); without it a second training in the same process would report
     the first one's peak."""
-    if device == "cuda":
+    if device.startswith("cuda"):
         import torch
 
         torch.cuda.reset_peak_memory_stats()
@@ -76,7 +76,7 @@ def reset_peak_memory(device: str) -> None:
 def peak_memory_mb(device: str) -> tuple[float, str]:
     """(peak MB, method): CUDA max allocated on CUDA; else the RSS high-water mark since reset_peak_memory (Linux
     VmHWM), else the process's lifetime peak RSS (ru_maxrss, e.g. macOS), and the method says which."""
-    if device == "cuda":
+    if device.startswith("cuda"):
         import torch
 
         return torch.cuda.max_memory_allocated() / 2**20, "cuda_max_memory_allocated"

@@ -75,16 +75,15 @@ def latency_cmd(args) -> int:
     run_dir = Path(args.run_dir).resolve()
     results = load_results(run_dir)
     lc = results["config"]["latency"]
-    split = results["split"]
-    import json
-
-    manifest = json.loads((run_dir / "manifest.json").read_text())
-    path_of = {r["id"]: r["path"] for r in manifest["images"]}
-    encoded = [Path(path_of[i]).read_bytes() for i in split["test_ids"][:32] if Path(path_of[i]).exists()]
+    # the encoded test images the run timed, kept in the run folder (so this works on another machine)
+    encoded = [p.read_bytes() for p in sorted((run_dir / "latency_images").glob("*")) if p.is_file()]
     if not encoded:
         from benchmarks.cli import CliError
 
-        raise CliError(f"{run_dir}: none of the test images is readable here; end-to-end latency needs them")
+        raise CliError(
+            f"{run_dir / 'latency_images'} is missing or empty: end-to-end latency needs the run's encoded test "
+            "images; copy the whole run folder (or re-run `clsdet bench ... --resume` to write them)"
+        )
     for model in ("classifier", "detector"):
         artifact = run_dir / results["models"][model]["artifact"]
         mod = importlib.import_module(model)
@@ -96,8 +95,8 @@ def latency_cmd(args) -> int:
             lc["scopes"],
             encoded,
             warmup=lc["warmup"],
-            iters=args.iters or lc["iters"],
-            min_seconds=args.min_seconds or lc["min_seconds"],
+            iters=lc["iters"] if args.iters is None else args.iters,
+            min_seconds=lc["min_seconds"] if args.min_seconds is None else args.min_seconds,
             threads=args.threads or lc.get("threads"),
             load_on=lambda d, mod=mod, a=artifact: mod.load(a, device=d),
         )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-DEFAULT_LOG_DIR = "labeling_logs"
+from pathlib import Path
+
+# the project's own logs folder (labeling_logs/README.md), also the bench's default `labeling.log_dir`
+DEFAULT_LOG_DIR = str(Path(__file__).resolve().parents[2] / "labeling_logs")
 
 
 def _common(p, log_dir: bool = True) -> None:

@@ -30,9 +30,9 @@ def register(sub) -> None:
 def train_cmd(args) -> int:
     from benchmarks.harness import DEFAULT_RUNS, run_bench
 
-    extra = [
-        f"{args.pipeline}.{f}={getattr(args, f)}" for f in FLAGS[args.pipeline] if getattr(args, f, None) is not None
-    ]
+    # --device is a list (training device first, then latency devices): run_bench applies it
+    flags = [f for f in FLAGS[args.pipeline] if f != "device" and getattr(args, f, None) is not None]
+    extra = [f"{args.pipeline}.{f}={getattr(args, f)}" for f in flags]
     cfg = load_bench_config(args, extra)
     run_dir = run_bench(
         cfg,

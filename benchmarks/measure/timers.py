@@ -35,7 +35,7 @@ def _sync_fn(device: str) -> Callable[[], None]:
 
     if device.startswith("cuda"):
         return torch.cuda.synchronize
-    if device == "mps":
+    if device.startswith("mps"):
         return torch.mps.synchronize
     return lambda: None
 
@@ -70,7 +70,7 @@ def time_callable(
 ) -> Timing:
     """Run `fn` `warmup` times untimed, then time it until at least `iters` iterations AND at least `min_seconds`
     of timed samples have been taken (a cap of `max_iters` stops a sub-microsecond callable looping forever)."""
-    kind = "cuda" if device.startswith("cuda") else device
+    kind = str(device).split(":", 1)[0]  # "cuda:1" -> cuda, "mps:0" -> mps
     sync = _sync_fn(device)
     for _ in range(warmup):
         fn()

@@ -129,6 +129,12 @@ def test_stats_match_numpy():
     assert s["latency_ms_std"] == pytest.approx(x.std(ddof=1))
     assert s["throughput_img_s"] == pytest.approx(4 / (x.mean() / 1e3))
     assert summarize([2.0], 1)["latency_ms_std"] == 0.0
+    # by hand (linear interpolation between order statistics): [1, 2, 3, 4] -> p50 2.5, p90 3.7, sample std 1.291
+    h = summarize([4.0, 1.0, 3.0, 2.0], batch_size=2)
+    assert h["latency_ms_p50"] == pytest.approx(2.5)
+    assert h["latency_ms_p90"] == pytest.approx(3.7)
+    assert h["latency_ms_std"] == pytest.approx(1.2910, abs=1e-4)
+    assert h["throughput_img_s"] == pytest.approx(2 / 2.5e-3)
     with pytest.raises(ValueError, match="no samples"):
         summarize([], 1)
 
