@@ -84,6 +84,13 @@ def build(results: dict, plots: dict[str, Path | str]) -> list[tuple]:
     b += [
         ("h2", "Training"),
         _table(T.training, results),
+        (
+            "p",
+            "Train wall = the whole fit, per-epoch validation included (time.perf_counter around the trainer); "
+            "s/epoch = train wall / epochs; train img/s = train images x epochs / train wall. Peak memory: "
+            "CUDA max allocated on a GPU; on CPU the process's RSS high-water mark, reset before each training "
+            "where the OS allows (the method column says which).",
+        ),
         ("plot", "training_curves", plots.get("training_curves"), "Loss and validation metrics per epoch."),
     ]
     for part in (_latency_blocks, _method_blocks, _status_blocks):

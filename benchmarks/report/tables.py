@@ -234,6 +234,7 @@ def training(results: dict) -> pd.DataFrame:
             "train img/s": fmt(t.get("train_images_per_s"), 1),
             "best epoch": t.get("best_epoch", "n/a"),
             "peak mem MB": fmt(t.get("peak_mem_mb"), 0),
+            "peak mem method": t.get("peak_mem_method", "n/a"),
             "device": t.get("device", "n/a"),
             "precision": t.get("precision", "n/a"),
             "threads": t.get("threads", "n/a"),
