@@ -235,7 +235,7 @@ def train(
         "precision": precision,
         "workers": workers,
         "threads": torch.get_num_threads(),
-        "num_train_images": len(train_paths),
+        "n_train_images": len(train_paths),
         "num_val_images": len(val_paths),
         "pos_weight": dict(zip(classes, pos_weight.tolist())),
         "normalization_source": normalization["source"],
