@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.config import BenchConfig, save_resolved
+from benchmarks.record import utc_now
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RUNS = REPO / "results" / "runs"
@@ -33,10 +34,6 @@ STAGES = (
     "report",
     "mlflow",
 )
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def config_key(cfg: BenchConfig) -> str:

@@ -18,18 +18,14 @@ import math
 import os
 import socket
 from collections.abc import Callable
-from datetime import datetime, timezone
 
 from benchmarks.measure.machine import cpu_name, machine_id
 from benchmarks.measure.stats import PERCENTILE_METHOD, summarize
 from benchmarks.measure.timers import SYNC, TIMER, time_callable
+from benchmarks.record import utc_now
 
 SCOPES = ("model", "end_to_end")
 ACCELERATORS = ("cuda", "mps")
-
-
-def _utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _kind(device: str) -> str:
@@ -127,7 +123,7 @@ def measure_cell(predictor, device: str, scope: str, batch_size: int, encoded: l
     bs = batch_size
     while True:
         rec = {**base, "device": device, "scope": scope, "batch_size": bs, "requested_batch_size": batch_size}
-        rec.update(measured_utc=_utc_now(), sync=SYNC[_kind(device)], timer=TIMER[_kind(device)])
+        rec.update(measured_utc=utc_now(), sync=SYNC[_kind(device)], timer=TIMER[_kind(device)])
         try:
             rec["device_name"] = device_name(device)
             rec["dtype"] = _dtype(predictor)
@@ -209,7 +205,7 @@ def _why_unavailable(device: str) -> str:
 
 
 def _fill(base: dict, device: str, scopes, batch_sizes, status: str, error: str) -> list[dict]:
-    now = _utc_now()
+    now = utc_now()
     kind = _kind(device)
     return [
         {
