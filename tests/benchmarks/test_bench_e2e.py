@@ -37,8 +37,8 @@ def bench_run(tmp_path_factory) -> tuple[Path, Path, str]:
     cwd = root / "cwd"
     cwd.mkdir()
     data_before = _listing(data)
-    ultralytics_home = Path.home() / ".config" / "Ultralytics"
-    home_before = ultralytics_home.exists()
+    user_config = Path.home() / ".config"  # Ultralytics, MLflow and matplotlib would default to folders here
+    config_before = _listing(user_config) if user_config.is_dir() else {}
     old = Path.cwd()
     os.chdir(cwd)  # anything written to the current directory (lightning_logs, runs/, mlruns) shows up here
     try:
@@ -47,7 +47,7 @@ def bench_run(tmp_path_factory) -> tuple[Path, Path, str]:
         os.chdir(old)
     assert list(cwd.iterdir()) == []
     assert _listing(data) == data_before  # the user's data folder is untouched
-    assert ultralytics_home.exists() == home_before
+    assert (_listing(user_config) if user_config.is_dir() else {}) == config_before
     (run_dir,) = (root / "runs").iterdir()
     return run_dir, root, uri
 
