@@ -16,6 +16,7 @@ import numpy as np
 
 from benchmarks.config import BenchConfig
 from benchmarks.data.manifest import Manifest
+from benchmarks.measure.memory import track_peak_memory
 
 MODELS = ("classifier", "detector")
 REPO = Path(__file__).resolve().parents[1]
@@ -137,19 +138,20 @@ def stage_train_classifier(ctx: Context) -> None:
         ctx.echo(f"  {dropped} train/val images have no `{source}` labels: left out of classifier training")
     out = ctx.run_dir / "classifier"
     resume = (out / "checkpoints").exists()
-    classifier.train(
-        ctx.paths(tr),
-        ctx.manifest.targets(source, tr),
-        ctx.paths(va),
-        ctx.manifest.targets(source, va),
-        ctx.manifest.classes,
-        ccfg,
-        out,
-        tracking_uri=ctx.mlflow_runs.get("tracking_uri"),
-        mlflow_run_id=ctx.mlflow_runs.get("classifier"),
-        resume=resume,
-        progress=True,
-    )
+    with track_peak_memory(out):  # measured here, the same way for both pipelines
+        classifier.train(
+            ctx.paths(tr),
+            ctx.manifest.targets(source, tr),
+            ctx.paths(va),
+            ctx.manifest.targets(source, va),
+            ctx.manifest.classes,
+            ccfg,
+            out,
+            tracking_uri=ctx.mlflow_runs.get("tracking_uri"),
+            mlflow_run_id=ctx.mlflow_runs.get("classifier"),
+            resume=resume,
+            progress=True,
+        )
 
 
 def stage_train_detector(ctx: Context) -> None:
@@ -175,7 +177,8 @@ def stage_train_detector(ctx: Context) -> None:
             for r in [ctx.manifest.get(i)]
         ]
     view = detector.build_dataset_view(ctx.run_dir / "detector_data", ctx.manifest.classes, splits)
-    artifact = detector.train(view, dcfg, ctx.run_dir / "detector", progress=True)
+    with track_peak_memory(ctx.run_dir / "detector"):
+        artifact = detector.train(view, dcfg, ctx.run_dir / "detector", progress=True)
     # thresholds tuned on val with the detector's own labels, as the classifier's are with its own
     pred = detector.load(artifact, device="cpu")
     va = [v.id for v in splits["val"]]

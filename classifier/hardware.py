@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import resource
-import sys
-from pathlib import Path
 
 
 def available_cpus() -> int:
@@ -58,32 +54,3 @@ def choose_workers(requested: int | None, device: str) -> int:
     if device == "cpu":
         return 1 if cpus <= 4 else min(4, cpus // 4)
     return max(0, min(8, cpus - 1))
-
-
-def reset_peak_memory(device: str) -> None:
-    """Start a fresh peak: CUDA's allocator stats, or on Linux the process's RSS high-water mark (writing 5 to
-    /proc/self/clear_refs resets VmHWM, proc(5)); without it a second training in the same process would report
-    the first one's peak."""
-    if device.startswith("cuda"):
-        import torch
-
-        torch.cuda.reset_peak_memory_stats()
-        return
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def peak_memory_mb(device: str) -> tuple[float, str]:
-    """(peak MB, method): CUDA max allocated on CUDA; else the RSS high-water mark since reset_peak_memory (Linux
-    VmHWM), else the process's lifetime peak RSS (ru_maxrss, e.g. macOS), and the method says which."""
-    if device.startswith("cuda"):
-        import torch
-
-        return torch.cuda.max_memory_allocated() / 2**20, "cuda_max_memory_allocated"
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024, "process_peak_rss_since_training_start"
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux (getrusage(2))
-    return rss * scale / 2**20, "process_peak_rss_lifetime"

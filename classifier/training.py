@@ -184,7 +184,6 @@ def train(
         ckpt_path = str(last)
     elif resume:
         print(f"classifier: resume=True but {last} does not exist yet; training from the start", flush=True)
-    hardware.reset_peak_memory(device)
     with warnings.catch_warnings():
         # a val batch without positives for a class is expected on small splits; MacroAveragePrecision handles it
         warnings.filterwarnings("ignore", message="No positive samples found in target")
@@ -194,7 +193,6 @@ def train(
         train_wall_s = time.perf_counter() - t0
     if not trainer.is_global_zero:
         return out_dir
-    peak_mb, peak_method = hardware.peak_memory_mb(device)
 
     # best checkpoint -> plain state dict of the network (the artifact does not need Lightning to load)
     best_path = checkpoint.best_model_path or str(ckpt_dir / "last.ckpt")
@@ -226,8 +224,6 @@ def train(
         "epochs_run": epochs_run,
         "s_per_epoch": round(train_wall_s / epochs_this_call, 3),
         "train_images_per_s": round(len(train_paths) * epochs_this_call / train_wall_s, 2),
-        "peak_mem_mb": round(peak_mb, 1),
-        "peak_mem_method": peak_method,
         "best_epoch": best_epoch,
         "best_val_macro_ap": best_ap,
         "stopped_early": bool(trainer.should_stop and trainer.current_epoch < cfg.epochs),

@@ -132,7 +132,6 @@ def train(view_dir: str | Path, cfg: DetectorConfig, out_dir: str | Path, progre
         "exist_ok": True,
         "verbose": False,
     }
-    hardware.reset_peak_memory(device)
     state: dict = {"epoch_s": [], "best_epoch": None}
     with hardware.restore_globals(), hardware.keep_torch_threads() as threads:
         model = YOLO(source, task="detect")
@@ -142,9 +141,8 @@ def train(view_dir: str | Path, cfg: DetectorConfig, out_dir: str | Path, progre
         t0 = time.perf_counter()
         model.train(**args)
         train_wall_s = time.perf_counter() - t0
-    peak_mb, peak_method = hardware.peak_memory_mb(device)
     return _write_artifact(out_dir, run_dir, cfg, classes, view_dir, view_sha, state, device, workers, threads, {
-        "train_wall_s": train_wall_s, "peak_mb": peak_mb, "peak_method": peak_method, "start": start,
+        "train_wall_s": train_wall_s, "start": start,
         "source": source,
     })  # fmt: skip
 
@@ -170,8 +168,6 @@ def _write_artifact(out_dir, run_dir, cfg, classes, view_dir, view_sha, state, d
         # mean wall time of an epoch incl. its val pass; train_wall_s also holds set-up and the final val of best.pt
         "s_per_epoch": round(sum(state["epoch_s"]) / epochs_run, 3) if epochs_run else None,
         "train_images_per_s": round(n_train * epochs_run / t["train_wall_s"], 2) if n_train else None,
-        "peak_mem_mb": round(t["peak_mb"], 1),
-        "peak_mem_method": t["peak_method"],
         "best_epoch": state["best_epoch"],
         "stopped_early": epochs_run < cfg.epochs,
         "device": device,

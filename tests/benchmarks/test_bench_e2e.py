@@ -70,6 +70,7 @@ def test_record_has_every_part_with_its_method(bench_run):
         assert lo <= hi
         assert acc["baseline"]["macro_ap"] > 0
         assert m["training"]["train_wall_s"] > 0
+        assert m["training"]["peak_mem_mb"] > 0 and m["training"]["peak_mem_method"]
         assert m["size"]["params"] > 0 and m["size"]["file_mb_fp16"] < m["size"]["file_mb_fp32"]
         ok = [x for x in m["latency"] if x["status"] == "ok"]
         assert {(x["batch_size"], x["scope"]) for x in ok} >= {(1, "model"), (2, "model"), (1, "end_to_end")}

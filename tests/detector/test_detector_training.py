@@ -44,8 +44,8 @@ def test_artifact_layout_and_training_record(trained):
         assert (art / f).is_file(), f
     rec = json.loads((art / "training.json").read_text())
     assert rec["epochs_run"] == 1 and rec["device"] == "cpu" and rec["workers"] == 0
-    assert rec["train_wall_s"] > 0 and rec["s_per_epoch"] > 0 and rec["peak_mem_mb"] > 0
-    assert rec["conf_floor"] == 0.001 and rec["peak_mem_method"].startswith("process_peak_rss")
+    assert rec["train_wall_s"] > 0 and rec["s_per_epoch"] > 0
+    assert rec["conf_floor"] == 0.001
     assert rec["best_epoch"] == 1
     history = (art / "history.csv").read_text().splitlines()
     assert len(history) == 2 and "metrics/mAP50(B)" in history[0]  # header + one epoch
