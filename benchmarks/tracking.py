@@ -100,17 +100,28 @@ def _num(x) -> float | None:
 class TrackingSession(dict):
     """Run ids by role ("parent", "classifier", "detector", ...) plus "tracking_uri" and "experiment_id"."""
 
-    def __init__(self, client, experiment_id: str, tracking_uri: str, run_dir: Path, tags: dict):
+    def __init__(self, client, experiment_id: str, tracking_uri: str, run_dir: Path, tags: dict, resume: dict):
         super().__init__(tracking_uri=tracking_uri, experiment_id=experiment_id)
         self.client, self.run_dir, self._tags = client, Path(run_dir), tags
-        self["parent"] = client.create_run(experiment_id, run_name=self.run_dir.name, tags=tags).info.run_id
+        # `clsdet bench --resume` continues the same MLflow runs (reopened as RUNNING) instead of starting new ones
+        for role, run_id in resume.items():
+            client.update_run(run_id, status="RUNNING")
+            self[role] = run_id
+        if "parent" not in self:
+            self["parent"] = client.create_run(experiment_id, run_name=self.run_dir.name, tags=tags).info.run_id
+        self._save()
 
     def start_nested(self, name: str) -> str:
         """The nested run `name` under the parent (created on first call); returns its run id."""
         if name not in self:
             tags = {**self._tags, PARENT_TAG: self["parent"], "clsdet.model": name}
             self[name] = self.client.create_run(self["experiment_id"], run_name=name, tags=tags).info.run_id
+            self._save()
         return self[name]
+
+    def _save(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / RUNS_FILE).write_text(json.dumps(dict(self), indent=1))
 
     @property
     def nested(self) -> dict[str, str]:
@@ -137,6 +148,26 @@ def _settings(source) -> tuple[dict, dict]:
     return cfg, (cfg.get("mlflow") or {})
 
 
+RUNS_FILE = "mlflow_runs.json"  # in the run folder: the run ids, so a resumed benchmark reopens the same runs
+
+
+def _earlier_runs(client, run_dir, uri: str, experiment_id: str) -> dict[str, str]:
+    """{role: run id} of an earlier session of this run folder in the same store and experiment, if they exist."""
+    f = Path(run_dir) / RUNS_FILE
+    if not f.exists():
+        return {}
+    try:
+        d = json.loads(f.read_text())
+        if d.get("tracking_uri") != uri or d.get("experiment_id") != experiment_id:
+            return {}
+        runs = {k: v for k, v in d.items() if k not in ("tracking_uri", "experiment_id")}
+        for run_id in runs.values():
+            client.get_run(run_id)  # raises when the store lost it
+        return runs
+    except Exception:  # a missing or foreign store: start fresh runs
+        return {}
+
+
 def start_session(source, run_dir: str | Path, tracking_uri: str | None = None, experiment: str | None = None):
     cfg, ml = _settings(source)
     uri = tracking_uri or ml.get("tracking_uri") or default_tracking_uri()
@@ -145,7 +176,7 @@ def start_session(source, run_dir: str | Path, tracking_uri: str | None = None, 
         client = client_for(uri)
         exp_id = ensure_experiment(client, name, artifact_location_for(uri))
         tags = {"clsdet.run_dir": str(Path(run_dir).resolve()), "clsdet.benchmark": str(cfg.get("name", ""))}
-        session = TrackingSession(client, exp_id, uri, Path(run_dir), tags)
+        session = TrackingSession(client, exp_id, uri, Path(run_dir), tags, _earlier_runs(client, run_dir, uri, exp_id))
     except Exception as exc:
         raise TrackingError(
             f"MLflow store {uri!r} (experiment {name!r}) could not be opened: {exc}; fix `mlflow.tracking_uri` in "

@@ -95,6 +95,20 @@ def test_keyboard_interrupt_marks_killed(store, client, run_dir):
     assert client.get_run(runs["detector"]).info.status == "KILLED"
 
 
+def test_resume_reopens_the_interrupted_runs(store, client, run_dir):
+    with pytest.raises(KeyboardInterrupt), tracking.tracking_run(load_results(run_dir), run_dir, store) as first:
+        raise KeyboardInterrupt
+    assert client.get_run(first["parent"]).info.status == "KILLED"
+    with tracking.tracking_run(load_results(run_dir), run_dir, store) as second:
+        assert client.get_run(second["parent"]).info.status == "RUNNING"
+    assert {r: second[r] for r in ("parent", "classifier", "detector")} == {
+        r: first[r] for r in ("parent", "classifier", "detector")
+    }
+    assert client.get_run(first["parent"]).info.status == "FINISHED"
+    parents = client.search_runs([first["experiment_id"]], f"tags.`clsdet.run_dir` = '{run_dir.resolve()}'")
+    assert len({r.info.run_id for r in parents}) == 3  # one parent + two nested, not a second set
+
+
 def test_log_results_alone_and_long_params(store, client, run_dir):
     import json
 
