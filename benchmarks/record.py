@@ -160,6 +160,13 @@ def _keep_existing_latency(new: dict, old: dict) -> None:
         recs[:0] = missing  # older records first, so list order stays oldest -> newest
 
 
+def write_json(path: str | Path, obj: Any, indent: int = 1) -> Path:
+    """Any stage output: JSON-safe (numpy, Path, NaN -> null) and written atomically. Returns the path."""
+    path = Path(path)
+    _atomic_write(path, json.dumps(_plain(obj), indent=indent, allow_nan=False))
+    return path
+
+
 def write_results(run_dir: str | Path, results: dict) -> Path:
     """Write results.json atomically; latency records already on disk are never dropped. Returns the path."""
     path = results_path(run_dir)

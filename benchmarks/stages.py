@@ -32,6 +32,7 @@ class Context:
     _manifest: Manifest | None = None
     _split: dict | None = None
     mlflow_runs: dict = field(default_factory=dict)  # "parent"/"classifier"/"detector" -> run id
+    _predictors: dict = field(default_factory=dict)  # model -> loaded predictor (see predictor())
 
     @property
     def manifest(self) -> Manifest:
@@ -54,23 +55,15 @@ class Context:
         return json.loads((self.run_dir / name).read_text())
 
     def write_json(self, name: str, obj) -> Path:
-        path = self.run_dir / name
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(obj, indent=1, default=_json_default))
-        tmp.replace(path)
-        return path
+        from benchmarks.record import write_json
 
+        return write_json(self.run_dir / name, obj)
 
-def _json_default(o):
-    if isinstance(o, np.integer):
-        return int(o)
-    if isinstance(o, np.floating):
-        return float(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o)}")
+    def predictor(self, model: str):
+        """The trained `model` loaded on the CPU once, shared by evaluate, size and latency."""
+        if model not in self._predictors:
+            self._predictors[model] = _load(model, self.run_dir / model)
+        return self._predictors[model]
 
 
 def _f3(x) -> str:
@@ -200,7 +193,7 @@ def stage_evaluate(ctx: Context) -> None:
     targets = ctx.manifest.targets(truth, test)
     out = {"truth": truth, "test_ids": test}
     for model in MODELS:
-        pred = _load(model, ctx.run_dir / model)
+        pred = ctx.predictor(model)
         scores = pred.predict_scores(ctx.paths(test))
         acc = evaluate(
             scores,
@@ -235,7 +228,7 @@ def stage_size(ctx: Context) -> None:
 
     out = {}
     for model in MODELS:
-        pred = _load(model, ctx.run_dir / model)
+        pred = ctx.predictor(model)
         out[model] = model_size(pred.model, pred.example_input(1), ctx.run_dir / "size" / model)
     ctx.write_json("size.json", out)
 
@@ -255,7 +248,7 @@ def stage_latency(ctx: Context) -> None:
     for model in MODELS:
         artifact = ctx.run_dir / model
         recs = measure_predictor(
-            _load(model, artifact),
+            ctx.predictor(model),
             model,
             lc.devices,
             lc.batch_sizes,

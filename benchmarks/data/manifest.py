@@ -117,12 +117,9 @@ class Manifest:
         }
 
     def save(self, path: Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1))
-        tmp.replace(path)
-        return path
+        from benchmarks.record import write_json
+
+        return write_json(path, self.to_dict())
 
     @classmethod
     def from_dict(cls, d: dict) -> Manifest:

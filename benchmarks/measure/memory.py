@@ -46,6 +46,8 @@ def track_peak_memory(artifact_dir: Path):
     """Around a pipeline's train(): afterwards, write peak_mem_mb / peak_mem_method into its training.json."""
     import json
 
+    from benchmarks.record import write_json
+
     ok = reset_peak_memory()
     yield
     f = Path(artifact_dir) / "training.json"
@@ -54,4 +56,4 @@ def track_peak_memory(artifact_dir: Path):
     rec = json.loads(f.read_text())
     mb, method = peak_memory_mb(rec.get("device", "cpu"), ok)
     rec.update(peak_mem_mb=round(mb, 1), peak_mem_method=method)
-    f.write_text(json.dumps(rec, indent=1))
+    write_json(f, rec)
