@@ -12,9 +12,13 @@ saved beside every run's outputs (`config.resolved.yaml`).
       cvat:    {reader: cvat_xml, path: cvat_export.zip, images: unsorted}
     labels: {classifier: folders, detector: cvat, truth: cvat}
     split: {train: 0.7, val: 0.15, test: 0.15, seed: 0}
-    classifier: {...}                       # classifier.config.ClassifierConfig fields
-    detector: {...}                         # detector.config.DetectorConfig fields
-    profiles: {quick: {classifier: {epochs: 15}}, full: {...}}
+    classifier: {...}                       # one candidate (classifier.config.ClassifierConfig fields), or a
+    detector: [{name: y11n, ...}, ...]      # list of named candidates (detector.config.DetectorConfig fields)
+    curve: {fractions: [0.25, 0.5, 1.0], seeds: [0]}   # labeling-budget curve (benchmarks/curve.py)
+    profiles: {quick: {classifier: {epochs: 15}}, full: {...}}   # on top of the built-in quick/full (profiles.py)
+
+Pipeline sections are built once, at load, into typed candidates (`cfg.candidates`): the rest of the harness never
+re-validates or rebuilds them.
 """
 
 from __future__ import annotations
@@ -70,6 +74,21 @@ class LatencyConfig:
 
 
 @dataclass
+class CurveConfig:
+    fractions: list[float] = field(default_factory=lambda: [1.0])  # of the train split; 1.0 is the headline run
+    seeds: list[int] = field(default_factory=lambda: [0])  # subset ordering + training seed; the first: headline
+    candidates: list[str] = field(default_factory=list)  # which candidates get curve points; [] = the first of
+    # each pipeline, [all] = every candidate
+    max_epoch_factor: float = 4.0  # a small subset trains up to this many times the configured epochs (recipe)
+
+
+@dataclass
+class CostConfig:
+    labeling_usd_per_hour: float | None = None  # unset: the report speaks in hours only
+    compute_usd_per_hour: float | None = None
+
+
+@dataclass
 class MetricsConfig:
     bootstrap: int = 1000  # resamples for the 95% CIs
     seed: int = 0
@@ -97,8 +116,12 @@ class BenchConfig:
     aliases: dict[str, str] = field(default_factory=dict)
     ignore: list[str] = field(default_factory=list)
     split: SplitConfig = field(default_factory=SplitConfig)
-    classifier: dict = field(default_factory=dict)  # resolved into ClassifierConfig by classifier_config()
-    detector: dict = field(default_factory=dict)  # resolved into DetectorConfig by detector_config()
+    # pipeline sections (benchmarks/pipelines.py): a mapping (one candidate) or a list of named candidates; built
+    # into `candidates` at load
+    classifier: dict | list = field(default_factory=dict)
+    detector: dict | list = field(default_factory=dict)
+    curve: CurveConfig = field(default_factory=CurveConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
     latency: LatencyConfig = field(default_factory=LatencyConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     labeling: LabelingConfig = field(default_factory=LabelingConfig)
@@ -114,22 +137,30 @@ class BenchConfig:
         p = Path(path).expanduser()
         return p if p.is_absolute() else (Path(self.base_dir) / p).resolve()
 
-    def classifier_config(self):
-        from classifier.config import ClassifierConfig
+    def __post_init__(self) -> None:
+        self.candidates: list = []  # built by _check (candidates.build_candidates); not a YAML key
 
-        return _build(ClassifierConfig, self.classifier, "classifier", self._file)
+    def candidate(self, name: str):
+        for c in self.candidates:
+            if c.name == name:
+                return c
+        raise ConfigError(f"{self._file}: no candidate {name!r}; candidates: {', '.join(self.candidate_names())}")
 
-    def detector_config(self):
-        from detector.config import DetectorConfig
-
-        return _build(DetectorConfig, self.detector, "detector", self._file)
+    def candidate_names(self, pipeline: str | None = None) -> list[str]:
+        return [c.name for c in self.candidates if pipeline in (None, c.pipeline)]
 
     @property
     def _file(self) -> str:
         return self.config_file or str(Path(self.base_dir) / "<config>")
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        if self.candidates:  # the resolved pipeline sections: every candidate with all its typed fields
+            from benchmarks.pipelines import PIPELINES
+
+            for p in PIPELINES:
+                d[p] = [c.to_dict() for c in self.candidates if c.pipeline == p]
+        return d
 
 
 # --- generic validation ------------------------------------------------------------------------------------------
@@ -204,9 +235,17 @@ def _type_name(tp: Any) -> str:
 
 # --- merging: file < profile < overrides -------------------------------------------------------------------------
 def deep_merge(base: dict, over: dict) -> dict:
+    """`over` wins; mappings merge key by key; a mapping over a list of candidate mappings applies to each candidate
+    (so a profile's `classifier: {epochs: 5}` or `--set classifier.epochs=5` holds for every classifier candidate)."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        old = out.get(k)
+        if isinstance(v, dict) and isinstance(old, dict):
+            out[k] = deep_merge(old, v)
+        elif isinstance(v, dict) and isinstance(old, list) and old and all(isinstance(c, dict) for c in old):
+            out[k] = [deep_merge(c, v) for c in old]
+        else:
+            out[k] = v
     return out
 
 
@@ -232,11 +271,9 @@ def load_config(path: str | Path, profile: str | None = None, overrides: list[st
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
     if profile:
-        profiles = data.get("profiles") or {}
-        if profile not in profiles:
-            raise ConfigError(f"{path}: profile {profile!r} not defined; defined: {', '.join(profiles) or 'none'}")
-        data = deep_merge(data, profiles[profile] or {})
-        data["profile"] = profile
+        from benchmarks.profiles import apply_profile
+
+        data = apply_profile(data, profile, str(path))
     if isinstance(overrides, dict):
         data = deep_merge(data, overrides)
     else:
@@ -286,9 +323,11 @@ def _check(cfg: BenchConfig, file: str) -> None:
     ):
         if not values or min(values) < low:
             raise ConfigError(f"{file}: `{key}` = {values} must be >= {low}")
-    # the pipelines' own typed configs: a typo such as classifier.epoch fails now, not after data and split
-    cfg.classifier_config()
-    cfg.detector_config()
+    # the pipelines' own typed configs, built once: a typo such as classifier.epoch fails now, not after data/split
+    from benchmarks.candidates import build_candidates, check_curve
+
+    cfg.candidates = build_candidates(cfg, file)
+    check_curve(cfg, file)
     bad = [d for d in cfg.latency.devices if d not in ("auto", "cpu", "cuda", "mps")]
     if bad:
         raise ConfigError(f"{file}: `latency.devices` has {bad}; allowed: auto, cpu, cuda, mps")

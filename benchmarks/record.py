@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: models keyed by candidate, each with pipeline + labeling_method; curve points
 RESULTS_FILE = "results.json"
 # a latency "cell": one measurement setting on one machine; repeated measurements of a cell are all kept
 CELL_KEYS = ("model", "machine_id", "device", "batch_size", "scope", "dtype")
@@ -67,6 +67,30 @@ def migrate(results: dict, source: str = RESULTS_FILE) -> dict:
         results = step(dict(results))
         version += 1
         results["schema_version"] = version
+    return results
+
+
+# the pipeline registry's view at version 1, when the two models were the only two candidates
+_V1_PIPELINES = {"classifier": "folder_sort", "detector": "cvat"}
+
+
+@register_migration(1)
+def _v1_to_v2(results: dict) -> dict:
+    """v1 had exactly one classifier and one detector, keyed by pipeline name: each becomes a candidate of that
+    name, with its pipeline and labeling method; there was no budget curve."""
+    models = {}
+    for name, entry in (results.get("models") or {}).items():
+        if isinstance(entry, dict):
+            entry = {**entry, "pipeline": entry.get("pipeline", name)}
+            entry.setdefault("labeling_method", _V1_PIPELINES.get(entry["pipeline"]))
+            entry.setdefault("architecture", entry.get("name"))
+            entry["name"] = name
+            for rec in entry.get("latency") or []:
+                if isinstance(rec, dict):
+                    rec.setdefault("pipeline", entry["pipeline"])
+        models[name] = entry
+    results["models"] = models
+    results.setdefault("curve", None)
     return results
 
 
@@ -246,7 +270,15 @@ REQUIRED = {
     "split": ["counts"],
     "data": ["classes"],
 }
-MODEL_REQUIRED = ["name", "accuracy", "training", "size", "latency"]  # values may be null when the stage failed
+MODEL_REQUIRED = [
+    "name",
+    "pipeline",
+    "labeling_method",
+    "accuracy",
+    "training",
+    "size",
+    "latency",
+]  # values may be null when the stage failed
 ACCURACY_REQUIRED = ["n_test", "macro_ap", "macro_ap_ci95", "micro_ap", "macro_f1", "macro_f1_ci95", "per_class"]
 LATENCY_REQUIRED = ["model", "machine_id", "device", "dtype", "batch_size", "scope", "status"]
 LATENCY_OK_REQUIRED = ["latency_ms_p50", "warmup", "iters", "threads", "sync", "timer"]

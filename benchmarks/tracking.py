@@ -1,7 +1,8 @@
-"""MLflow: one parent run per benchmark with nested `classifier` and `detector` runs; it only reads finished records.
+"""MLflow: one parent run per benchmark, a nested run per candidate and per budget-curve point; it only reads
+finished records.
 
     with tracking_run(cfg_or_results, run_dir) as runs:   # FAILED on an exception, KILLED on Ctrl-C, re-raised
-        runs["classifier"]            # nested run id: hand it to Lightning's MLFlowLogger(run_id=...)
+        runs["r18-scratch"]           # a candidate's nested run id: hand it to Lightning's MLFlowLogger(run_id=...)
         runs.start_nested("extra")    # another nested run, by name
         ...                           # the benchmark
         log_results(run_dir)          # results.json -> params, metrics, artifacts of the active runs
@@ -22,12 +23,10 @@ import re
 import time
 from pathlib import Path
 
+from benchmarks.paths import DEFAULT_MLFLOW_DB
 from benchmarks.record import load_results, newest_per_cell
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_EXPERIMENT = "clsdet"
-MODELS = ("classifier", "detector")
-LABELING_FOR = {"classifier": "folder_sort", "detector": "cvat"}
 WEIGHT_SUFFIXES = {".pt", ".pth", ".ckpt", ".safetensors", ".onnx"}
 RUN_ARTIFACTS = ("results.json", "report.md", "report.html", "config.resolved.yaml", "split.json")
 PARENT_TAG = "mlflow.parentRunId"  # how MLflow itself marks a nested run
@@ -42,7 +41,7 @@ class TrackingError(RuntimeError):
 
 # --- store -------------------------------------------------------------------------------------------------------
 def default_tracking_uri() -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{REPO / 'results' / 'mlflow.db'}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_MLFLOW_DB}"
 
 
 def artifact_location_for(tracking_uri: str) -> str | None:
@@ -184,11 +183,24 @@ def start_session(source, run_dir: str | Path, tracking_uri: str | None = None, 
         ) from exc
     if cfg:
         log_params(client, session["parent"], flatten(cfg))
-    for model in MODELS:
-        session.start_nested(model)
-        if isinstance(cfg.get(model), dict):
-            log_params(client, session[model], flatten(cfg[model]))
+    for name, params in candidate_sections(cfg).items():
+        session.start_nested(name)
+        log_params(client, session[name], flatten(params))
     return session
+
+
+def candidate_sections(cfg: dict) -> dict[str, dict]:
+    """{candidate name: its resolved config, with its pipeline} from a resolved config dict (BenchConfig.to_dict)."""
+    from benchmarks.pipelines import PIPELINES
+
+    out = {}
+    for p in PIPELINES:
+        section = cfg.get(p)
+        items = [section] if isinstance(section, dict) and section else section if isinstance(section, list) else []
+        for item in items:
+            if isinstance(item, dict):
+                out[str(item.get("name") or p)] = {"pipeline": p, **{k: v for k, v in item.items() if k != "name"}}
+    return out
 
 
 @contextlib.contextmanager
@@ -363,7 +375,7 @@ def _log_model(client, run_id: str, model: str, entry: dict, results: dict, run_
 
     params = {"name": entry.get("name")}
     params.update(flatten(entry.get("config") or {}))
-    lab = (results.get("labeling") or {}).get(LABELING_FOR.get(model, model)) or {}
+    lab = (results.get("labeling") or {}).get(entry.get("labeling_method") or "") or {}
     params["labeling_source"] = lab.get("source")
     log_params(client, run_id, {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()})
     have = set(client.get_run(run_id).data.metrics)  # e.g. logged live by Lightning's MLFlowLogger: not twice

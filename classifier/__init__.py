@@ -1,6 +1,6 @@
 """Multi-label image classifier: Lightning + torchvision backbones.
 
-Public API: ClassifierConfig, train, load, list_backbones, tune_thresholds. Importing this package stays light
+Public API: CONFIG (ClassifierConfig), fit, train, load, list_backbones. Importing this package stays light
 (no torch/lightning): `train` and `load` import the heavy modules when called.
 """
 
@@ -16,16 +16,38 @@ def train(*args, **kwargs):
     return _train(*args, **kwargs)
 
 
+CONFIG = ClassifierConfig
+
+
+def fit(train_samples, val_samples, classes, cfg: ClassifierConfig, out_dir, *, progress=True, tracking_uri=None,
+        mlflow_run_id=None, resume=False):  # fmt: skip
+    """The pipeline entry the harness calls (benchmarks/pipelines.py): plain samples (dicts with `path` and
+    `labels`, 1/0/None per class) -> artifact folder. Thresholds are left at 0.5; the harness tunes them on val."""
+    import numpy as np
+
+    def targets(samples):
+        rows = [[np.nan if v is None else float(v) for v in s["labels"]] for s in samples]
+        return np.asarray(rows, dtype=np.float32).reshape(len(samples), len(classes))
+
+    return train(
+        [s["path"] for s in train_samples],
+        targets(train_samples),
+        [s["path"] for s in val_samples],
+        targets(val_samples),
+        classes,
+        cfg,
+        out_dir,
+        tracking_uri=tracking_uri,
+        mlflow_run_id=mlflow_run_id,
+        resume=resume,
+        progress=progress,
+    )
+
+
 def load(artifact_dir, device: str = "cpu"):
     from classifier.predictor import load as _load
 
     return _load(artifact_dir, device=device)
 
 
-def tune_thresholds(scores, targets):
-    from classifier.thresholds import tune_thresholds as _tune
-
-    return _tune(scores, targets)
-
-
-__all__ = ["ClassifierConfig", "ConfigError", "list_backbones", "load", "train", "tune_thresholds"]
+__all__ = ["CONFIG", "ClassifierConfig", "ConfigError", "fit", "list_backbones", "load", "train"]

@@ -20,13 +20,23 @@ class ArtifactError(FileNotFoundError):
 
 
 class Predictor:
-    def __init__(self, model: torch.nn.Module, classes, thresholds, normalization: dict, config: dict, device: str):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        classes,
+        thresholds,
+        normalization: dict,
+        config: dict,
+        device: str,
+        artifact_dir: Path | None = None,
+    ):
         self.model = model.eval().to(device)
         self.classes: list[str] = list(classes)
         self.thresholds: np.ndarray = np.asarray(thresholds, dtype=np.float32)
         self.normalization = normalization
         self.config = config
         self.device = device
+        self.artifact_dir = Path(artifact_dir) if artifact_dir is not None else None
         self.imgsz: int = int(config["imgsz"])
         self.transform = eval_transform(
             self.imgsz, normalization["mean"], normalization["std"], config.get("eval_crop_ratio", 1.0)
@@ -58,6 +68,16 @@ class Predictor:
         probs = torch.sigmoid(self.forward(self.preprocess(images)).float()).cpu().numpy()
         return probs >= self.thresholds
 
+    def save_thresholds(self, thresholds, method: str = "tuned on val") -> None:
+        th = np.asarray(thresholds, dtype=np.float32).reshape(-1)
+        if th.shape != (len(self.classes),):
+            raise ValueError(f"thresholds has shape {th.shape}; expected ({len(self.classes)},), one per class")
+        if self.artifact_dir is None:
+            raise ValueError("this predictor was not loaded from an artifact folder; nowhere to save thresholds")
+        doc = {"method": method, "thresholds": {c: float(v) for c, v in zip(self.classes, th)}}
+        (self.artifact_dir / "thresholds.json").write_text(json.dumps(doc, indent=2) + "\n")
+        self.thresholds = th
+
 
 def _read_json(path: Path):
     if not path.is_file():
@@ -81,4 +101,4 @@ def load(artifact_dir: str | Path, device: str = "cpu") -> Predictor:
     # the trained weights replace everything, so the network is built without its original weights source
     net = build_network(config["backbone"], len(classes), mode="scratch", weights="none")
     net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    return Predictor(net, classes, thresholds, normalization, config, resolve_device(device))
+    return Predictor(net, classes, thresholds, normalization, config, resolve_device(device), artifact_dir)

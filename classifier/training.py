@@ -20,8 +20,9 @@ from classifier.data import ClassifierDataModule, compute_normalization
 from classifier.losses import pos_weight_from_targets
 from classifier.module import MONITOR, ClassifierModule
 from classifier.network import build_network
-from classifier.thresholds import tune_thresholds
 
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD_METHOD = "default 0.5 (not tuned; the harness tunes per-class thresholds on val)"
 ARTIFACT_FILES = (
     "weights.pt",
     "config.json",
@@ -201,12 +202,12 @@ def train(
     net.load_state_dict(net_state)
     net.to(device)
     val_scores = _predict(net, dm.val_dataloader(), device)
-    thresholds = tune_thresholds(val_scores, val_targets)
 
     torch.save(net.cpu().state_dict(), out_dir / "weights.pt")
     cfg.save(out_dir / "config.json")
     (out_dir / "classes.json").write_text(json.dumps(classes, indent=2) + "\n")
-    thresholds_doc = {"method": "per-class max F1 on val", "thresholds": dict(zip(classes, thresholds.tolist()))}
+    # a neutral start: the harness tunes every model's thresholds on val the same way (benchmarks/thresholds.py)
+    thresholds_doc = {"method": DEFAULT_THRESHOLD_METHOD, "thresholds": dict.fromkeys(classes, DEFAULT_THRESHOLD)}
     (out_dir / "thresholds.json").write_text(json.dumps(thresholds_doc, indent=2) + "\n")
     (out_dir / "normalization.json").write_text(json.dumps(normalization, indent=2) + "\n")
     np.save(out_dir / "val_scores.npy", val_scores)

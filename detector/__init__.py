@@ -17,6 +17,33 @@ def train(*args, **kwargs):
     return _train(*args, **kwargs)
 
 
+CONFIG = DetectorConfig
+
+
+def fit(train, val, classes, cfg: DetectorConfig, out_dir, *, progress=True, tracking_uri=None, mlflow_run_id=None,
+        resume=False):  # fmt: skip
+    """The pipeline entry the harness calls (benchmarks/pipelines.py): plain samples -> artifact folder. Builds the
+    YOLO dataset view inside out_dir/data (links + label files of our own), then trains. MLflow and resume
+    arguments are accepted for the common signature; Ultralytics restarts a finished artifact as a no-op."""
+    from pathlib import Path
+
+    def view_images(samples):
+        return [
+            ViewImage(s["id"], Path(s["path"]), s["width"], s["height"], [tuple(b) for b in s["boxes"]])
+            for s in samples
+        ]
+
+    out_dir = Path(out_dir)
+    view = build_dataset_view(out_dir / "data", classes, {"train": view_images(train), "val": view_images(val)})
+    return train_view(view, cfg, out_dir, progress=progress)
+
+
+def train_view(*args, **kwargs):
+    from detector.training import train as _train
+
+    return _train(*args, **kwargs)
+
+
 def load(artifact_dir, device: str = "cpu"):
     from detector.predictor import load as _load
 
@@ -30,11 +57,13 @@ def box_metrics(artifact_or_pred, view_dir, split: str = "test") -> dict:
 
 
 __all__ = [
+    "CONFIG",
     "ConfigError",
     "DetectorConfig",
     "ViewImage",
     "box_metrics",
     "build_dataset_view",
+    "fit",
     "list_models",
     "load",
     "train",

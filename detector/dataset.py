@@ -71,13 +71,13 @@ def _link(src: Path, dst: Path) -> str:
         return "copy"
 
 
-def _check_inputs(out_dir: Path, classes, splits) -> None:
+def _check_inputs(out_dir: Path, classes, splits, need: tuple[str, ...] = ("train", "val")) -> None:
     if not classes or len(set(classes)) != len(classes):
         raise DatasetViewError(f"dataset view: classes {list(classes)!r} must be a non-empty list of unique names")
     unknown = sorted(set(splits) - set(SPLITS))
     if unknown:
         raise DatasetViewError(f"dataset view: unknown split(s) {unknown}; allowed: {', '.join(SPLITS)}")
-    for s in ("train", "val"):
+    for s in need:
         if not splits.get(s):
             raise DatasetViewError(f"dataset view: split {s!r} is empty; Ultralytics needs train and val images")
     seen: dict[str, str] = {}
@@ -100,11 +100,15 @@ def _check_inputs(out_dir: Path, classes, splits) -> None:
                 )
 
 
-def build_dataset_view(out_dir: str | Path, classes: list[str], splits: dict[str, list[ViewImage]]) -> Path:
+def build_dataset_view(
+    out_dir: str | Path, classes: list[str], splits: dict[str, list[ViewImage]], eval_only: bool = False
+) -> Path:
     """Write `out_dir/{images,labels}/<split>/`, `data.yaml` and `view.json`; returns out_dir. Rebuilds our own
-    subfolders from scratch, so a second call with other images leaves no stale links."""
+    subfolders from scratch, so a second call with other images leaves no stale links. `eval_only`: a view of the
+    test split alone (box metrics), whose data.yaml points train/val at it too (Ultralytics' loader wants both keys).
+    """
     out_dir = Path(out_dir).expanduser().resolve()
-    _check_inputs(out_dir, classes, splits)
+    _check_inputs(out_dir, classes, splits, need=("test",) if eval_only else ("train", "val"))
     for sub in ("images", "labels"):
         shutil.rmtree(out_dir / sub, ignore_errors=True)  # links only: removing them leaves the sources alone
     summary: dict = {"classes": list(classes), "splits": {}, "link_methods": {}}
@@ -129,6 +133,8 @@ def build_dataset_view(out_dir: str | Path, classes: list[str], splits: dict[str
             n_empty += not lines
         data[s] = f"images/{s}"
         summary["splits"][s] = {"images": len(images), "boxes": n_boxes, "empty_images": n_empty, "dropped": n_dropped}
+    if eval_only:
+        data["train"] = data["val"] = data["test"]
     (out_dir / "data.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     (out_dir / "view.json").write_text(json.dumps(summary, indent=2) + "\n")
     return out_dir

@@ -118,6 +118,30 @@ class Predictor:
         dets = [d[:, :6].float().cpu().numpy() for d in self._nms(self.forward(self.preprocess(images)))]
         return max_conf_per_class(dets, len(self.classes)) >= self.thresholds
 
+    # --- optional parts of the harness's predictor protocol (benchmarks/pipelines.py) ----------------------------
+    def count_flops(self, example_input) -> tuple[int | None, str]:
+        """Ultralytics' own counter (thop MACs x 2): FlopCounterMode cannot trace every YOLO head."""
+        from ultralytics.utils.torch_utils import get_flops
+
+        imgsz = list(example_input.shape[-2:])
+        gflops = get_flops(self.model, imgsz=imgsz)
+        if not gflops:
+            return None, f"not counted: ultralytics get_flops returned {gflops!r} at imgsz {imgsz}"
+        return int(gflops * 1e9), f"ultralytics.utils.torch_utils.get_flops (thop MACs x 2), batch 1, imgsz {imgsz}"
+
+    def box_metrics(self, samples: list[dict], work_dir) -> dict:
+        """Box mAP on `samples` (plain dicts: id, path, width, height, boxes [[cls, x1, y1, x2, y2], ...]),
+        through a test-only dataset view in work_dir (Ultralytics writes its label cache there)."""
+        from detector.dataset import ViewImage, build_dataset_view
+        from detector.metrics import box_metrics
+
+        images = [
+            ViewImage(s["id"], Path(s["path"]), s["width"], s["height"], [tuple(b) for b in s["boxes"]])
+            for s in samples
+        ]
+        view = build_dataset_view(work_dir, self.classes, {"test": images}, eval_only=True)
+        return box_metrics(self, view, split="test")
+
     def save_thresholds(self, thresholds, method: str = "tuned on val") -> None:
         th = np.asarray(thresholds, dtype=np.float32).reshape(-1)
         if th.shape != (len(self.classes),):

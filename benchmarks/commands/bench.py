@@ -26,8 +26,15 @@ def _common(p) -> None:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("bench", help="train both models on the same split, measure, report, log to MLflow")
+    p = sub.add_parser("bench", help="train every candidate on the same split, measure, report, log to MLflow")
     _common(p)
+    p.add_argument(
+        "--only-candidate",
+        nargs="+",
+        metavar="NAME",
+        help="train only these candidates in the newest run of this data (implies --resume); the other "
+        "candidates' finished trainings are reused, and every later stage re-runs over all of them",
+    )
     p.set_defaults(func=bench_cmd)
 
     p = sub.add_parser("latency", help="re-measure a finished run's models on this machine (appends records)")
@@ -57,7 +64,14 @@ def bench_cmd(args) -> int:
     from benchmarks.harness import DEFAULT_RUNS, run_bench
 
     cfg = load_bench_config(args)
-    run_dir = run_bench(cfg, Path(args.out) if args.out else DEFAULT_RUNS, resume=args.resume, devices=args.device)
+    only = getattr(args, "only_candidate", None)
+    run_dir = run_bench(
+        cfg,
+        Path(args.out) if args.out else DEFAULT_RUNS,
+        resume=args.resume or bool(only),
+        devices=args.device,
+        only_candidates=only,
+    )
     print()
     print(f"results:  {run_dir / 'results.json'}")
     print(f"report:   {run_dir / 'report.md'}")
@@ -66,8 +80,6 @@ def bench_cmd(args) -> int:
 
 
 def latency_cmd(args) -> int:
-    import importlib
-
     from benchmarks.measure.latency import measure_predictor
     from benchmarks.record import append_latency, load_results
     from benchmarks.report import render_reports
@@ -84,11 +96,13 @@ def latency_cmd(args) -> int:
             f"{run_dir / 'latency_images'} is missing or empty: end-to-end latency needs the run's encoded test "
             "images; copy the whole run folder (or re-run `clsdet bench ... --resume` to write them)"
         )
-    for model in ("classifier", "detector"):
-        artifact = run_dir / results["models"][model]["artifact"]
-        mod = importlib.import_module(model)
+    from benchmarks.pipelines import load_predictor
+
+    for model, entry in results["models"].items():
+        artifact = run_dir / entry["artifact"]
+        pipeline = entry.get("pipeline", model)
         records = measure_predictor(
-            mod.load(artifact, device="cpu"),
+            load_predictor(pipeline, artifact, "cpu"),
             model,
             args.device,
             args.batch_sizes or lc["batch_sizes"],
@@ -98,8 +112,10 @@ def latency_cmd(args) -> int:
             iters=lc["iters"] if args.iters is None else args.iters,
             min_seconds=lc["min_seconds"] if args.min_seconds is None else args.min_seconds,
             threads=args.threads or lc.get("threads"),
-            load_on=lambda d, mod=mod, a=artifact: mod.load(a, device=d),
+            load_on=lambda d, p=pipeline, a=artifact: load_predictor(p, a, d),
         )
+        for r in records:
+            r["pipeline"] = pipeline
         append_latency(run_dir, model, records)
         for r in records:
             p50 = f"p50 {r['latency_ms_p50']:.2f} ms" if r["status"] == "ok" else r["status"]

@@ -34,12 +34,19 @@ def train_cmd(args) -> int:
     flags = [f for f in FLAGS[args.pipeline] if f != "device" and getattr(args, f, None) is not None]
     extra = [f"{args.pipeline}.{f}={getattr(args, f)}" for f in flags]
     cfg = load_bench_config(args, extra)
+    cfg.candidates = [c for c in cfg.candidates if c.pipeline == args.pipeline]
+    cfg.curve.fractions, cfg.curve.seeds = [1.0], cfg.curve.seeds[:1]  # the headline training only
     run_dir = run_bench(
         cfg,
         Path(args.out) if args.out else DEFAULT_RUNS,
         resume=args.resume,
         devices=args.device,
-        only=["data", "split", f"train_{args.pipeline}"],
+        only=["data", "split", "train"],
     )
-    print(f"\n{args.pipeline} artifact: {run_dir / args.pipeline}")
+    from benchmarks.harness.jobs import Job
+
+    print()
+    for c in cfg.candidates:
+        artifact = Job(c.name, c.pipeline, 1.0, cfg.curve.seeds[0], True).artifact(run_dir)
+        print(f"{c.name} artifact: {artifact}")
     return 0

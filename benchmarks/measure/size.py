@@ -16,14 +16,12 @@ FLOPS_METHOD = (
     "torch.utils.flop_counter.FlopCounterMode total, batch 1, input {shape}; "
     "a multiply-add counts as 2 FLOPs; conv/matmul only"
 )
-ULTRALYTICS_FLOPS_METHOD = (
-    "ultralytics.utils.torch_utils.get_flops (thop MACs x 2), batch 1, imgsz {imgsz}; FlopCounterMode failed: {error}"
-)
 FILE_METHOD = "torch.save(copy.deepcopy(model).<float|half>().state_dict()); MB = 10^6 bytes"
 
 
-def count_flops(model, example_input) -> tuple[int | None, str]:
-    """(total FLOPs, method) for one forward of `model` on the first image of `example_input`."""
+def count_flops(model, example_input, fallback=None) -> tuple[int | None, str]:
+    """(total FLOPs, method) for one forward of `model` on the first image of `example_input`; where
+    FlopCounterMode cannot trace the model, the predictor's own counter (`fallback`, optional) is asked."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -35,13 +33,11 @@ def count_flops(model, example_input) -> tuple[int | None, str]:
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             model(x)
         return int(counter.get_total_flops()), FLOPS_METHOD.format(shape=shape)
-    except Exception as e:  # an op FlopCounterMode cannot trace: fall back for Ultralytics models, else record it
-        if type(model).__module__.startswith("ultralytics"):
-            from ultralytics.utils.torch_utils import get_flops
-
-            gflops = get_flops(model, imgsz=list(x.shape[-2:]))
-            if gflops:
-                return int(gflops * 1e9), ULTRALYTICS_FLOPS_METHOD.format(imgsz=tuple(x.shape[-2:]), error=e)
+    except Exception as e:  # an op FlopCounterMode cannot trace: the predictor's own counter, else record it
+        if fallback is not None:
+            flops, method = fallback(x)
+            if flops:
+                return flops, f"{method}; FlopCounterMode failed: {type(e).__name__}: {e}"
         return None, f"not counted: FlopCounterMode failed on input {shape}: {type(e).__name__}: {e}"
     finally:
         model.train(was_training)
@@ -56,10 +52,12 @@ def _file_mb(model, out: Path, half: bool) -> float:
     return out.stat().st_size / 1e6
 
 
-def model_size(model, example_input, out_dir: Path | None = None) -> dict:
-    """The `size` object of results.json. Weight files are written to out_dir (kept) or a temporary folder."""
+def model_size(predictor, out_dir: Path | None = None) -> dict:
+    """The `size` object of results.json for a predictor (benchmarks.pipelines.Predictor). Weight files are written
+    to out_dir (kept) or a temporary folder."""
+    model, example_input = predictor.model, predictor.example_input(1)
     params = sum(p.numel() for p in model.parameters())
-    flops, flops_method = count_flops(model, example_input)
+    flops, flops_method = count_flops(model, example_input, getattr(predictor, "count_flops", None))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(out_dir) if out_dir is not None else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)

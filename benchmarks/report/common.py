@@ -9,11 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from benchmarks.pipelines import PIPELINES  # its order groups candidates by labeling method (folders vs boxes)
 from benchmarks.record import newest_per_cell
 
-MODELS = ("classifier", "detector")
-# which labeling method produces each model's training labels (the product's question: folders vs CVAT boxes)
-LABELING_FOR = {"classifier": "folder_sort", "detector": "cvat"}
 SCOPE_NAMES = {"model": "model", "end_to_end": "end-to-end"}
 SCOPE_ORDER = {"model": 0, "end_to_end": 1}
 
@@ -75,8 +73,31 @@ def fmt_ms(x: Any) -> str:
 
 # --- access helpers ----------------------------------------------------------------------------------------------
 def model_names(results: dict) -> list[str]:
+    """Candidate names grouped by pipeline (registry order), in the config's order within a pipeline."""
     models = results.get("models") or {}
-    return [m for m in MODELS if m in models] + [m for m in models if m not in MODELS]
+    order = list(PIPELINES)
+
+    def rank(name: str) -> int:
+        p = pipeline_of(results, name)
+        return order.index(p) if p in order else len(order)
+
+    return sorted(models, key=rank)
+
+
+def pipeline_of(results: dict, model: str) -> str:
+    return str(model_entry(results, model).get("pipeline") or model)
+
+
+def labeling_method(results: dict, model: str) -> str:
+    """The labeling method whose cost a candidate carries (its pipeline's: folder_sort or cvat)."""
+    entry = model_entry(results, model)
+    p = PIPELINES.get(pipeline_of(results, model))
+    return str(entry.get("labeling_method") or (p.labeling_method if p else model))
+
+
+def method_label(results: dict, model: str) -> str:
+    p = PIPELINES.get(pipeline_of(results, model))
+    return p.method_label if p else labeling_method(results, model)
 
 
 def model_entry(results: dict, model: str) -> dict:
@@ -85,8 +106,11 @@ def model_entry(results: dict, model: str) -> dict:
 
 
 def model_label(results: dict, model: str) -> str:
-    name = model_entry(results, model).get("name")
-    return f"{model} ({name})" if name and name != model else model
+    """`r18-scratch (classifier, resnet18)`; a candidate named after its pipeline: `classifier (resnet18)`."""
+    e = model_entry(results, model)
+    arch, pipe = e.get("architecture") or e.get("name"), pipeline_of(results, model)
+    parts = [x for x in ((pipe if pipe != model else None), (arch if arch and arch != model else None)) if x]
+    return f"{model} ({', '.join(parts)})" if parts else model
 
 
 def why_missing(results: dict, model: str, part: str) -> str:
@@ -95,7 +119,7 @@ def why_missing(results: dict, model: str, part: str) -> str:
         if isinstance(err, dict) and err.get("model") == model and err.get("stage") != "latency" and err.get("error"):
             return f"{err.get('stage', 'error')}: {err['error']}"
     stages = results.get("stages") or {}
-    for stage in (f"train_{model}", "evaluate", "size"):
+    for stage in ("train", "evaluate", "size"):
         st = stages.get(stage) or {}
         if st.get("status") not in (None, "done"):
             return f"stage {stage} {st['status']}" + (f": {st['error']}" if st.get("error") else "")

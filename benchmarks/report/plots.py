@@ -11,15 +11,25 @@ from pathlib import Path
 
 from benchmarks.report import common as T  # noqa: N812
 
-COLORS = {"classifier": "#1f77b4", "detector": "#d62728", "baseline": "#7f7f7f"}
+COLORS = {"baseline": "#7f7f7f"}
+# one hue family per pipeline (blues: folder sorting, reds: CVAT boxes), a shade per candidate
+PALETTES = {
+    "classifier": ("#1f77b4", "#17becf", "#6b8fd6", "#0b4f7c", "#9edae5"),
+    "detector": ("#d62728", "#ff7f0e", "#e377c2", "#8c564b", "#ff9896"),
+}
+OTHER = ("#2ca02c", "#bcbd22", "#98df8a")
 MARKERS = {"model": "o", "end_to_end": "s"}
 MAX_CLASSES_CM = 12  # more small multiples than this are unreadable; the caption says how many are shown
 CM_PER_ROW = 6
 DPI = 110
 
 
-def _color(model: str) -> str:
-    return COLORS.get(model, "#2ca02c")
+def color_for(results: dict, model: str) -> str:
+    """The candidate's colour: its pipeline's hue family, the k-th shade for the k-th candidate of that pipeline."""
+    pipe = T.pipeline_of(results, model)
+    same = [m for m in T.model_names(results) if T.pipeline_of(results, m) == pipe]
+    palette = PALETTES.get(pipe, OTHER)
+    return palette[same.index(model) % len(palette)] if model in same else palette[0]
 
 
 def _figure(w: float, h: float):
@@ -53,7 +63,9 @@ def plot_accuracy_latency(results: dict):
         names = ", ".join(sorted(info["devices"].get(dev) or [])) or dev
         for c in (c for c in cells if c.get("machine_id") == mid and c.get("device") == dev):
             x, y = c["latency_ms_p50"], ap[c["model"]]
-            ax.scatter(x, y, color=_color(c["model"]), marker=MARKERS.get(c.get("scope"), "^"), s=46, zorder=3)
+            ax.scatter(
+                x, y, color=color_for(results, c["model"]), marker=MARKERS.get(c.get("scope"), "^"), s=46, zorder=3
+            )
             ax.annotate(f"b{c.get('batch_size')}", (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(plain)
@@ -68,7 +80,9 @@ def plot_accuracy_latency(results: dict):
         ax.set_visible(False)
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], color=_color(m), marker="o", ls="", label=T.model_label(results, m)) for m in ap]
+    handles = [
+        Line2D([], [], color=color_for(results, m), marker="o", ls="", label=T.model_label(results, m)) for m in ap
+    ]
     handles += [
         Line2D([], [], color="k", marker=mk, ls="", mfc="none", label=f"scope: {T.SCOPE_NAMES[s]}")
         for s, mk in MARKERS.items()
@@ -108,7 +122,7 @@ def plot_cost(results: dict):
     labeling = results.get("labeling") or {}
     rows = []
     for m in T.model_names(results):
-        lab = T.num((labeling.get(T.LABELING_FOR.get(m, m)) or {}).get("hours"))
+        lab = T.num((labeling.get(T.labeling_method(results, m)) or {}).get("hours"))
         train = T.num((T.section(results, m, "training") or {}).get("train_wall_s"))
         ref = refs.get(m)
         infer = 1000 / ref["throughput_img_s"] / 3600 if ref else None
@@ -159,7 +173,10 @@ def plot_per_class_ap(results: dict):
     for m in T.model_names(results):
         pc = (T.section(results, m, "accuracy") or {}).get("per_class") or {}
         if pc:
-            series[T.model_label(results, m)] = ([T.num((pc.get(c) or {}).get("ap")) for c in classes], _color(m))
+            series[T.model_label(results, m)] = (
+                [T.num((pc.get(c) or {}).get("ap")) for c in classes],
+                color_for(results, m),
+            )
             base = base or [T.num((pc.get(c) or {}).get("prevalence")) for c in classes]
     if base and any(v is not None for v in base):
         series["baseline (prevalence)"] = (base, COLORS["baseline"])
@@ -260,7 +277,7 @@ def plot_training(results: dict):
                 pts = [(r.get("epoch", i), T.num(r.get(k))) for i, r in enumerate(hist)]
                 pts = [(e, v) for e, v in pts if v is not None]
                 if pts:
-                    ax.plot(*zip(*pts), ls=styles[s % 4], marker=".", color=_color(m), label=f"{m}: {k}")
+                    ax.plot(*zip(*pts), ls=styles[s % 4], marker=".", color=color_for(results, m), label=f"{m}: {k}")
     for ax, panel in zip(axes, panels):
         ax.set_title(panel, fontsize=10)
         ax.set_xlabel("epoch")

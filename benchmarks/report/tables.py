@@ -8,7 +8,6 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmarks.report.common import (
-    LABELING_FOR,
     SCOPE_NAMES,
     baseline,
     cell_order,
@@ -17,6 +16,7 @@ from benchmarks.report.common import (
     fmt_big,
     fmt_ci,
     fmt_seconds,
+    labeling_method,
     latency_cells,
     machine_label,
     machines,
@@ -49,7 +49,7 @@ def headline(results: dict) -> pd.DataFrame:
         put("macro F1 [95% CI]", m, fmt_ci(acc.get("macro_f1"), acc.get("macro_f1_ci95")) if acc else na(miss_acc))
         put("micro AP", m, fmt(acc.get("micro_ap")) if acc else na(miss_acc))
         put("exact match", m, fmt(acc.get("exact_match")) if acc else na(miss_acc))
-        no_box = "image-level model, no boxes" if m == "classifier" else why_missing(results, m, "box metrics")
+        no_box = "image-level model, no boxes" if box is None and acc else why_missing(results, m, "box metrics")
         put("box mAP50", m, fmt((box or {}).get("map50"), missing=na(no_box)))
         put("box mAP50-95", m, fmt((box or {}).get("map50_95"), missing=na(no_box)))
         put(
@@ -65,11 +65,12 @@ def headline(results: dict) -> pd.DataFrame:
             m,
             f"{fmt(size.get('file_mb_fp32'), 1)} / {fmt(size.get('file_mb_fp16'), 1)}" if size else na(miss_size),
         )
-        lab = labeling.get(LABELING_FOR.get(m, m))
+        method = labeling_method(results, m)
+        lab = labeling.get(method)
         if isinstance(lab, dict) and num(lab.get("hours")) is not None:
-            put("labeling hours", m, f"{lab['hours']:.2f} h ({lab.get('source', '?')}, {LABELING_FOR.get(m, m)})")
+            put("labeling hours", m, f"{lab['hours']:.2f} h ({lab.get('source', '?')}, {method})")
         else:
-            put("labeling hours", m, na(f"no {LABELING_FOR.get(m, m)} labeling record"))
+            put("labeling hours", m, na(f"no {method} labeling record"))
     _headline_latency(results, models, put)
     df = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=models).astype(object).fillna("—")
     df.columns = [model_label(results, m) for m in models]
@@ -200,7 +201,10 @@ def per_class(results: dict) -> pd.DataFrame:
 
 def labeling(results: dict) -> pd.DataFrame:
     rows = []
-    users = {v: k for k, v in LABELING_FOR.items()}
+    users: dict[str, list[str]] = {}
+    for m in model_names(results):
+        users.setdefault(labeling_method(results, m), []).append(m)
+    users = {k: ", ".join(v) for k, v in users.items()}
     for method, e in (results.get("labeling") or {}).items():
         e = e if isinstance(e, dict) else {}
         rows.append(

@@ -62,8 +62,12 @@ def test_record_has_every_part_with_its_method(bench_run):
     for key in ("schema_version", "created_utc", "machine", "commit", "config", "split", "models", "labeling", "data"):
         assert key in r, key
     assert r["machine"]["threads"] >= 1
+    assert r["schema_version"] == 2
     for model in ("classifier", "detector"):
         m = r["models"][model]
+        assert m["pipeline"] == model and m["artifact"] == f"jobs/{model}/f1-s0/artifact"
+        assert m["labeling_method"] == {"classifier": "folder_sort", "detector": "cvat"}[model]
+        assert m["training"]["recipe"]["epochs"] == 1
         acc = m["accuracy"]
         assert 0.0 <= acc["macro_ap"] <= 1.0
         lo, hi = acc["macro_ap_ci95"]
@@ -122,12 +126,13 @@ def test_resume_keeps_finished_stages(bench_run, capsys):
     ]
     for o in TINY:
         args += ["--set", o]
-    before = (run_dir / "classifier" / "weights.pt").stat().st_mtime_ns
+    weights = run_dir / "jobs" / "classifier" / "f1-s0" / "artifact" / "weights.pt"
+    before = weights.stat().st_mtime_ns
     assert main(args) == 0
     out = capsys.readouterr().out
     assert f"resuming {run_dir}" in out
-    assert "train_classifier: kept from the earlier run" in out
-    assert (run_dir / "classifier" / "weights.pt").stat().st_mtime_ns == before
+    assert "train: kept from the earlier run" in out
+    assert weights.stat().st_mtime_ns == before
     assert len(list((root / "runs").iterdir())) == 1
 
 

@@ -23,7 +23,7 @@ def _write(tmp_path, text):
 
 def test_profile_and_overrides_merge_in_order(tmp_path):
     cfg = load_config(_write(tmp_path, BASE), profile="quick", overrides=["split.seed=7", "latency.iters=3"])
-    assert cfg.classifier == {"epochs": 2}
+    assert cfg.classifier == {"epochs": 2} and cfg.candidate("classifier").config.epochs == 2
     assert cfg.split.seed == 7 and cfg.latency.iters == 3 and cfg.profile == "quick"
     assert cfg.labels.truth == "f"  # defaults to the detector's source
     assert cfg.resolve("folders") == (tmp_path / "folders").resolve()
@@ -46,8 +46,66 @@ def test_bad_values_fail_at_load_with_key_and_allowed(tmp_path, extra, match):
 
 
 def test_unknown_profile_lists_the_defined_ones(tmp_path):
-    with pytest.raises(ConfigError, match="defined: quick"):
+    with pytest.raises(ConfigError, match="built-in: quick, full; defined: full, quick"):
         load_config(_write(tmp_path, BASE), profile="fast")
+
+
+def test_builtin_profiles_work_on_a_config_without_profiles(tmp_path):
+    text = BASE.split("profiles:")[0]
+    quick = load_config(_write(tmp_path, text), profile="quick")
+    assert quick.profile == "quick" and quick.curve.fractions == [0.25, 0.5, 1.0] and quick.curve.seeds == [0]
+    assert quick.candidate("classifier").config.epochs == 10
+    full = load_config(_write(tmp_path, text), profile="full")
+    assert full.curve.fractions == [0.1, 0.25, 0.5, 1.0] and full.curve.seeds == [0, 1, 2]
+
+
+def test_the_configs_own_profile_wins_over_the_builtin(tmp_path):
+    cfg = load_config(_write(tmp_path, BASE), profile="quick")
+    assert cfg.candidate("classifier").config.epochs == 2  # the file's quick, merged over the built-in quick
+    assert cfg.curve.fractions == [0.25, 0.5, 1.0]  # what the file's quick leaves alone comes from the built-in
+
+
+CANDIDATES = (
+    BASE.split("profiles:")[0]
+    + """
+classifier:
+  - {name: r18-scratch, backbone: resnet18, mode: scratch}
+  - {backbone: mobilenet_v3_small}
+detector: [{name: y11n, model: yolo11n}, {name: y8n, model: yolov8n}]
+curve: {fractions: [0.5], candidates: [r18-scratch, y8n]}
+"""
+)
+
+
+def test_candidates_are_built_once_typed_and_named(tmp_path):
+    from benchmarks.candidates import curve_candidates
+    from classifier.config import ClassifierConfig
+
+    cfg = load_config(_write(tmp_path, CANDIDATES), overrides=["classifier.epochs=3"])
+    assert cfg.candidate_names() == ["r18-scratch", "mobilenet_v3_small", "y11n", "y8n"]
+    assert all(isinstance(c.config, ClassifierConfig) for c in cfg.candidates if c.pipeline == "classifier")
+    assert {c.config.epochs for c in cfg.candidates if c.pipeline == "classifier"} == {3}  # override hits each
+    assert cfg.curve.fractions == [0.5, 1.0]  # the headline point is always on the curve
+    assert [c.name for c in curve_candidates(cfg)] == ["r18-scratch", "y8n"]
+    assert [c["name"] for c in cfg.to_dict()["detector"]] == ["y11n", "y8n"]  # resolved, every field typed
+    assert cfg.to_dict()["detector"][0]["imgsz"] == cfg.candidate("y11n").config.imgsz
+
+
+@pytest.mark.parametrize(
+    ("section", "match"),
+    [
+        ("classifier: [{name: a, backbone: resnet18}, {name: a, backbone: resnet34}]", "used twice"),
+        ("classifier: [{name: a, backbone: resnett18}]", r"`classifier\[0\]`.*resnett18"),
+        ("detector: [{name: ../x, model: yolo11n}]", "folder name"),
+        ("classifier: [{name: a, epoch: 3}]", r"unknown key\(s\) classifier\[0\].epoch"),
+        ("curve: {candidates: [nope]}", r"`curve.candidates` has \['nope'\]"),
+        ("curve: {fractions: [0, 0.5]}", r"each must be in \(0, 1\]"),
+        ("classifier: []", "non-empty list"),
+    ],
+)
+def test_candidate_typos_fail_at_load(tmp_path, section, match):
+    with pytest.raises(ConfigError, match=match):
+        load_config(_write(tmp_path, BASE.split("profiles:")[0] + section + "\n"))
 
 
 def test_override_syntax():

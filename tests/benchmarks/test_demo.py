@@ -156,8 +156,8 @@ def test_config_loads_with_profiles(demo):
     assert cfg.sources["cvat"].reader == "cvat_xml" and cfg.resolve(cfg.sources["cvat"].path).is_file()
     assert cfg.classifier["imgsz"] == SIZE and cfg.detector["imgsz"] == SIZE
     assert cfg.classifier["epochs"] == 6 and cfg.detector["epochs"] == 14
-    assert cfg.classifier_config().mode == "scratch"
-    det = cfg.detector_config()
+    assert cfg.candidate("classifier").config.mode == "scratch"
+    det = cfg.candidate("detector").config
     assert det.imgsz == SIZE and det.extra["optimizer"] == "SGD"
     assert set(load_config(out / "clsdet.yaml").profiles) == {"quick", "full"}
 

@@ -72,8 +72,21 @@ def test_migration_hook_upgrades_old_documents(run_dir, example, monkeypatch):
 
     monkeypatch.setitem(record.MIGRATIONS, 0, v0_to_v1)
     got = record.load_results(run_dir)
-    assert got["schema_version"] == 1
+    assert got["schema_version"] == record.SCHEMA_VERSION
     assert got["created_utc"] == example["created_utc"]
+
+
+def test_v1_documents_read_as_one_candidate_per_pipeline(tmp_path):
+    """schema 1 (one classifier, one detector keyed by pipeline) still renders: each becomes a candidate."""
+    shutil.copy(FIXTURE.with_name("results_v1.json"), tmp_path / "results.json")
+    got = record.load_results(tmp_path)
+    assert got["schema_version"] == 2 and got["curve"] is None
+    for name, method in (("classifier", "folder_sort"), ("detector", "cvat")):
+        m = got["models"][name]
+        assert (m["pipeline"], m["labeling_method"], m["name"]) == (name, method, name)
+        assert all(r["pipeline"] == name for r in m["latency"])
+    assert m["architecture"] == "yolo11n"
+    assert record.validate(got) == []
 
 
 def test_validate_names_key_paths(example):

@@ -90,10 +90,10 @@ def test_partial_data_shows_reasons(tmp_path):
     det = res["models"]["detector"]
     det.update(accuracy=None, box=None, training={"history": []}, size=None)
     det["latency"] = [r for r in det["latency"] if r["status"] != "ok"]
-    res["stages"]["train_detector"] = {"status": "failed", "wall_s": 3.0, "error": "RuntimeError: loss is NaN"}
+    res["stages"]["train"] = {"status": "failed", "wall_s": 3.0, "error": "RuntimeError: loss is NaN"}
     res["models"]["classifier"]["training"]["history"] = []
     text = _render(tmp_path, res)
-    assert "n/a (stage train_detector failed: RuntimeError: loss is NaN)" in text
+    assert "n/a (stage train failed: RuntimeError: loss is NaN)" in text
     assert "0.880 [0.820, 0.920]" in text  # the classifier still reported
     assert "training_curves: n/a (no training history recorded)" in text
     assert not (tmp_path / "plots" / "training_curves.png").exists()

@@ -126,8 +126,10 @@ def test_log_results_alone_and_long_params(store, client, run_dir):
 def test_default_store(monkeypatch):
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     uri = tracking.default_tracking_uri()
-    assert uri == f"sqlite:///{tracking.REPO / 'results' / 'mlflow.db'}"
-    assert tracking.artifact_location_for(uri) == (tracking.REPO / "results" / "mlartifacts").as_uri()
+    from benchmarks.paths import REPO
+
+    assert uri == f"sqlite:///{REPO / 'results' / 'mlflow.db'}"
+    assert tracking.artifact_location_for(uri) == (REPO / "results" / "mlartifacts").as_uri()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://mlflow.example:5000")
     assert tracking.default_tracking_uri() == "http://mlflow.example:5000"
     assert tracking.artifact_location_for("http://mlflow.example:5000") is None

@@ -38,9 +38,13 @@ def test_train_each_pipeline_from_the_cli(tmp_path, capsys):
     assert "classifier artifact:" in out and "detector artifact:" in out
     runs = sorted((tmp_path / "runs").iterdir())
     assert len(runs) == 2  # the flags change the config, so each command is its own run
-    cls_run = next(r for r in runs if (r / "classifier" / "weights.pt").exists())
-    det_run = next(r for r in runs if (r / "detector" / "weights" / "best.pt").exists())
-    assert json.loads((cls_run / "classifier" / "config.json").read_text())["imgsz"] == 48
-    assert json.loads((det_run / "detector" / "training.json").read_text())["epochs_run"] == 1
+    cls_art, det_art = ("jobs/classifier/f1-s0/artifact", "jobs/detector/f1-s0/artifact")
+    cls_run = next(r for r in runs if (r / cls_art / "weights.pt").exists())
+    det_run = next(r for r in runs if (r / det_art / "weights" / "best.pt").exists())
+    assert not (cls_run / "jobs" / "detector").exists() and not (det_run / "jobs" / "classifier").exists()
+    assert json.loads((cls_run / cls_art / "config.json").read_text())["imgsz"] == 48
+    assert json.loads((det_run / det_art / "training.json").read_text())["epochs_run"] == 1
+    thresholds = json.loads((cls_run / cls_art / "thresholds.json").read_text())
+    assert thresholds["method"].startswith("per-class max F1 on val")  # tuned by the job, as for every model
     stages = json.loads((cls_run / "stages.json").read_text())["stages"]
-    assert set(stages) == {"data", "split", "train_classifier"}  # nothing past the one pipeline ran
+    assert set(stages) == {"data", "split", "train"}  # nothing past training ran

@@ -1,9 +1,9 @@
-"""`clsdet bench`: data -> split -> train classifier -> train detector -> evaluate -> size -> latency ->
-labeling cost -> results.json -> reports -> MLflow.
+"""`clsdet bench`: data -> split -> train (every candidate's jobs) -> evaluate -> size -> latency -> labeling cost
+-> results.json -> reports -> MLflow.
 
 Each stage writes its output into the run folder and is marked done in `stages.json`, keyed by a hash of the
 resolved config and the manifest; `--resume` reuses the newest run with the same key and starts at the first
-unfinished stage. The stage functions live in `benchmarks/stages.py`; this module only sequences them.
+unfinished stage. The stage functions live in `benchmarks/harness/stages.py`; this module only sequences them.
 """
 
 from __future__ import annotations
@@ -16,16 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.config import BenchConfig, save_resolved
+from benchmarks.paths import DEFAULT_RUNS
 from benchmarks.record import utc_now
-
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_RUNS = REPO / "results" / "runs"
 
 STAGES = (
     "data",
     "split",
-    "train_classifier",
-    "train_detector",
+    "train",
     "evaluate",
     "size",
     "latency",
@@ -36,21 +33,39 @@ STAGES = (
 )
 
 
+# what training jobs, measurement and reporting use: changing them re-runs from `train` in the same run folder
+# (finished jobs whose inputs did not change are kept); anything else (data, split, labels) makes a new run
+PER_JOB_KEYS = ("classifier", "detector", "curve", "latency", "metrics", "cost", "labeling")
+
+
+def _hash(d: dict) -> str:
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def config_key(cfg: BenchConfig) -> str:
     """Hash of everything that changes results: the resolved config minus where things are logged."""
     d = cfg.to_dict()
-    d.pop("mlflow", None)
-    d.pop("profiles", None)
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    for k in ("mlflow", "profiles", "profile"):
+        d.pop(k, None)
+    return _hash(d)
+
+
+def data_key(cfg: BenchConfig) -> str:
+    """Hash of what the data and the split depend on: a run folder with the same one can be resumed."""
+    d = cfg.to_dict()
+    for k in ("mlflow", "profiles", "profile", *PER_JOB_KEYS):
+        d.pop(k, None)
+    return _hash(d)
 
 
 class StageLog:
     """`stages.json` in the run folder: per stage status, wall seconds and finish time; written after each stage."""
 
-    def __init__(self, run_dir: Path, key: str):
+    def __init__(self, run_dir: Path, key: str, dkey: str = ""):
         self.file = run_dir / "stages.json"
         self.data = json.loads(self.file.read_text()) if self.file.exists() else {"key": key, "stages": {}}
-        self.data["key"] = key
+        self.changed = self.data.get("key") != key  # resumed with other training/measurement settings
+        self.data["key"], self.data["data_key"] = key, dkey
 
     def done(self, name: str) -> bool:
         return self.data["stages"].get(name, {}).get("status") == "done"
@@ -72,15 +87,16 @@ class StageLog:
         return self.data["stages"]
 
 
-def find_resumable(runs_dir: Path, key: str) -> Path | None:
-    """The newest run folder whose config key matches (a finished one resumes as a no-op: every stage kept)."""
+def find_resumable(runs_dir: Path, dkey: str) -> Path | None:
+    """The newest run folder with the same data and split settings (a finished one with the same config resumes as
+    a no-op; with other candidates or curve settings, only the jobs whose inputs changed train)."""
     candidates = []
     for f in Path(runs_dir).glob("*/stages.json"):
         try:
             d = json.loads(f.read_text())
         except ValueError:
             continue
-        if d.get("key") == key:
+        if d.get("data_key") == dkey:
             candidates.append(f.parent)
     return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
 
@@ -120,27 +136,37 @@ def run_bench(
     devices: list[str] | None = None,
     only: list[str] | None = None,
     echo: Callable[[str], None] = print,
+    executor: str = "local",
+    executor_options: dict | None = None,
+    only_candidates: list[str] | None = None,
 ) -> Path:
-    """Run the benchmark's stages (or just `only`, in order); returns the run folder."""
-    from benchmarks import stages as S  # noqa: N812  (the stage functions)
+    """Run the benchmark's stages (or just `only`, in order); returns the run folder. `only_candidates`: train only
+    these candidates' jobs in the resumed run, the others' finished jobs are reused (they must exist)."""
+    from benchmarks.harness import stages as S  # noqa: N812  (the stage functions)
 
     if devices:
         cfg.latency.devices = list(devices)
-        train_device = devices[0]
-        cfg.classifier = {**cfg.classifier, "device": train_device}
-        cfg.detector = {**cfg.detector, "device": train_device}
-    key = config_key(cfg)
-    run_dir = find_resumable(runs_dir, key) if resume else None
+        cfg.candidates = [c.with_config(device=devices[0]) for c in cfg.candidates]
+    key, dkey = config_key(cfg), data_key(cfg)
+    run_dir = find_resumable(runs_dir, dkey) if resume else None
     if run_dir is None:
         if resume:
-            echo(f"--resume: no earlier run with this config (key {key}) under {runs_dir}; starting a new one")
+            echo(f"--resume: no earlier run with this data and split (key {dkey}) under {runs_dir}; starting a new one")
         run_dir = new_run_dir(runs_dir, cfg, key)
     else:
         echo(f"resuming {run_dir}")
     save_resolved(cfg, run_dir / "config.resolved.yaml")
-    log = StageLog(run_dir, key)
+    log = StageLog(run_dir, key, dkey)
+    if log.changed and log.stages:
+        echo("  the training or measurement settings changed: jobs whose inputs changed train, finished ones are kept")
+        log.reset_from("train")
     echo(f"run folder: {run_dir}")
-    ctx = S.Context(cfg=cfg, run_dir=run_dir, log=log, echo=echo)
+    ctx = S.Context(
+        cfg=cfg, run_dir=run_dir, log=log, echo=echo, executor=executor, executor_options=executor_options or {}
+    )
+    ctx.only_candidates = list(only_candidates or [])
+    for name in ctx.only_candidates:
+        cfg.candidate(name)  # an unknown name fails now, listing the candidates
     unknown = sorted(set(only or []) - set(STAGES))
     if unknown:
         raise ValueError(f"unknown stage(s) {unknown}; stages: {', '.join(STAGES)}")

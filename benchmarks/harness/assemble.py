@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchmarks.harness import REPO, utc_now
+from benchmarks.paths import REPO
+from benchmarks.record import utc_now
 
 
 def _read(run_dir: Path, name: str, default=None):
@@ -39,20 +40,25 @@ def assemble_results(ctx) -> dict:
     if cls_src and det_src and cls_src != det_src:
         disagreement = disagreements(m, cls_src, det_src)
     models = {}
-    for model in ("classifier", "detector"):
-        artifact = run_dir / model
+    evm = ev.get("models") or {}
+    for c in cfg.candidates:
+        artifact = ctx.headline_artifact(c.name)
         training = _read(artifact, "training.json", {})
         training["history"] = _history(artifact)
-        mcfg = _read(artifact, "config.json", {})
-        models[model] = {
-            "name": mcfg.get("backbone") or mcfg.get("model") or model,
-            "artifact": model,
+        training["recipe"] = _read(artifact, "recipe.json")
+        mcfg = _read(artifact, "config.json", {}) or c.config.to_dict()
+        models[c.name] = {
+            "name": c.name,
+            "pipeline": c.pipeline,
+            "labeling_method": c.labeling_method,
+            "architecture": mcfg.get("backbone") or mcfg.get("model"),
+            "artifact": artifact.relative_to(run_dir).as_posix(),
             "config": mcfg,
-            "accuracy": ev.get(model, {}).get("accuracy"),
-            "box": ev.get(model, {}).get("box"),
+            "accuracy": (evm.get(c.name) or {}).get("accuracy"),
+            "box": (evm.get(c.name) or {}).get("box"),
             "training": training,
-            "size": size.get(model),
-            "latency": [r for r in latency if r.get("model") == model],
+            "size": size.get(c.name),
+            "latency": [r for r in latency if r.get("model") == c.name],
         }
     split = ctx.split
     return {

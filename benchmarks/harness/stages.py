@@ -16,10 +16,9 @@ import numpy as np
 
 from benchmarks.config import BenchConfig
 from benchmarks.data.manifest import Manifest
-from benchmarks.measure.memory import track_peak_memory
+from benchmarks.paths import LABELING_LOGS
+from benchmarks.pipelines import load_predictor
 
-MODELS = ("classifier", "detector")
-REPO = Path(__file__).resolve().parents[1]
 LATENCY_IMAGES = 32  # encoded test images cycled through by end-to-end latency
 
 
@@ -27,12 +26,15 @@ LATENCY_IMAGES = 32  # encoded test images cycled through by end-to-end latency
 class Context:
     cfg: BenchConfig
     run_dir: Path
-    log: object  # harness.StageLog
+    log: object  # harness.run.StageLog
     echo: object = print
+    executor: str = "local"
+    executor_options: dict = field(default_factory=dict)
+    only_candidates: list = field(default_factory=list)  # train only these; reuse the others' finished jobs
     _manifest: Manifest | None = None
     _split: dict | None = None
-    mlflow_runs: dict = field(default_factory=dict)  # "parent"/"classifier"/"detector" -> run id
-    _predictors: dict = field(default_factory=dict)  # model -> loaded predictor (see predictor())
+    mlflow_runs: dict = field(default_factory=dict)  # "parent" and one per candidate / curve point -> run id
+    _predictors: dict = field(default_factory=dict)  # candidate -> loaded headline predictor (see predictor())
 
     @property
     def manifest(self) -> Manifest:
@@ -59,21 +61,21 @@ class Context:
 
         return write_json(self.run_dir / name, obj)
 
-    def predictor(self, model: str):
-        """The trained `model` loaded on the CPU once, shared by evaluate, size and latency."""
-        if model not in self._predictors:
-            self._predictors[model] = _load(model, self.run_dir / model)
-        return self._predictors[model]
+    def headline_artifact(self, candidate: str) -> Path:
+        from benchmarks.harness.training import headline_job
+
+        return headline_job(self, candidate).artifact(self.run_dir)
+
+    def predictor(self, candidate: str):
+        """The candidate's headline model loaded on the CPU once, shared by evaluate, size and latency."""
+        if candidate not in self._predictors:
+            c = self.cfg.candidate(candidate)
+            self._predictors[candidate] = load_predictor(c.pipeline, self.headline_artifact(candidate), "cpu")
+        return self._predictors[candidate]
 
 
 def _f3(x) -> str:
     return "n/a" if x is None else f"{x:.3f}"
-
-
-def _covered(ctx: Context, source: str, ids: list[str]) -> list[str]:
-    """The ids `source` says anything about (others would be all-NA targets or unknown boxes)."""
-    have = set(ctx.manifest.covered_by(source))
-    return [i for i in ids if i in have]
 
 
 # --- tracking ----------------------------------------------------------------------------------------------------
@@ -120,105 +122,40 @@ def stage_split(ctx: Context) -> None:
     ctx.echo(f"  {split_counts(split)} (seed {ctx.cfg.split.seed}, stratified by `{by}`)")
 
 
-def stage_train_classifier(ctx: Context) -> None:
-    import classifier
+def stage_train(ctx: Context) -> None:
+    """Every training job (candidates x curve fractions x seeds), each an independent job with files in and out."""
+    from benchmarks.harness.executors import run_jobs
+    from benchmarks.harness.jobs import is_done
+    from benchmarks.harness.training import plan_jobs
 
-    source = ctx.cfg.labels.classifier
-    ccfg = ctx.cfg.classifier_config()
-    tr, va = (_covered(ctx, source, ctx.split[s]) for s in ("train", "val"))
-    dropped = len(ctx.split["train"]) + len(ctx.split["val"]) - len(tr) - len(va)
-    if dropped:
-        ctx.echo(f"  {dropped} train/val images have no `{source}` labels: left out of classifier training")
-    out = ctx.run_dir / "classifier"
-    resume = (out / "checkpoints").exists()
-    with track_peak_memory(out):  # measured here, the same way for both pipelines
-        classifier.train(
-            ctx.paths(tr),
-            ctx.manifest.targets(source, tr),
-            ctx.paths(va),
-            ctx.manifest.targets(source, va),
-            ctx.manifest.classes,
-            ccfg,
-            out,
-            tracking_uri=ctx.mlflow_runs.get("tracking_uri"),
-            mlflow_run_id=ctx.mlflow_runs.get("classifier"),
-            resume=resume,
-            progress=True,
-        )
+    jobs = plan_jobs(ctx)
+    if ctx.only_candidates:
+        missing = [j.key for j in jobs if j.candidate not in ctx.only_candidates and not is_done(ctx.run_dir, j)]
+        if missing:
+            from benchmarks.config import ConfigError
 
-
-def stage_train_detector(ctx: Context) -> None:
-    import detector
-    from classifier.thresholds import tune_thresholds
-    from detector.dataset import ViewImage
-
-    source = ctx.cfg.labels.detector
-    if not source:
-        from benchmarks.config import ConfigError
-
-        raise ConfigError(
-            f"{ctx.cfg.config_file}: `labels.detector` names no source, and no source has boxes; "
-            "add a box source (cvat_xml, cvat_coco, cvat_yolo, yolo_dataset) and name it there"
-        )
-    dcfg = ctx.cfg.detector_config()
-    splits = {}
-    for s in ("train", "val", "test"):
-        ids = _covered(ctx, source, ctx.split[s])
-        splits[s] = [
-            ViewImage(id=i, path=Path(r.path), width=r.width, height=r.height, boxes=ctx.manifest.boxes(source, i))
-            for i in ids
-            for r in [ctx.manifest.get(i)]
-        ]
-    view = detector.build_dataset_view(ctx.run_dir / "detector_data", ctx.manifest.classes, splits)
-    with track_peak_memory(ctx.run_dir / "detector"):
-        artifact = detector.train(view, dcfg, ctx.run_dir / "detector", progress=True)
-    # thresholds tuned on val with the detector's own labels, as the classifier's are with its own
-    pred = detector.load(artifact, device="cpu")
-    va = [v.id for v in splits["val"]]
-    th = tune_thresholds(pred.predict_scores(ctx.paths(va)), ctx.manifest.targets(source, va))
-    pred.save_thresholds(th)
-
-
-def _load(model: str, artifact: Path, device: str = "cpu"):
-    import importlib
-
-    return importlib.import_module(model).load(artifact, device=device)
+            raise ConfigError(
+                f"--only-candidate {' '.join(ctx.only_candidates)}: the run {ctx.run_dir} has no finished job(s) "
+                f"{', '.join(missing)} to reuse; run `clsdet bench CONFIG --resume` once without --only-candidate"
+            )
+        jobs = [j for j in jobs if j.candidate in ctx.only_candidates]
+    todo = [j for j in jobs if not is_done(ctx.run_dir, j)]
+    ctx.echo(f"  {len(jobs)} training job(s), {len(jobs) - len(todo)} already finished")
+    run_jobs(ctx.run_dir, jobs, executor=ctx.executor, echo=ctx.echo, **ctx.executor_options)
 
 
 def stage_evaluate(ctx: Context) -> None:
-    from benchmarks.evaluate import evaluate
+    from benchmarks.harness.training import evaluate_jobs
 
-    truth = ctx.cfg.labels.truth
-    test = _covered(ctx, truth, ctx.split["test"])
-    targets = ctx.manifest.targets(truth, test)
-    out = {"truth": truth, "test_ids": test}
-    for model in MODELS:
-        pred = ctx.predictor(model)
-        scores = pred.predict_scores(ctx.paths(test))
-        acc = evaluate(
-            scores,
-            targets,
-            np.asarray(pred.thresholds),
-            ctx.manifest.classes,
-            n_boot=ctx.cfg.metrics.bootstrap,
-            seed=ctx.cfg.metrics.seed,
-            ids=test,
-        )
-        entry = {"accuracy": acc, "box": None}
-        if model == "detector":
-            from detector import box_metrics
-
-            try:
-                entry["box"] = box_metrics(pred, ctx.run_dir / "detector_data", split="test")
-            except Exception as exc:  # in the harness a failure is data (STYLE 9): the image-level scores stand
-                entry["box"] = {"map50": None, "map50_95": None, "error": f"{type(exc).__name__}: {exc}"}
-        out[model] = entry
+    out = evaluate_jobs(ctx)
+    for name, entry in out["models"].items():
+        acc = entry["accuracy"] or {}
         lo, hi = acc.get("macro_ap_ci95") or (None, None)
-        box = (entry["box"] or {}).get("map50") if entry["box"] else None
+        box = (entry.get("box") or {}).get("map50")
         ctx.echo(
-            f"  {model}: macro AP {_f3(acc.get('macro_ap'))} [95% CI {_f3(lo)}, {_f3(hi)}] "
+            f"  {name}: macro AP {_f3(acc.get('macro_ap'))} [95% CI {_f3(lo)}, {_f3(hi)}] "
             f"(baseline {_f3((acc.get('baseline') or {}).get('macro_ap'))})"
-            + (f", box mAP50 {_f3(box)}" if model == "detector" else "")
+            + (f", box mAP50 {_f3(box)}" if entry.get("box") is not None else "")
         )
     ctx.write_json("eval.json", out)
 
@@ -227,9 +164,9 @@ def stage_size(ctx: Context) -> None:
     from benchmarks.measure.size import model_size
 
     out = {}
-    for model in MODELS:
-        pred = ctx.predictor(model)
-        out[model] = model_size(pred.model, pred.example_input(1), ctx.run_dir / "size" / model)
+    for c in ctx.cfg.candidates:
+        pred = ctx.predictor(c.name)
+        out[c.name] = model_size(pred, ctx.run_dir / "size" / c.name)
     ctx.write_json("size.json", out)
 
 
@@ -245,11 +182,11 @@ def stage_latency(ctx: Context) -> None:
     for i, (image_id, data) in enumerate(zip(test, encoded)):
         (img_dir / f"{i:03d}_{image_id}{Path(ctx.manifest.get(image_id).path).suffix.lower()}").write_bytes(data)
     records = []
-    for model in MODELS:
-        artifact = ctx.run_dir / model
+    for c in ctx.cfg.candidates:
+        artifact = ctx.headline_artifact(c.name)
         recs = measure_predictor(
-            ctx.predictor(model),
-            model,
+            ctx.predictor(c.name),
+            c.name,
             lc.devices,
             lc.batch_sizes,
             lc.scopes,
@@ -258,15 +195,17 @@ def stage_latency(ctx: Context) -> None:
             iters=lc.iters,
             min_seconds=lc.min_seconds,
             threads=lc.threads,
-            load_on=lambda d, m=model, a=artifact: _load(m, a, d),
+            load_on=lambda d, p=c.pipeline, a=artifact: load_predictor(p, a, d),
         )
+        for r in recs:
+            r["pipeline"] = c.pipeline
         records += recs
         for r in recs:
             if r["status"] == "ok":
-                ctx.echo(f"  {model} {r['device']} b{r['batch_size']} {r['scope']}: p50 {r['latency_ms_p50']:.2f} ms")
+                ctx.echo(f"  {c.name} {r['device']} b{r['batch_size']} {r['scope']}: p50 {r['latency_ms_p50']:.2f} ms")
             else:
                 ctx.echo(
-                    f"  {model} {r['device']} b{r['batch_size']} {r['scope']}: {r['status']} {r.get('error') or ''}"
+                    f"  {c.name} {r['device']} b{r['batch_size']} {r['scope']}: {r['status']} {r.get('error') or ''}"
                 )
     ctx.write_json("latency.json", records)
 
@@ -284,7 +223,7 @@ def stage_labeling(ctx: Context) -> None:
         len(m),
         n_labels,
         n_boxes,
-        ctx.cfg.resolve(lab.log_dir) if lab.log_dir else REPO / "labeling_logs",
+        ctx.cfg.resolve(lab.log_dir) if lab.log_dir else LABELING_LOGS,
         rates,
         dataset=lab.dataset or ctx.cfg.name,
     )
@@ -294,7 +233,7 @@ def stage_labeling(ctx: Context) -> None:
 
 
 def stage_results(ctx: Context) -> None:
-    from benchmarks.assemble import assemble_results
+    from benchmarks.harness.assemble import assemble_results
     from benchmarks.record import validate, write_results
 
     results = assemble_results(ctx)

@@ -1,0 +1,152 @@
+"""Jobs, the unit of training: (resolved candidate config, training subset, seed) -> an artifact folder.
+
+A job's inputs are one file, `job.json` (the candidate's config with the recipe's epochs, the class list, the
+train subset and the val split as plain samples, where to log), and its outputs are files beside it:
+
+    <run>/jobs/<candidate>/f<fraction>-s<seed>/job.json      inputs
+                                               artifact/     the pipeline's artifact (weights, history, training.json)
+                                               status.json   done | failed | interrupted, wall seconds, error, worker
+
+No job reads another's state, so an executor may run them in order here or spread them over a cluster
+(benchmarks/harness/executors.py). Thresholds are tuned on val inside the job, the same way for every pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+JOBS_DIR = "jobs"
+
+
+@dataclass(frozen=True)
+class Job:
+    candidate: str
+    pipeline: str
+    fraction: float
+    seed: int
+    headline: bool  # the full train split with the first seed: the run reported in the headline
+
+    @property
+    def key(self) -> str:
+        return f"{self.candidate}/f{self.fraction:g}-s{self.seed}"
+
+    def folder(self, run_dir: Path) -> Path:
+        return Path(run_dir) / JOBS_DIR / self.candidate / f"f{self.fraction:g}-s{self.seed}"
+
+    def artifact(self, run_dir: Path) -> Path:
+        return self.folder(run_dir) / "artifact"
+
+
+def recipe(base_epochs: int, batch: int, n_subset: int, n_full: int, max_factor: float) -> dict:
+    """Epochs for a subset: at least the optimizer steps of the full run, capped at `max_factor` x the configured
+    epochs (early stopping on val still applies). Fixed epochs would give a 10% subset a tenth of the steps."""
+    steps_full = math.ceil(n_full / batch) * base_epochs
+    steps_per_epoch = max(1, math.ceil(n_subset / batch))
+    wanted = math.ceil(steps_full / steps_per_epoch)
+    epochs = int(min(max(base_epochs, wanted), math.floor(base_epochs * max_factor)))
+    return {
+        "rule": (
+            f"epochs = max(configured, ceil(full-run steps / steps per epoch)), capped at {max_factor:g} x configured;"
+            " early stopping on val as configured"
+        ),
+        "configured_epochs": base_epochs,
+        "epochs": epochs,
+        "batch": batch,
+        "steps_per_epoch": steps_per_epoch,
+        "steps": steps_per_epoch * epochs,
+        "full_run_steps": steps_full,
+        "capped": epochs < wanted,
+    }
+
+
+def write_job(run_dir: Path, job: Job, spec: dict) -> Path:
+    """Write job.json (the job's inputs); an unchanged spec keeps a finished job finished (resume)."""
+    from benchmarks.record import write_json
+
+    folder = job.folder(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    f = folder / "job.json"
+    doc = {"key": job.key, **spec}
+    if f.exists():
+        try:
+            if json.loads(f.read_text()) == json.loads(json.dumps(doc, default=str)):
+                return f
+        except ValueError:
+            pass
+        (folder / "status.json").unlink(missing_ok=True)  # other inputs: the old result does not stand
+    write_json(f, doc)
+    return f
+
+
+def status(run_dir: Path, job: Job) -> dict:
+    f = job.folder(run_dir) / "status.json"
+    try:
+        return json.loads(f.read_text()) if f.exists() else {"status": "pending"}
+    except ValueError:
+        return {"status": "pending"}
+
+
+def is_done(run_dir: Path, job: Job) -> bool:
+    return status(run_dir, job).get("status") == "done"
+
+
+def run_job(job_dir: str | Path, echo=print) -> dict:
+    """Run the job in `job_dir` (its job.json): train, tune thresholds on val, write status.json. Any process that
+    can read the folder can run it; returns the status. Training errors are recorded and re-raised."""
+    from benchmarks import pipelines
+    from benchmarks.measure.memory import track_peak_memory
+    from benchmarks.record import utc_now, write_json
+    from benchmarks.thresholds import tune_thresholds
+
+    job_dir = Path(job_dir)
+    spec = json.loads((job_dir / "job.json").read_text())
+    p = pipelines.get(spec["pipeline"])
+    cfg = p.config_class().from_dict(spec["config"])
+    out = job_dir / "artifact"
+    worker = {"pid": os.getpid(), "hostname": socket.gethostname()}
+    t0 = time.perf_counter()
+    try:
+        with track_peak_memory(out):  # measured here, the same way for every pipeline
+            p.package().fit(
+                spec["train"],
+                spec["val"],
+                spec["classes"],
+                cfg,
+                out,
+                progress=spec.get("progress", True),
+                tracking_uri=(spec.get("tracking") or {}).get("uri"),
+                mlflow_run_id=(spec.get("tracking") or {}).get("run_id"),
+                resume=(out / "checkpoints").exists(),
+            )
+        pred = pipelines.load_predictor(spec["pipeline"], out, device="cpu")
+        val_paths = [s["path"] for s in spec["val"]]
+        targets = [[math.nan if v is None else v for v in s["labels"]] for s in spec["val"]]
+        import numpy as np
+
+        pred.save_thresholds(
+            tune_thresholds(pred.predict_scores(val_paths), np.asarray(targets, dtype=np.float32)),
+            "per-class max F1 on val (benchmarks/thresholds.py)",
+        )
+        (out / "recipe.json").write_text(json.dumps(spec.get("recipe") or {}, indent=1))
+        st = {"status": "done", "wall_s": round(time.perf_counter() - t0, 3), "finished_utc": utc_now(), **worker}
+        write_json(job_dir / "status.json", st)
+        return st
+    except BaseException as exc:
+        kind = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        st = {
+            "status": kind,
+            "wall_s": round(time.perf_counter() - t0, 3),
+            "finished_utc": utc_now(),
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc(limit=8),
+            **worker,
+        }
+        write_json(job_dir / "status.json", st)
+        raise

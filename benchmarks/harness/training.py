@@ -1,0 +1,165 @@
+"""From the run's manifest and split to training jobs, and from finished jobs to test-set accuracy.
+
+The plan: for every candidate, the headline job (all train images, the first seed); for the curve's candidates,
+one job per (fraction, seed) on nested, stratified subsets of the train split (benchmarks/curve.py). Val and test
+stay fixed. Each job gets its pipeline's own labels: image-level labels or boxes of the source `labels:` names.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.harness.jobs import Job, recipe, status, write_job
+from benchmarks.pipelines import PIPELINES, load_predictor
+
+
+def _source(ctx, pipeline: str) -> str:
+    src = getattr(ctx.cfg.labels, pipeline)
+    if not src:
+        from benchmarks.config import ConfigError
+
+        kind = "boxes" if PIPELINES[pipeline].uses_boxes else "image-level labels"
+        raise ConfigError(
+            f"{ctx.cfg.config_file}: `labels.{pipeline}` names no source, and no source has {kind}; add a source "
+            f"with {kind} and name it there"
+        )
+    return src
+
+
+def covered(ctx, source: str, ids: list[str]) -> list[str]:
+    """The ids `source` says anything about (others would be all-NA targets or unknown boxes)."""
+    have = set(ctx.manifest.covered_by(source))
+    return [i for i in ids if i in have]
+
+
+def samples(ctx, pipeline: str, ids: list[str]) -> list[dict]:
+    """Plain samples (benchmarks.pipelines.Sample) of `ids` with the pipeline's own labels."""
+    m, src = ctx.manifest, _source(ctx, pipeline)
+    targets = m.targets(src, ids)
+    boxes = PIPELINES[pipeline].uses_boxes
+    out = []
+    for i, row in zip(ids, targets):
+        r = m.get(i)
+        out.append({
+            "id": i, "path": str(r.path), "width": r.width, "height": r.height,
+            "labels": [None if math.isnan(v) else float(v) for v in row],
+            "boxes": [list(b) for b in m.boxes(src, i)] if boxes else [],
+        })  # fmt: skip
+    return out
+
+
+def headline_job(ctx, candidate: str) -> Job:
+    c = ctx.cfg.candidate(candidate)
+    return Job(c.name, c.pipeline, 1.0, ctx.cfg.curve.seeds[0], headline=True)
+
+
+def _subsets(ctx, pipeline: str, train: list[str], seed: int) -> dict[float, list[str]]:
+    fractions = ctx.cfg.curve.fractions
+    if fractions == [1.0]:
+        return {1.0: list(train)}
+    from benchmarks.curve import nested_subsets
+
+    return nested_subsets(train, ctx.manifest.targets(_source(ctx, pipeline), train), fractions, seed)
+
+
+def plan_jobs(ctx) -> list[Job]:
+    """Write every job's inputs (job.json) and return the jobs, headline jobs first."""
+    from benchmarks.candidates import curve_candidates
+
+    cfg = ctx.cfg
+    on_curve = {c.name for c in curve_candidates(cfg)}
+    jobs: list[Job] = []
+    subsets_cache: dict[tuple[str, int], dict[float, list[str]]] = {}
+    for first in (True, False):  # headline jobs first: a curve that fails half-way still leaves a report
+        for c in cfg.candidates:
+            src = _source(ctx, c.pipeline)
+            train = covered(ctx, src, ctx.split["train"])
+            val = covered(ctx, src, ctx.split["val"])
+            dropped = len(ctx.split["train"]) + len(ctx.split["val"]) - len(train) - len(val)
+            if dropped and first:
+                ctx.echo(f"  {dropped} train/val images have no `{src}` labels: left out of {c.name}'s training")
+            seeds = cfg.curve.seeds if c.name in on_curve else cfg.curve.seeds[:1]
+            fractions = cfg.curve.fractions if c.name in on_curve else [1.0]
+            for seed in seeds:
+                key = (c.pipeline, seed)
+                if key not in subsets_cache:
+                    subsets_cache[key] = _subsets(ctx, c.pipeline, train, seed)
+                for f in fractions:
+                    job = Job(c.name, c.pipeline, f, seed, headline=(f == 1.0 and seed == cfg.curve.seeds[0]))
+                    if job.headline != first:
+                        continue
+                    ids = subsets_cache[key][f]
+                    jobs.append(job)
+                    _write(ctx, job, c, ids, val, train)
+    return jobs
+
+
+def _write(ctx, job: Job, c, ids: list[str], val: list[str], train: list[str]) -> None:
+    base = c.config
+    rec = recipe(base.epochs, base.batch, len(ids), len(train), ctx.cfg.curve.max_epoch_factor)
+    config = c.with_config(epochs=rec["epochs"], seed=job.seed).config.to_dict()
+    train_samples = samples(ctx, c.pipeline, ids)
+    tracking = {}
+    if job.headline and ctx.mlflow_runs.get(c.name):
+        tracking = {"uri": ctx.mlflow_runs.get("tracking_uri"), "run_id": ctx.mlflow_runs.get(c.name)}
+    write_job(ctx.run_dir, job, {
+        "candidate": c.name, "pipeline": c.pipeline, "fraction": job.fraction, "seed": job.seed,
+        "headline": job.headline, "config": config, "classes": ctx.manifest.classes, "recipe": rec,
+        "n_images": len(ids), "n_labels": int(sum(v == 1 for s in train_samples for v in s["labels"])),
+        "n_boxes": sum(len(s["boxes"]) for s in train_samples),
+        "train": train_samples, "val": samples(ctx, c.pipeline, val), "tracking": tracking,
+    })  # fmt: skip
+
+
+def _jobs_on_disk(ctx) -> list[Job]:
+    """Every planned job (from the job.json files the train stage wrote)."""
+    import json
+
+    out = []
+    for f in sorted((Path(ctx.run_dir) / "jobs").glob("*/*/job.json")):
+        d = json.loads(f.read_text())
+        out.append(Job(d["candidate"], d["pipeline"], float(d["fraction"]), int(d["seed"]), bool(d["headline"])))
+    return out
+
+
+def evaluate_jobs(ctx) -> dict:
+    """Score every finished job on the same test images with one metrics function; box metrics for the headline
+    models whose predictor has them. A failed curve point is recorded, not fatal."""
+    from benchmarks.evaluate import evaluate
+
+    truth = ctx.cfg.labels.truth
+    test = covered(ctx, truth, ctx.split["test"])
+    targets = ctx.manifest.targets(truth, test)
+    paths = ctx.paths(test)
+    out: dict = {"truth": truth, "test_ids": test, "models": {}, "points": {}}
+    for job in _jobs_on_disk(ctx):
+        st = status(ctx.run_dir, job)
+        if st.get("status") != "done":
+            out["points"][job.key] = {"status": st.get("status"), "error": st.get("error")}
+            continue
+        pred = ctx.predictor(job.candidate) if job.headline else load_predictor(job.pipeline, job.artifact(ctx.run_dir))
+        scores = pred.predict_scores(paths)
+        np.save(job.folder(ctx.run_dir) / "test_scores.npy", scores)
+        acc = evaluate(
+            scores, targets, np.asarray(pred.thresholds), ctx.manifest.classes,
+            n_boot=ctx.cfg.metrics.bootstrap, seed=ctx.cfg.metrics.seed, ids=test,
+        )  # fmt: skip
+        out["points"][job.key] = {"status": "done", "accuracy": acc, "thresholds": np.asarray(pred.thresholds)}
+        if job.headline:
+            out["models"][job.candidate] = {"accuracy": acc, "box": _box(ctx, job, pred, test)}
+    return out
+
+
+def _box(ctx, job: Job, pred, test: list[str]) -> dict | None:
+    """Box mAP on the test images the pipeline's own box source covers (None for image-level pipelines)."""
+    fn = getattr(pred, "box_metrics", None)
+    if fn is None:
+        return None
+    try:
+        ids = covered(ctx, _source(ctx, job.pipeline), test)
+        return fn(samples(ctx, job.pipeline, ids), job.folder(ctx.run_dir) / "box_eval")
+    except Exception as exc:  # in the harness a failure is data (STYLE 9): the image-level scores stand
+        return {"map50": None, "map50_95": None, "error": f"{type(exc).__name__}: {exc}"}
