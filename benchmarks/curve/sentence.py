@@ -6,8 +6,9 @@ decisions_equal_always_positive}, undertrained}; a paired row is {fraction, seed
 
 How the sentence is derived (DERIVATION, also returned so the report can print it):
 - per method, the points are averaged over seeds at each fraction: mean macro AP, and an uncertainty half-width
-  u = sqrt(b^2 + (1.96 s / sqrt(k))^2) with b the mean half-width of the points' bootstrap CIs (test-set noise), s
-  the std over the k seeds (training noise; 0 with one seed);
+  u = sqrt(b^2 + (t s / sqrt(k))^2) with b the mean half-width of the points' bootstrap CIs (test-set noise), s
+  the std over the k seeds (training noise; 0 with one seed) and t Student's 97.5% quantile with k - 1 degrees of
+  freedom (4.3 for 3 seeds: few seeds must not look certain);
 - mean AP and u are interpolated linearly in log(hours) between measured points, on a common log grid. Below a
   method's cheapest point it is "not measured" (no extrapolation). Above its dearest point it is "not measured"
   too, unless that point used every train image (fraction 1): then more hours buy nothing more for that method and
@@ -24,9 +25,11 @@ from collections import defaultdict
 import numpy as np
 
 LABELS = {"folder_sort": "the classifier (folder sorting)", "cvat_boxes": "the detector (CVAT boxes)"}
+SHORT = {"folder_sort": "classifier, folder sorting", "cvat_boxes": "detector, CVAT boxes"}
 DERIVATION = (
-    "Mean test macro AP per method and fraction over seeds, with half-width sqrt(b^2 + (1.96 s/sqrt(k))^2) (b: mean "
-    "bootstrap CI half-width, s: std over k seeds); both interpolated linearly in log labeling hours between "
+    "Mean test macro AP per method and fraction over seeds, with half-width sqrt(b^2 + (t s/sqrt(k))^2) (b: mean "
+    "bootstrap CI half-width, s: std over k seeds, t: Student's 97.5% quantile, k - 1 d.o.f.); both interpolated "
+    "linearly in log labeling hours between "
     "measured points, without extrapolation (a method whose dearest point used every train image keeps that value "
     "for larger budgets). A method is ahead where the interval of the difference, half-width sqrt(u1^2 + u2^2), "
     "excludes 0."
@@ -37,6 +40,14 @@ GRID = 400
 def _hours(p: dict, which: str) -> float | None:
     v = (p.get("labeling") or {}).get(which)
     return float(v) if v is not None and v > 0 else None
+
+
+def _t975(k: int) -> float:
+    if k < 2:
+        return 0.0
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, k - 1))
 
 
 def method_curve(points: list[dict], which: str = "hours") -> list[dict]:
@@ -54,7 +65,7 @@ def method_curve(points: list[dict], which: str = "hours") -> list[dict]:
         rows.append({
             "fraction": f, "hours": float(np.mean([_hours(p, which) for p in ps])),
             "n_images": float(np.mean([p.get("n_images") or 0 for p in ps])), "ap": float(ap.mean()),
-            "ap_std": s, "n_seeds": len(ps), "u": math.sqrt(b**2 + (1.96 * s / math.sqrt(len(ap))) ** 2),
+            "ap_std": s, "n_seeds": len(ps), "u": math.sqrt(b**2 + (_t975(len(ap)) * s / math.sqrt(len(ap))) ** 2),
         })  # fmt: skip
     return rows
 
@@ -89,12 +100,17 @@ def _states(curves: dict[str, list[dict]], grid: np.ndarray) -> list[str]:
 
 
 def _segments(states: list[str], grid: np.ndarray) -> list[dict]:
-    segs = []
+    """Runs of equal state; a boundary lies halfway (in log hours) between the last grid hour of one run and the
+    first of the next, so consecutive segments meet."""
+    segs: list[dict] = []
     for i, s in enumerate(states):
         if segs and segs[-1]["state"] == s:
             segs[-1]["to_hours"] = float(grid[i])
         else:
-            segs.append({"state": s, "from_hours": float(grid[i]), "to_hours": float(grid[i])})
+            if segs:
+                segs[-1]["to_hours"] = float(math.sqrt(grid[i - 1] * grid[i]))
+            start = float(math.sqrt(grid[i - 1] * grid[i])) if segs else float(grid[i])
+            segs.append({"state": s, "from_hours": start, "to_hours": float(grid[i])})
     return segs
 
 

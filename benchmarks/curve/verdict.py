@@ -8,7 +8,7 @@ measured for both methods (1.0 in a normal run), over all its seeds.
 
 from __future__ import annotations
 
-from benchmarks.curve.sentence import LABELS, curve_sentence
+from benchmarks.curve.sentence import LABELS, SHORT, curve_sentence
 
 SCENARIOS = {  # (classifier hours field, detector hours field)
     "nominal": ("hours", "hours"),
@@ -59,7 +59,7 @@ def verdict(points: list[dict], paired: list[dict] | None = None) -> dict:
     lines = []
     beating = [k for k, r in models.items() if r["beats_baseline"] is True]
     for key, r in models.items():
-        label = f"{key} ({LABELS.get(r['method'], r['method'])})"
+        label = f"{key} ({SHORT.get(r['method'], r['method'])})"
         b = r["beats_baseline"]
         how = {True: "beats", False: "does not beat", None: "cannot be compared with"}.get(b, "beats on some seeds")
         lines.append(f"{label} {how} the prevalence baseline (macro AP, paired bootstrap CI at fraction {fraction:g}).")
@@ -72,11 +72,13 @@ def verdict(points: list[dict], paired: list[dict] | None = None) -> dict:
     if diffs:
         excl = [bool(r.get("ci95")) and (r["ci95"][0] > 0 or r["ci95"][1] < 0) for r in diffs]
         mean = sum(r["diff"] for r in diffs) / len(diffs)
-        difference = {"fraction": fraction, "mean_diff": mean, "per_seed": diffs,
+        std = (sum((r["diff"] - mean) ** 2 for r in diffs) / (len(diffs) - 1)) ** 0.5 if len(diffs) > 1 else None
+        difference = {"fraction": fraction, "mean_diff": mean, "std_diff": std, "per_seed": diffs,
                       "differ": all(excl) and len({r["diff"] > 0 for r in diffs}) == 1}  # fmt: skip
         per = "; ".join(f"seed {r.get('seed')}: {_fmt_ci(r['diff'], r.get('ci95'))}" for r in diffs)
         word = "differ" if difference["differ"] else "do not differ beyond the uncertainty"
-        lines.append(f"Detector - classifier macro AP at fraction {fraction:g}: {per}; the two models {word}.")
+        spread = f"; mean {mean:+.3f} +- {std:.3f} (std over {len(diffs)} seeds)" if std is not None else ""
+        lines.append(f"Detector - classifier macro AP at fraction {fraction:g}: {per}{spread}; the two models {word}.")
 
     inconclusive = bool(models) and not beating
     if inconclusive:
