@@ -2,7 +2,7 @@
 
 - subsets.py: nested, stratified train subsets per seed (`nested_subsets`)
 - recipe.py: the training recipe at small budgets (`epochs_for`) and the undertrained check
-- pricing.py: labeling hours of a subset, with a range (`labeling_hours`)
+- pricing.py: labeling hours of a subset, with a range (`labeling_hours`); samples.py: per-image times from logs
 - paired.py: paired bootstrap difference of two models on the same test images (`paired_bootstrap_diff`)
 - sentence.py: the budget-curve sentence from the points (`curve_sentence`)
 - verdict.py: the verdict: baselines, difference, rate range, undertrained (`verdict`)

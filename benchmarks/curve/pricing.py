@@ -11,7 +11,8 @@ The range (`hours_lo`, `hours_hi`):
 - modeled folder-sort rate: the 1.4 s per image figure is one session (labeling/rates.py), so it has no measured
   spread; FOLDER_SORT_RANGE_S below is an assumption (x0.7 to x2) stated as such in `basis`.
 - measured rates: a 95% CI of the mean per-item time (normal approximation, mean +- 1.96 sd / sqrt(n)) from
-  per-item times when the caller has them (`samples_s`); below MIN_SAMPLES items the record warns. Without samples
+  per-image times (`samples_s`, from samples.per_image_seconds; their relative CI scales a per-box rate too);
+  below MIN_SAMPLES items the record warns. Without samples
   the range is the point (no spread known) and the record says so.
 """
 
@@ -65,9 +66,9 @@ def _rate(method: str, rates: LabelingRates, measured: dict | None, samples_s: l
             mean, lo, hi, n = _ci(samples_s)
             # the CI is of the mean per-item time; centred on the sample mean, scaled to the log's own total rate
             lo, hi = value * lo / mean if mean else lo, value * hi / mean if mean else hi
-            basis += f"; range: 95% CI of the mean over {n} timed {unit}s"
+            basis += f"; range: 95% CI of the mean over {n} timed images, applied to the per-{unit} rate"
             if n < MIN_SAMPLES:
-                warnings.append(f"{method}: only {n} timed {unit}s (< {MIN_SAMPLES}): the rate's CI is unstable")
+                warnings.append(f"{method}: only {n} timed images (< {MIN_SAMPLES}): the rate's CI is unstable")
         else:
             basis += "; no per-item times: range not known, lo = hi = the point"
             warnings.append(f"{method}: measured rate without per-item times: no range")

@@ -167,3 +167,23 @@ def test_paired_bootstrap_hand_computed_two_images():
     lo, hi = r["macro_ap"]["ci95"]
     assert lo == pytest.approx(0.0) and hi == pytest.approx(0.5)
     assert r["macro_ap"]["excludes_zero"] is False
+
+
+def test_per_image_seconds_from_logs():
+    from benchmarks.curve.samples import per_image_seconds
+    from benchmarks.labeling.log_format import Event, LabelingLog
+
+    def log(method, events):
+        return LabelingLog(method, "demo", "me", "2025-01-06T09:00:00Z", "2025-01-06T10:00:00Z", "watcher", 0.0, 3,
+                           3, events=events)  # fmt: skip
+
+    t = "2025-01-06T09:00:{:02d}Z"
+    fs = log("folder_sort", [
+        Event("arrive", "a.jpg", "cat", t.format(0)), Event("arrive", "b.jpg", "cat", t.format(4)),
+        Event("arrive", "b.jpg", "dog", t.format(6)), Event("arrive", "c.jpg", "dog", t.format(9)),
+    ])  # fmt: skip
+    # b gets 4 + 2 s (two folders), c 3 s; the first event starts the clock: a's time is unobserved, left out
+    assert sorted(per_image_seconds([fs], "folder_sort")) == [3.0, 6.0]
+    cv = log("cvat", [Event("frame_time", "f0", active_s=10.0), Event("frame_time", "f1", active_s=4.0),
+                      Event("frame_time", "f0", active_s=2.0)])  # fmt: skip
+    assert sorted(per_image_seconds([cv, fs], "cvat")) == [4.0, 12.0]
