@@ -127,3 +127,19 @@ def test_verdict_says_when_the_answer_depends_on_the_rates():
     assert seq["nominal"] == ["folder_sort", "cvat_boxes"] and seq["boxes_cheap"] == ["cvat_boxes"]
     assert v["rate_range"]["survives"] is False
     assert "The budget answer depends on the labeling rates" in v["text"]
+
+
+def test_records_are_json_and_empty_input_is_said():
+    import json
+
+    pts = _points("folder_sort", [0.02, 0.05, 0.1], [0.6, 0.65, 0.7], seeds=(0, 1)) + _points(
+        "cvat_boxes", [0.1, 0.5, 2.0], [0.4, 0.7, 0.9], seeds=(0, 1)
+    )
+    paired = [{"fraction": 1.0, "seed": s, "metric": "macro_ap", "diff": 0.2 + 0.01 * s, "ci95": [0.1, 0.3]}
+              for s in (0, 1)]  # fmt: skip
+    v = verdict(pts, paired)
+    json.dumps(v, allow_nan=False)
+    json.dumps(curve_sentence(pts), allow_nan=False)
+    assert "mean +0.205 +- 0.007 (std over 2 seeds)" in v["text"]
+    empty = verdict([])
+    assert empty["text"].startswith("No budget curve") and empty["models"] == {}
