@@ -53,3 +53,13 @@ def paired_bootstrap_diff(
         ci = _ci95(row_nanmean(ba[m]) - row_nanmean(bb[m])) if n and n_boot > 0 else None
         out[name] = {"diff": diff, "ci95": ci, "excludes_zero": None if ci is None else bool(ci[0] > 0 or ci[1] < 0)}
     return out
+
+
+def as_rows(result: dict, fraction: float, seed: int) -> list[dict]:
+    """The paired rows of results.json ({fraction, seed, metric, diff, ci95, excludes_zero}) from one
+    paired_bootstrap_diff result; verdict() reads these."""
+    return [
+        {"fraction": float(fraction), "seed": int(seed), "metric": m, **{k: result[m][k] for k in ("diff", "ci95")},
+         "excludes_zero": result[m]["excludes_zero"], "n_boot": result["n_boot"]}
+        for m in ("macro_ap", "macro_f1")
+    ]  # fmt: skip

@@ -167,6 +167,11 @@ def test_paired_bootstrap_hand_computed_two_images():
     lo, hi = r["macro_ap"]["ci95"]
     assert lo == pytest.approx(0.0) and hi == pytest.approx(0.5)
     assert r["macro_ap"]["excludes_zero"] is False
+    from benchmarks.curve.paired import as_rows
+
+    rows = as_rows(r, 0.5, 2)
+    assert [(x["fraction"], x["seed"], x["metric"]) for x in rows] == [(0.5, 2, "macro_ap"), (0.5, 2, "macro_f1")]
+    assert rows[0]["diff"] == pytest.approx(0.5) and rows[0]["ci95"] == r["macro_ap"]["ci95"]
 
 
 def test_per_image_seconds_from_logs():
