@@ -19,6 +19,7 @@ The range (`hours_lo`, `hours_hi`):
 from __future__ import annotations
 
 import math
+import numbers
 
 from benchmarks.labeling.rates import BOX_RATES_S, LabelingRates
 
@@ -32,7 +33,7 @@ def _counts(d: dict | None, where: str) -> tuple[int, int, int]:
     out = []
     for key in ("n_images", "n_labels", "n_boxes"):
         v = d.get(key, 0) or 0
-        if not (isinstance(v, int) and v >= 0):
+        if not (isinstance(v, numbers.Integral) and v >= 0):
             raise ValueError(f"labeling_hours: {where}.{key} = {v!r}; must be a count >= 0")
         out.append(v)
     return tuple(out)

@@ -9,6 +9,7 @@ early stopping on val still applies, as in every run.
 from __future__ import annotations
 
 import math
+import numbers
 
 RULE = (
     "epochs = ceil(base_epochs x steps_per_epoch(full train set) / steps_per_epoch(subset)), so every point gets at "
@@ -27,7 +28,7 @@ def epochs_for(n_subset: int, n_full: int, base_epochs: int, batch_size: int, ca
     `cap`: the most epochs a point may get (default 10 x base_epochs). `capped` says whether the cap bit, i.e. the
     point gets fewer steps than the full run (`steps` < `full_steps`)."""
     for key, value in (("n_subset", n_subset), ("n_full", n_full), ("base_epochs", base_epochs), ("batch", batch_size)):
-        if not (isinstance(value, int) and value >= 1):
+        if not (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1):
             raise ValueError(f"epochs_for: {key} = {value!r}; must be a positive integer")
     if n_subset > n_full:
         raise ValueError(f"epochs_for: subset of {n_subset} images is larger than the full train set ({n_full})")

@@ -14,6 +14,7 @@ seeds. NaN targets (the source says nothing) count as 0 here, as in the split (b
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -72,7 +73,7 @@ def subset_size(fraction: float, n: int) -> int:
 def nested_subsets(ids: list[str], targets: np.ndarray, fractions: list[float], seed: int) -> dict[float, list[str]]:
     """{fraction: the first ceil(fraction x N) ids of the seed's stratified order}; every subset contains the smaller
     ones. Fractions must lie in (0, 1]."""
-    bad = [f for f in fractions if not (isinstance(f, int | float) and 0 < f <= 1)]
+    bad = [f for f in fractions if isinstance(f, bool) or not (isinstance(f, numbers.Real) and 0 < f <= 1)]
     if bad:
         raise SubsetError(f"curve fractions {bad}: each must be a number in (0, 1], e.g. [0.1, 0.25, 0.5, 1.0]")
     order = stratified_order(list(ids), targets, seed)
