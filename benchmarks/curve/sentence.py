@@ -72,11 +72,13 @@ def method_curve(points: list[dict], which: str = "hours") -> list[dict]:
 
 def _interp(curve: list[dict], grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean AP and u at each grid hour; NaN where not measured (see the module docstring)."""
+    curve = sorted(curve, key=lambda r: (r["hours"], r["fraction"]))  # np.interp needs increasing hours
     h = np.log([r["hours"] for r in curve])
     ap, u = np.array([r["ap"] for r in curve]), np.array([r["u"] for r in curve])
     g = np.log(grid)
     m, w = np.interp(g, h, ap), np.interp(g, h, u)
-    out = (g < h[0] - 1e-12) | ((g > h[-1] + 1e-12) & (curve[-1]["fraction"] < 1.0))
+    full = max(r["fraction"] for r in curve) >= 1.0
+    out = (g < h[0] - 1e-12) | ((g > h[-1] + 1e-12) & (not full or curve[-1]["fraction"] < 1.0))
     return np.where(out, np.nan, m), np.where(out, np.nan, w)
 
 
