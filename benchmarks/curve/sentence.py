@@ -77,8 +77,7 @@ def _interp(curve: list[dict], grid: np.ndarray) -> tuple[np.ndarray, np.ndarray
     ap, u = np.array([r["ap"] for r in curve]), np.array([r["u"] for r in curve])
     g = np.log(grid)
     m, w = np.interp(g, h, ap), np.interp(g, h, u)
-    full = max(r["fraction"] for r in curve) >= 1.0
-    out = (g < h[0] - 1e-12) | ((g > h[-1] + 1e-12) & (not full or curve[-1]["fraction"] < 1.0))
+    out = (g < h[0] - 1e-12) | ((g > h[-1] + 1e-12) & (curve[-1]["fraction"] < 1.0))  # dearest = all images?
     return np.where(out, np.nan, m), np.where(out, np.nan, w)
 
 
