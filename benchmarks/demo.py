@@ -25,18 +25,8 @@ from functools import partial
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-import numpy as np
-
-from benchmarks.demo_render import (
-    CLASSES,
-    DEFAULT_OPTIONS,
-    MAX_OBJECTS,
-    MAX_SIDE,
-    MIN_SIDE,
-    DemoObject,
-    RenderOptions,
-    render,
-)
+from benchmarks.demo_options import options_comment, options_lines, sorted_into
+from benchmarks.demo_render import CLASSES, DEFAULT_OPTIONS, MAX_OBJECTS, DemoObject, RenderOptions, render
 
 OUTPUTS = ("unsorted", "folders", "cvat_export.zip", "clsdet.yaml")
 # Fixed, so the export is byte-deterministic; a plausible labeling session (CVAT writes these as its job's times)
@@ -72,28 +62,6 @@ def _render_one(
     index: int, seed: int, size: int, options: RenderOptions = DEFAULT_OPTIONS
 ) -> tuple[bytes, list[DemoObject]]:
     return render(seed, index, size, options)
-
-
-def sorted_into(seed: int, index: int, classes: list[int], noise: float) -> tuple[list[int], bool]:
-    """The class folders a person puts image `index` into, and whether that is a mistake.
-
-    With probability `noise` one mistake per image: one of its classes swapped for a class it does not show (an
-    image with no class lands in one folder). Its own random stream: the same image gets the same mistake however
-    the dataset is rendered, and noise 0 draws nothing."""
-    if not noise:
-        return classes, False
-    rng = np.random.default_rng([seed, index, 2])
-    if rng.random() >= noise:
-        return classes, False
-    absent = [j for j in range(len(CLASSES)) if j not in classes]
-    if not absent:  # it shows every class: leave one folder out instead
-        return sorted(classes[:-1]), True
-    wrong = absent[int(rng.integers(len(absent)))]
-    if not classes:
-        return [wrong], True
-    out = list(classes)
-    out[int(rng.integers(len(out)))] = wrong
-    return sorted(out), True
 
 
 def default_workers(n_images: int, size: int) -> int:
@@ -192,18 +160,6 @@ def _write_zip(path: Path, xml: str) -> None:
     info.external_attr = 0o644 << 16
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr(info, xml.encode("utf-8"))
-
-
-def options_comment(options: RenderOptions, folder_noise: float) -> str:
-    """Comment lines naming the non-default demo options (empty for the defaults: the default file is unchanged)."""
-    if options == DEFAULT_OPTIONS and not folder_noise:
-        return ""
-    return (
-        f"# Harder variant: --object-scale {options.object_scale:g} (object sides {MIN_SIDE * options.object_scale:.0%}"
-        f"-{MAX_SIDE * options.object_scale:.0%} of the image), --distractors {options.distractors} (up to that many "
-        f"non-class\n# shapes per image, in class colours), --folder-noise {folder_noise:g} (share of images "
-        "mis-sorted in folders/; the CVAT export\n# is exact, so both models are scored on the true labels).\n"
-    )
 
 
 def config_yaml(size: int, options: RenderOptions = DEFAULT_OPTIONS, folder_noise: float = 0.0) -> str:
@@ -337,17 +293,6 @@ def generate(
     }
 
 
-def _options_lines(summary: dict) -> list[str]:
-    o = summary.get("options") or {}
-    if not o or (o["object_scale"] == 1.0 and not o["distractors"] and not o["folder_noise"]):
-        return []
-    return [
-        f"options: object scale {o['object_scale']:g}, up to {o['distractors']} distractor(s) per image, "
-        f"folder noise {o['folder_noise']:g}: {summary['mis_sorted_images']} image(s) mis-sorted in folders/ "
-        "(the CVAT export is exact)"
-    ]
-
-
 def format_summary(summary: dict) -> str:
     n = summary["images"]
     rows = [f"{'class':<10} {'images':>7} {'share':>6} {'boxes':>6}"]
@@ -361,7 +306,7 @@ def format_summary(summary: dict) -> str:
             f"boxes: {summary['boxes']} ({summary['occluded_boxes']} occluded); "
             f"empty images: {summary['empty_images']} ({summary['empty_images'] / n:.1%})",
             f"objects per image: {hist}",
-            *_options_lines(summary),
+            *options_lines(summary),
             f"wall: {summary['wall_s']:.1f} s",
         ]
     )
