@@ -7,6 +7,11 @@
 
 Same (n_images, seed, size) -> same bytes in every file: each image is a pure function of (seed, index, size)
 (benchmarks/demo_render.py), the XML carries fixed timestamps and the zip fixed member dates.
+
+Harder variants (issue 10: a budget curve where the answer is not obvious), all off by default, and the default
+outputs are byte-identical to a run without them: `object_scale` and `distractors` (RenderOptions, see
+demo_render.py), and `folder_noise`, the share of images a person mis-sorts. Noise goes into the folders only
+(the classifier's training labels); the CVAT export, the truth both models are scored on, stays exact.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from functools import partial
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from benchmarks.demo_render import CLASSES, MAX_OBJECTS, DemoObject, render
+from benchmarks.demo_options import options_comment, options_lines, sorted_into
+from benchmarks.demo_render import CLASSES, DEFAULT_OPTIONS, MAX_OBJECTS, DemoObject, RenderOptions, render
 
 OUTPUTS = ("unsorted", "folders", "cvat_export.zip", "clsdet.yaml")
 # Fixed, so the export is byte-deterministic; a plausible labeling session (CVAT writes these as its job's times)
@@ -38,9 +44,11 @@ def image_name(index: int) -> str:
     return f"img_{index:05d}.jpg"
 
 
-def _render_all(n_images: int, seed: int, size: int, workers: int) -> Iterator[tuple[bytes, list[DemoObject]]]:
+def _render_all(
+    n_images: int, seed: int, size: int, workers: int, options: RenderOptions = DEFAULT_OPTIONS
+) -> Iterator[tuple[bytes, list[DemoObject]]]:
     """(JPEG bytes, objects) per image in index order, streamed so memory stays flat for large sets."""
-    job = partial(_render_one, seed=seed, size=size)
+    job = partial(_render_one, seed=seed, size=size, options=options)
     if workers <= 1:
         yield from map(job, range(n_images))
         return
@@ -50,8 +58,10 @@ def _render_all(n_images: int, seed: int, size: int, workers: int) -> Iterator[t
         yield from pool.imap(job, range(n_images), chunksize=max(1, min(64, n_images // (workers * 4))))
 
 
-def _render_one(index: int, seed: int, size: int) -> tuple[bytes, list[DemoObject]]:
-    return render(seed, index, size)
+def _render_one(
+    index: int, seed: int, size: int, options: RenderOptions = DEFAULT_OPTIONS
+) -> tuple[bytes, list[DemoObject]]:
+    return render(seed, index, size, options)
 
 
 def default_workers(n_images: int, size: int) -> int:
@@ -152,12 +162,12 @@ def _write_zip(path: Path, xml: str) -> None:
         zf.writestr(info, xml.encode("utf-8"))
 
 
-def config_yaml(size: int) -> str:
+def config_yaml(size: int, options: RenderOptions = DEFAULT_OPTIONS, folder_noise: float = 0.0) -> str:
     """The benchmark config, with a comment per key (format: benchmarks/config.py)."""
     names = ", ".join(c.name for c in CLASSES)
     return f"""\
 # Benchmark config for the demo dataset written by `clsdet demo-data` (format: benchmarks/config.py).
-# Paths are relative to this file's folder. Try: clsdet data inspect clsdet.yaml
+{options_comment(options, folder_noise)}# Paths are relative to this file's folder. Try: clsdet data inspect clsdet.yaml
 name: demo                      # names the runs and the labeling logs that count for this benchmark
 classes: [{names}]   # one ordered class list for the whole benchmark
 
@@ -218,18 +228,30 @@ def generate(
     size: int = 160,
     force: bool = False,
     workers: int | None = None,
+    object_scale: float = 1.0,
+    distractors: int = 0,
+    folder_noise: float = 0.0,
 ) -> dict:
-    """Write the demo dataset to `out`; returns a summary (counts per class, images, boxes, empty images, wall_s)."""
+    """Write the demo dataset to `out`; returns a summary (counts per class, images, boxes, empty images, wall_s).
+
+    object_scale, distractors: RenderOptions (demo_render.py); folder_noise: share of images mis-sorted in the
+    folders (sorted_into). The defaults write today's dataset byte for byte."""
     if n_images < 1:
         raise DemoError(f"--images must be at least 1, got {n_images}")
     if not 64 <= size <= 1024:
         raise DemoError(f"--size must be between 64 and 1024 px, got {size} (160 trains in minutes on a CPU)")
     if seed < 0:
         raise DemoError(f"--seed must be >= 0, got {seed}")
+    if not 0 <= folder_noise <= 0.5:
+        raise DemoError(f"--folder-noise must be between 0 and 0.5 (a share of images), got {folder_noise}")
+    try:
+        options = RenderOptions(object_scale=object_scale, distractors=distractors)
+    except ValueError as exc:  # the message names the option and its allowed range
+        raise DemoError(f"demo options: {exc}") from exc
     t0 = time.perf_counter()
     out = Path(out).expanduser().resolve()
     _prepare(out, force)
-    rendered = _render_all(n_images, seed, size, workers or default_workers(n_images, size))
+    rendered = _render_all(n_images, seed, size, workers or default_workers(n_images, size), options)
 
     unsorted, folders = out / "unsorted", out / "folders"
     unsorted.mkdir()
@@ -237,17 +259,22 @@ def generate(
         (folders / c.name).mkdir(parents=True)
     per_class = {c.name: {"images": 0, "boxes": 0} for c in CLASSES}
     entries = []
+    mis_sorted = 0
     for i, (data, objects) in enumerate(rendered):
         name = image_name(i)
         (unsorted / name).write_bytes(data)
-        for j in sorted({o.cls for o in objects}):
-            shutil.copyfile(unsorted / name, folders / CLASSES[j].name / name)
+        shown = sorted({o.cls for o in objects})
+        for j in shown:
             per_class[CLASSES[j].name]["images"] += 1
+        into, mistake = sorted_into(seed, i, shown, folder_noise)
+        mis_sorted += mistake
+        for j in into:
+            shutil.copyfile(unsorted / name, folders / CLASSES[j].name / name)
         for o in objects:
             per_class[CLASSES[o.cls].name]["boxes"] += 1
         entries.append((name, objects))
     _write_zip(out / "cvat_export.zip", cvat_xml(entries, size))
-    (out / "clsdet.yaml").write_text(config_yaml(size))
+    (out / "clsdet.yaml").write_text(config_yaml(size, options, folder_noise))
 
     counts = [len(objects) for _, objects in entries]
     return {
@@ -260,6 +287,8 @@ def generate(
         "empty_images": counts.count(0),
         "objects_per_image": {k: counts.count(k) for k in range(MAX_OBJECTS + 1)},
         "per_class": per_class,
+        "options": {"object_scale": object_scale, "distractors": distractors, "folder_noise": folder_noise},
+        "mis_sorted_images": mis_sorted,
         "wall_s": round(time.perf_counter() - t0, 2),
     }
 
@@ -277,6 +306,7 @@ def format_summary(summary: dict) -> str:
             f"boxes: {summary['boxes']} ({summary['occluded_boxes']} occluded); "
             f"empty images: {summary['empty_images']} ({summary['empty_images'] / n:.1%})",
             f"objects per image: {hist}",
+            *options_lines(summary),
             f"wall: {summary['wall_s']:.1f} s",
         ]
     )

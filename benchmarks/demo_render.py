@@ -6,6 +6,11 @@ and so parallel generation is byte-identical to serial: nothing here reads a glo
 What makes the scenes quick to learn from scratch at 128-160 px (the benchmark trains both models in minutes on a
 CPU): every class differs from every other in shape AND colour; objects span 12-45% of the image side; each object
 keeps >= 60% of its pixels visible; backgrounds are muted (saturation <= 0.3) so they never look like an object.
+
+`RenderOptions` makes it harder, for budget curves where the answer is not obvious (issue 10): `object_scale`
+shrinks every object (small objects are hard for an image classifier at low resolution), `distractors` adds up to
+that many non-class shapes painted in class colours (colour alone stops telling the class). Distractors use their
+own random stream and the defaults draw nothing extra, so the default scenes are byte-identical to before.
 """
 
 from __future__ import annotations
@@ -45,6 +50,21 @@ MIN_VISIBLE = 0.60  # every object keeps at least this share of its own pixels u
 OCCLUDED_IF_COVERED = 0.03  # occluded="1" once another object hides more than this share (a human would tick it)
 SUPERSAMPLE = 2  # masks drawn at 2x and box-filtered down: anti-aliased edges like a photo, at ~4x mask cost
 JPEG_QUALITY = 92
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    object_scale: float = 1.0  # multiplies MIN_SIDE and MAX_SIDE: 0.3 -> objects 3.6-13.5% of the image side
+    distractors: int = 0  # at most this many non-class shapes per image (uniform 0..n), under the objects
+
+    def __post_init__(self) -> None:
+        if not 0.1 <= self.object_scale <= 1.5:
+            raise ValueError(f"object_scale = {self.object_scale!r}; use 0.1 to 1.5 (1.0 = the default sizes)")
+        if not (isinstance(self.distractors, int) and 0 <= self.distractors <= 20):
+            raise ValueError(f"distractors = {self.distractors!r}; use an integer from 0 to 20")
+
+
+DEFAULT_OPTIONS = RenderOptions()
 
 
 @dataclass
@@ -97,6 +117,25 @@ SHAPES: dict[str, tuple[np.ndarray, np.ndarray | None, float]] = {
 }
 
 
+def _hexagon() -> np.ndarray:
+    t = np.arange(6) * np.pi / 3
+    return np.stack([0.5 * np.cos(t), 0.5 * np.sin(t)], axis=1)
+
+
+def _half_disc(n: int = 32) -> np.ndarray:
+    t = np.linspace(0, np.pi, n)
+    return np.stack([0.5 * np.cos(t), 0.25 - 0.5 * np.sin(t)], axis=1)  # the upper half of a disc, centred
+
+
+# Distractors: outlines that are no class's shape (a hexagon is the nearest to a circle: still different corners)
+DISTRACTORS: dict[str, tuple[np.ndarray, np.ndarray | None, float]] = {
+    "hexagon": (_hexagon(), None, 30.0),
+    "diamond": (np.array([(0.0, -0.5), (0.3, 0.0), (0.0, 0.5), (-0.3, 0.0)]), None, 40.0),
+    "half_disc": (_half_disc(), None, 180.0),
+    "bar": (np.array([(-0.5, -0.09), (0.5, -0.09), (0.5, 0.09), (-0.5, 0.09)]), None, 90.0),
+}
+
+
 # --- backgrounds: muted, textured, never object-coloured ----------------------------------------------------------
 @lru_cache(maxsize=4)
 def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -141,10 +180,12 @@ def _background(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 # --- objects ------------------------------------------------------------------------------------------------------
-def _outline(shape: str, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """The shape stretched, turned, then scaled so the longer side of its box is 12-45% of the image side."""
-    outer, hole, max_deg = SHAPES[shape]
-    side = rng.uniform(MIN_SIDE, MAX_SIDE) * size
+def _outline(
+    shape: str, rng: np.random.Generator, size: int, scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The shape stretched, turned, then scaled so the longer side of its box is 12-45% (x scale) of the image side."""
+    outer, hole, max_deg = SHAPES[shape] if shape in SHAPES else DISTRACTORS[shape]
+    side = rng.uniform(MIN_SIDE * scale, MAX_SIDE * scale) * size  # x 1.0 is exact: default draws are unchanged
     aspect = math.exp(rng.uniform(-0.15, 0.15))
     a = math.radians(rng.uniform(-max_deg, max_deg))
     m = np.diag([aspect, 1 / aspect]) @ np.array([[math.cos(a), math.sin(a)], [-math.sin(a), math.cos(a)]])
@@ -175,10 +216,10 @@ def _fill(rgb: tuple[int, int, int], rng: np.random.Generator, size: int, box: t
     return colour * shade[..., None]  # may pass 255 on the lit side: clipped once, at encoding
 
 
-def _place(shape: str, rng: np.random.Generator, size: int, placed: list[dict]) -> dict | None:
+def _place(shape: str, rng: np.random.Generator, size: int, placed: list[dict], scale: float = 1.0) -> dict | None:
     """Random size, rotation and position such that every earlier object stays >= MIN_VISIBLE visible."""
     for _ in range(25):
-        outer, hole = _outline(shape, rng, size)
+        outer, hole = _outline(shape, rng, size, scale)
         lo, hi = outer.min(axis=0), outer.max(axis=0)
         if np.any(hi - lo > size - 2):
             continue
@@ -205,14 +246,31 @@ def sample_classes(rng: np.random.Generator) -> list[int]:
     return [objects[i] for i in order][:MAX_OBJECTS]
 
 
-def render(seed: int, index: int, size: int) -> tuple[bytes, list[DemoObject]]:
+def _distractors(img: np.ndarray, seed: int, index: int, size: int, opt: RenderOptions) -> np.ndarray:
+    """Up to opt.distractors non-class shapes in class colours, from their own stream (the scene's is untouched)."""
+    rng = np.random.default_rng([seed, index, size, 1])
+    names = sorted(DISTRACTORS)
+    for _ in range(int(rng.integers(0, opt.distractors + 1))):
+        obj = _place(names[int(rng.integers(len(names)))], rng, size, [], opt.object_scale)
+        if obj is None:
+            continue
+        a = obj["alpha"][..., None]
+        img = img * (1 - a) + _fill(CLASSES[int(rng.integers(len(CLASSES)))].rgb, rng, size, obj["box"]) * a
+    return img
+
+
+def render(
+    seed: int, index: int, size: int, options: RenderOptions = DEFAULT_OPTIONS
+) -> tuple[bytes, list[DemoObject]]:
     """The JPEG bytes of image `index` of the dataset `seed`, and its objects (boxes = full extents)."""
     rng = np.random.default_rng([seed, index, size])
     img = _background(rng, size)
+    if options.distractors:
+        img = _distractors(img, seed, index, size, options)
     placed: list[dict] = []
     classes: list[int] = []
     for j in sample_classes(rng):
-        obj = _place(CLASSES[j].name, rng, size, placed)
+        obj = _place(CLASSES[j].name, rng, size, placed, options.object_scale)
         if obj is None:  # no room left that keeps the others visible enough: leave it out (rare)
             continue
         for o in placed:

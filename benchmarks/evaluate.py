@@ -9,10 +9,14 @@ Conventions, stated once:
 - Targets are 1 / 0 / NaN; NaN (the source says nothing about that class for that image) is masked everywhere:
   mapped to -1 and passed as torchmetrics' `ignore_index=-1`.
 - Decisions are `score >= threshold` per class (the val-tuned thresholds; the rule classifier/thresholds.py tunes).
-- A class with no positive among its labelled test images has no defined AP (and no defined recall/F1): it is left
-  out of macro AP and macro F1 and listed in `excluded_classes`; its per-class `ap` is null.
-- Baseline: every image scored by its class's test prevalence (a constant per class). A constant score ranks at
-  random, and its AP equals the positive rate exactly; micro AP of that matrix is computed, not assumed.
+- A class with no positive among its labelled test images has no defined AP (and no defined recall/F1); one with no
+  negative has AP trivially 1. Both are left out of macro AP and macro F1 and listed in `excluded_classes` (why in
+  `excluded_reasons`); the first has per-class `ap` null, the second keeps its (uninformative) per-class numbers.
+- Baselines: every image scored by its class's test prevalence (a constant per class). A constant score ranks at
+  random, and its AP equals the positive rate exactly; micro AP of that matrix is computed, not assumed. For F1 and
+  exact match, the always-positive decision (tuned thresholds can collapse to it on prevalent classes; a model whose
+  decisions equal it on every evaluated class is flagged in `decisions_equal_always_positive`). `vs_baseline`: the
+  paired bootstrap of model minus prevalence macro AP, and whether its CI excludes 0.
 """
 
 from __future__ import annotations
@@ -22,7 +26,18 @@ import warnings
 import numpy as np
 
 BASELINE_METHOD = "class prevalence as constant score (AP of a constant score = the positive rate)"
-BOOTSTRAP_METHOD = "percentile, resampling test images with replacement; macro over classes with a positive"
+BOOTSTRAP_METHOD = (
+    "percentile, resampling test images with replacement; macro over the evaluated classes (a positive and a "
+    "negative among the labelled test images) that have a positive in the resample"
+)
+ALWAYS_POSITIVE_METHOD = "every class decided positive on every image (F1 = 2p / (1 + p) per class, p = prevalence)"
+VS_BASELINE_METHOD = (
+    "paired bootstrap on the same resampled test images: model macro AP minus the prevalence scorer's (each "
+    "resample's positive rate); beats_baseline when the 95% CI's lower end is above 0"
+)
+NO_POSITIVE = "no positive among the labelled test images: AP, recall and F1 undefined"
+NO_NEGATIVE = "no negative among the labelled test images: AP is trivially 1"
+EXCLUDED_REASON = "left out of macro AP and macro F1: " + NO_POSITIVE + "; or " + NO_NEGATIVE
 
 
 def _as_arrays(scores, targets, thresholds, classes):
@@ -109,34 +124,62 @@ def average_precision_weighted(scores: np.ndarray, targets: np.ndarray, weights:
     return np.where(pos > 0, ap, np.nan)
 
 
-def bootstrap_macro(
-    scores: np.ndarray, targets: np.ndarray, decisions: np.ndarray, n_boot: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(macro AP, macro F1) for each of n_boot resamples of the images: arrays (n_boot,).
+def resample_counts(n_img: int, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, n_img) counts of each image in each resample: equivalent to indexing with rng.integers(0, N, (B, N)).
 
-    Per resample a class without a positive is left out of both macros (as in the point estimate).
-    """
-    n_img, n_cls = scores.shape
+    One function so two models (or a model and a baseline) can be resampled on the SAME images (paired bootstrap)."""
     rng = np.random.default_rng(seed)
-    # counts of each image in each resample: equivalent to indexing with rng.integers(0, N, (B, N))
-    counts = rng.multinomial(n_img, np.full(n_img, 1.0 / n_img), size=n_boot).astype(np.float64)
+    return rng.multinomial(n_img, np.full(n_img, 1.0 / n_img), size=n_boot).astype(np.float64)
+
+
+def per_class_under_counts(
+    scores: np.ndarray, targets: np.ndarray, decisions: np.ndarray, counts: np.ndarray, keep: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class AP and F1 under B weightings of the images: arrays (B, C), NaN where undefined.
+
+    `keep` (C,) bool: classes to compute (others stay NaN, i.e. out of any macro); default every class with a
+    labelled positive. A weighting in which a class has no positive leaves that class NaN in that weighting."""
+    n_cls = scores.shape[1]
     known = ~np.isnan(targets)
     y = np.nan_to_num(targets, nan=0.0)
-    ap = np.full((n_boot, n_cls), np.nan)
+    if keep is None:
+        keep = (y * known).any(axis=0)
+    ap = np.full((counts.shape[0], n_cls), np.nan)
     for c in range(n_cls):
         k = known[:, c]
-        if y[k, c].any():
+        if keep[c] and y[k, c].any():
             ap[:, c] = average_precision_weighted(scores[k, c], y[k, c], counts[:, k])
     yk, nk, dk = y * known, (1 - y) * known, decisions.astype(np.float64)
     tp = counts @ (dk * yk)
     fp = counts @ (dk * nk)
     fn = counts @ ((1 - dk) * yk)
     with np.errstate(invalid="ignore", divide="ignore"):
-        f1 = np.where(tp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan)
+        f1 = np.where((tp + fn > 0) & keep[None, :], 2 * tp / (2 * tp + fp + fn), np.nan)
+    return ap, f1
+
+
+def row_nanmean(x: np.ndarray) -> np.ndarray:
+    """Mean over classes per resample, NaN for a resample where no class is defined (dropped by _ci95)."""
     with warnings.catch_warnings():
-        # a resample where no class has a positive gives an all-NaN row: nanmean warns, the row is dropped later
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(ap, axis=1), np.nanmean(f1, axis=1)
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
+        return np.nanmean(x, axis=1)
+
+
+def bootstrap_macro(
+    scores: np.ndarray,
+    targets: np.ndarray,
+    decisions: np.ndarray,
+    n_boot: int,
+    seed: int,
+    keep: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(macro AP, macro F1) for each of n_boot resamples of the images: arrays (n_boot,).
+
+    Per resample a class without a positive is left out of both macros (as in the point estimate); `keep` as in
+    `per_class_under_counts` (evaluate() passes the classes that enter its macro metrics)."""
+    counts = resample_counts(scores.shape[0], n_boot, seed)
+    ap, f1 = per_class_under_counts(scores, targets, decisions, counts, keep)
+    return row_nanmean(ap), row_nanmean(f1)
 
 
 def _ci95(values: np.ndarray):
@@ -169,7 +212,11 @@ def evaluate(
     support = (y * known).sum(axis=0).astype(int)
     labelled = known.sum(axis=0).astype(int)
     has_pos = support > 0
-    excluded = [c for c, ok in zip(classes, has_pos) if not ok]
+    has_neg = labelled > support
+    evaluated = has_pos & has_neg
+    reasons = {c: NO_POSITIVE for c, ok in zip(classes, has_pos) if not ok}
+    reasons.update({c: NO_NEGATIVE for c, p, n in zip(classes, has_pos, has_neg) if p and not n})
+    excluded = [c for c in classes if c in reasons]  # in class order
 
     pm = _point_metrics(scores, targets, decisions) if n_img else None
     cm = pm["confusion"] if pm else np.zeros((n_cls, 2, 2), dtype=int)
@@ -181,28 +228,45 @@ def evaluate(
         prevalence = np.where(labelled > 0, support / np.maximum(labelled, 1), np.nan)
     ap = np.where(has_pos, pm["ap"], np.nan) if pm else np.full(n_cls, np.nan)
 
-    base = _baseline(targets, prevalence, has_pos)
-    if n_img and has_pos.any() and n_boot > 0:
-        boot_ap, boot_f1 = bootstrap_macro(scores, targets, decisions, n_boot, seed)
-        ap_ci, f1_ci = _ci95(boot_ap), _ci95(boot_f1)
-    else:
-        ap_ci = f1_ci = None
+    base = _baseline(targets, prevalence, has_pos, evaluated)
+    always_pos = [c for i, c in enumerate(classes) if labelled[i] and decisions[known[:, i], i].all()]
+    ap_ci = f1_ci = None
+    vs_base = {"macro_ap_diff": None, "ci95": None, "beats_baseline": None, "method": VS_BASELINE_METHOD}
+    if n_img and evaluated.any():
+        vs_base["macro_ap_diff"] = _nanmean(ap[evaluated]) - _nanmean(prevalence[evaluated])
+    if n_img and evaluated.any() and n_boot > 0:
+        counts = resample_counts(n_img, n_boot, seed)
+        boot_ap, boot_f1 = per_class_under_counts(scores, targets, decisions, counts, evaluated)
+        ap_ci, f1_ci = _ci95(row_nanmean(boot_ap)), _ci95(row_nanmean(boot_f1))
+        # the prevalence scorer's AP in a resample is that resample's positive rate (a constant score ranks at random)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boot_prev = (counts @ (y * known)) / (counts @ known.astype(np.float64))
+        boot_prev = np.where(np.isnan(boot_ap), np.nan, boot_prev)
+        diff_ci = _ci95(row_nanmean(boot_ap) - row_nanmean(boot_prev))
+        vs_base["ci95"] = diff_ci
+        vs_base["beats_baseline"] = bool(diff_ci[0] > 0) if diff_ci else None
 
     return {
         "n_test": int(n_img),
-        "n_classes_evaluated": int(has_pos.sum()),
+        "n_classes_evaluated": int(evaluated.sum()),
         "excluded_classes": excluded,
-        "excluded_reason": "no positive among the labelled test images: AP, recall and F1 undefined",
-        "macro_ap": _nanmean(ap),
+        "excluded_reason": EXCLUDED_REASON,
+        "excluded_reasons": reasons,
+        "macro_ap": _nanmean(np.where(evaluated, ap, np.nan)),
         "macro_ap_ci95": ap_ci,
         "micro_ap": _f(pm["micro_ap"]) if pm and support.sum() else None,
-        "macro_f1": _nanmean(f1),
+        "macro_f1": _nanmean(np.where(evaluated, f1, np.nan)),
         "macro_f1_ci95": f1_ci,
         "micro_f1": _f(pm["micro_f1"]) if pm else None,
         "hamming_loss": _f(pm["hamming_loss"]) if pm else None,
         "exact_match": _f(pm["exact_match"]) if pm else None,
         "decision_rule": "score >= threshold (per class, tuned on val)",
         "thresholds": [float(t) for t in thresholds],
+        "always_positive_classes": always_pos,
+        # the tuned thresholds collapsed to "always yes" on every evaluated class: the F1 / exact match baseline
+        "decisions_equal_always_positive": bool(evaluated.any())
+        and all(c in always_pos for c, e in zip(classes, evaluated) if e),
+        "vs_baseline": vs_base,
         "per_class": {
             c: {
                 "ap": _f(ap[i]),
@@ -224,12 +288,25 @@ def evaluate(
     }
 
 
-def _baseline(targets: np.ndarray, prevalence: np.ndarray, has_pos: np.ndarray) -> dict:
-    """Scores and thresholds-free metrics of the constant-prevalence scorer."""
+def _baseline(targets: np.ndarray, prevalence: np.ndarray, has_pos: np.ndarray, evaluated: np.ndarray) -> dict:
+    """Metrics of the two trivial scorers: constant prevalence (AP) and always-positive (F1, exact match).
+
+    Macros are over the same classes as the model's (`evaluated`)."""
     n_img = targets.shape[0]
-    macro = _nanmean(np.where(has_pos, prevalence, np.nan))
+    known = ~np.isnan(targets)
+    y = np.nan_to_num(targets, nan=0.0)
+    macro = _nanmean(np.where(evaluated, prevalence, np.nan))
     micro = None
     if n_img and has_pos.any():
         const = np.broadcast_to(np.nan_to_num(prevalence, nan=0.0), targets.shape).copy()
         micro = _f(_point_metrics(const, targets, np.zeros(targets.shape, dtype=bool))["micro_ap"])
-    return {"macro_ap": macro, "micro_ap": micro, "method": BASELINE_METHOD}
+    # always positive: precision = prevalence, recall = 1, so F1 = 2p / (1 + p)
+    f1_pos = np.where(evaluated, 2 * prevalence / (1 + prevalence), np.nan)
+    # an image matches when all its labelled classes are positive (unlabelled cells count as correct, as for models)
+    exact_pos = float(((y == 1) | ~known).all(axis=1).mean()) if n_img else None
+    return {
+        "macro_ap": macro,
+        "micro_ap": micro,
+        "method": BASELINE_METHOD,
+        "always_positive": {"macro_f1": _nanmean(f1_pos), "exact_match": exact_pos, "method": ALWAYS_POSITIVE_METHOD},
+    }

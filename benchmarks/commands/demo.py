@@ -14,6 +14,24 @@ def register(sub) -> None:
     p.add_argument("--size", type=int, default=160, help="image side in pixels (default: 160)")
     p.add_argument("--workers", type=int, help="render processes (default: 1 for small sets, else up to 4)")
     p.add_argument("--force", action="store_true", help="replace the demo outputs in a non-empty OUT")
+    hard = p.add_argument_group("harder variants (defaults write the standard demo, byte for byte)")
+    hard.add_argument(
+        "--object-scale",
+        type=float,
+        default=1.0,
+        help="multiply object sizes (0.1-1.5; 0.3 = objects 4-14%% of the image side: hard for a classifier "
+        "at low resolution)",
+    )
+    hard.add_argument(
+        "--distractors",
+        type=int,
+        default=0,
+        help="up to this many non-class shapes per image, painted in class colours (0-20)",
+    )
+    hard.add_argument(
+        "--folder-noise", type=float, default=0.0,
+        help="share of images mis-sorted into the folders (0-0.5); the CVAT export, the test truth, stays exact",
+    )  # fmt: skip
     p.set_defaults(func=demo_cmd)
 
 
@@ -22,7 +40,10 @@ def demo_cmd(args) -> int:
 
     from benchmarks.demo import format_summary, generate
 
-    summary = generate(args.out, args.images, args.seed, args.size, force=args.force, workers=args.workers)
+    summary = generate(
+        args.out, args.images, args.seed, args.size, force=args.force, workers=args.workers,
+        object_scale=args.object_scale, distractors=args.distractors, folder_noise=args.folder_noise,
+    )  # fmt: skip
     print(format_summary(summary))
     config = Path(summary["out"]) / "clsdet.yaml"
     print("\nnext:")

@@ -14,6 +14,7 @@ from benchmarks.config import BenchConfig, LabelsConfig, SourceConfig, load_conf
 from benchmarks.data.build import build_manifest, disagreements
 from benchmarks.data.manifest import Manifest
 from benchmarks.data.problems import DataError, Problems
+from benchmarks.data.sizes import object_sizes, sizes_text
 from benchmarks.data.sources import IMAGE_SUFFIXES, SourceSpec, read_source
 
 
@@ -88,6 +89,11 @@ def _fmt_table(df) -> str:
     return df.to_markdown(index=False) if len(df) else "(none)"
 
 
+def model_imgsz(cfg: BenchConfig) -> dict[str, int]:
+    """Each pipeline's input size from the config (its default when the config leaves it out)."""
+    return {name: int(getattr(cfg, f"{name}_config")().imgsz) for name in ("classifier", "detector")}
+
+
 def inspect_report(manifest: Manifest, cfg: BenchConfig, show_all: bool = False) -> str:
     import pandas as pd
 
@@ -127,6 +133,8 @@ def inspect_report(manifest: Manifest, cfg: BenchConfig, show_all: bool = False)
         ]
         wide = wide[order].reindex(manifest.classes).reset_index()
         lines += ["## per class", _fmt_table(wide), ""]
+    if any(v.kind == "boxes" for v in manifest.sources.values()):
+        lines += [*sizes_text(object_sizes(manifest, model_imgsz(cfg))), ""]
     truth = cfg.labels.truth or next(iter(manifest.sources), "")
     if truth in manifest.sources:
         t = manifest.targets(truth)

@@ -205,3 +205,59 @@ def test_cli_prints_summary_and_next_commands(tmp_path, capsys):
     assert main(["demo-data", str(out), "--images", "5", "--size", "64"]) == 2  # not empty, no --force
     assert "--force" in capsys.readouterr().err
     assert Counter(p.suffix for p in (out / "unsorted").iterdir()) == {".jpg": 5}
+
+
+# --- harder variants (issue 10) ------------------------------------------------------------------------------------
+def test_distractors_change_pixels_not_objects():
+    from benchmarks.demo_render import RenderOptions
+
+    changed = 0
+    for i in range(6):
+        plain_bytes, plain = render(SEED, i, SIZE)
+        busy_bytes, busy = render(SEED, i, SIZE, RenderOptions(distractors=5))
+        assert busy == plain  # their own random stream: same classes, boxes and visibility
+        changed += busy_bytes != plain_bytes  # an image may draw 0 distractors (uniform 0..5)
+    assert changed >= 4
+
+
+def test_object_scale_shrinks_boxes():
+    from benchmarks.demo_render import MAX_SIDE, MIN_SIDE, RenderOptions
+
+    sides = [max(o.box[2] - o.box[0], o.box[3] - o.box[1]) / 160 for i in range(20)
+             for o in render(SEED, i, 160, RenderOptions(object_scale=0.3))[1]]  # fmt: skip
+    assert len(sides) > 20
+    # the drawn side bounds the box's longer side (anti-aliasing adds well under a pixel)
+    assert min(sides) >= MIN_SIDE * 0.3 - 0.01 and max(sides) <= MAX_SIDE * 0.3 + 0.01
+    with pytest.raises(DemoError, match="object_scale"):
+        generate(Path("/nonexistent/never"), n_images=3, size=64, object_scale=3.0)
+
+
+def test_folder_noise_goes_into_folders_only(demo, tmp_path):
+    out, summary = demo
+    noisy = generate(tmp_path / "noisy", n_images=N, seed=SEED, size=SIZE, folder_noise=0.3)
+    a, b = _digest(out), _digest(tmp_path / "noisy")
+    assert b["cvat_export.zip"] == a["cvat_export.zip"]  # the truth is untouched
+    assert all(b[k] == a[k] for k in a if k.startswith("unsorted/"))
+    assert noisy["per_class"] == summary["per_class"]  # counts describe the scenes, not the folders
+
+    def members(root):
+        return {(p.parent.name, p.name) for p in (root / "folders").rglob("*.jpg")}
+
+    clean, mis = members(out), members(tmp_path / "noisy")
+    wrong_images = {name for _, name in clean ^ mis}
+    assert len(wrong_images) == noisy["mis_sorted_images"]
+    assert 0.15 * N <= len(wrong_images) <= 0.45 * N  # ~30% of 40 images
+    text = (tmp_path / "noisy" / "clsdet.yaml").read_text()
+    assert "--folder-noise 0.3" in text and "# Harder variant" not in (out / "clsdet.yaml").read_text()
+    load_config(tmp_path / "noisy" / "clsdet.yaml")  # the comment keeps it a valid config
+    with pytest.raises(DemoError, match="--folder-noise"):
+        generate(tmp_path / "bad", n_images=3, size=64, folder_noise=0.9)
+
+
+def test_cli_harder_flags(tmp_path, capsys):
+    from benchmarks.cli import main
+
+    out = tmp_path / "hard"
+    args = ["demo-data", str(out), "--images", "6", "--size", "64", "--object-scale", "0.5", "--distractors", "3"]
+    assert main([*args, "--folder-noise", "0.2"]) == 0
+    assert "options: object scale 0.5, up to 3 distractor(s) per image, folder noise 0.2" in capsys.readouterr().out

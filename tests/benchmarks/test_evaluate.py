@@ -163,3 +163,48 @@ def test_empty_and_all_negative_give_none_not_nan():
     assert r["excluded_classes"] == CLASSES
     r = evaluate(np.zeros((0, 5)), np.zeros((0, 5)), th, CLASSES, ids=[])
     assert r["n_test"] == 0 and r["macro_ap"] is None and r["test_ids"] == []
+
+
+def test_class_without_test_negatives_is_listed_and_left_out_of_macros():
+    s, y, th = _data(seed=4, na=0.1)
+    y[:, 3] = np.where(np.isnan(y[:, 3]), np.nan, 1.0)  # "tree": every labelled test image is positive
+    r = evaluate(s, y, th, CLASSES, n_boot=50)
+    assert r["excluded_classes"] == ["tree"]
+    assert "trivially 1" in r["excluded_reasons"]["tree"]
+    assert r["per_class"]["tree"]["ap"] == pytest.approx(1.0)  # still reported, but not averaged
+    per, *_ = _sk_reference(s, y, th)
+    kept = [0, 1, 2, 4]
+    assert r["macro_ap"] == pytest.approx(np.mean([per[c]["ap"] for c in kept]), abs=1e-6)
+    assert r["macro_f1"] == pytest.approx(np.mean([per[c]["f1"] for c in kept]), abs=1e-6)
+    assert r["baseline"]["macro_ap"] == pytest.approx(np.nanmean(y[:, kept], axis=0).mean())
+    assert r["n_classes_evaluated"] == 4
+
+
+def test_always_positive_baseline_and_flag():
+    s, y, _ = _data(seed=6, na=0.1)
+    r = evaluate(s, y, np.zeros(5), CLASSES, n_boot=0)  # threshold 0: every decision is "yes"
+    assert r["decisions_equal_always_positive"] is True
+    assert r["always_positive_classes"] == CLASSES
+    ap_base = r["baseline"]["always_positive"]
+    assert r["macro_f1"] == pytest.approx(ap_base["macro_f1"], abs=1e-9)
+    assert r["exact_match"] == pytest.approx(ap_base["exact_match"], abs=1e-9)
+    # independent: exact match of an all-ones decision matrix, computed with sklearn-free numpy by hand
+    known = ~np.isnan(y)
+    want = np.mean([(y[i, known[i]] == 1).all() for i in range(len(y))])
+    assert ap_base["exact_match"] == pytest.approx(want)
+    r2 = evaluate(s, y, np.full(5, 0.5), CLASSES, n_boot=0)
+    assert r2["decisions_equal_always_positive"] is False
+
+
+def test_vs_baseline_paired_bootstrap():
+    s, y, th = _data(seed=8, n=200)
+    r = evaluate(s, y, th, CLASSES, n_boot=300)
+    vb = r["vs_baseline"]
+    assert vb["macro_ap_diff"] == pytest.approx(r["macro_ap"] - r["baseline"]["macro_ap"])
+    assert vb["beats_baseline"] is True and vb["ci95"][0] > 0
+    # scores independent of the labels: no evidence of beating the baseline
+    noise = np.random.default_rng(1).random(s.shape)
+    r = evaluate(noise, y, th, CLASSES, n_boot=300)
+    assert r["vs_baseline"]["beats_baseline"] is False
+    lo, hi = r["vs_baseline"]["ci95"]
+    assert lo < 0 < hi

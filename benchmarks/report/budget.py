@@ -1,0 +1,135 @@
+"""`plots/budget_curve.png`: test macro AP against labeling hours (log) and against labeled images, per method.
+
+One line per (candidate, method) through the mean over seeds at each fraction; the band is the seed spread (min to
+max over seeds) when there are several seeds, else the point's bootstrap 95% CI (the title says which); every
+seed's point is marked. A dotted line continues a method whose dearest point used every train image (more hours buy
+it nothing more; the budget sentence treats it the same way). The prevalence baseline (mean over the points) is a
+dashed grey line. With a labeling rate in money, the hours axis gets a second scale in currency on top.
+
+For render_plots' registry (plots.py PLOTS: name -> fn(results)), use `plot_budget_from_results`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+COLORS = {"folder_sort": "#1f77b4", "cvat_boxes": "#d62728"}
+EXTRA = ["#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
+NAMES = {"folder_sort": "folder sorting", "cvat_boxes": "CVAT boxes"}
+DPI = 110
+
+
+def _series(points: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    out: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for p in points:
+        acc, lab = p.get("accuracy") or {}, p.get("labeling") or {}
+        if acc.get("macro_ap") is None:
+            continue
+        key = (str(p.get("candidate") or p.get("pipeline") or p.get("method")), str(p.get("method")))
+        out[key].append({
+            "fraction": float(p["fraction"]), "seed": p.get("seed"), "hours": lab.get("hours"),
+            "n_images": p.get("n_images"), "ap": float(acc["macro_ap"]), "ci": acc.get("macro_ap_ci95"),
+            "baseline": (acc.get("baseline") or {}).get("macro_ap"),
+        })  # fmt: skip
+    return out
+
+
+def _rows(pts: list[dict], x: str) -> list[tuple[float, float, float, float, int]]:
+    """(x mean, ap mean, band lo, band hi, n seeds) per fraction, sorted by x; points without x dropped."""
+    by_f: dict[float, list[dict]] = defaultdict(list)
+    for q in pts:
+        if q[x] is not None and q[x] > 0:
+            by_f[q["fraction"]].append(q)
+    rows = []
+    for _, qs in sorted(by_f.items()):
+        aps = np.array([q["ap"] for q in qs])
+        if len(qs) > 1:
+            lo, hi = aps.min(), aps.max()
+        else:
+            ci = qs[0]["ci"] or [aps[0], aps[0]]
+            lo, hi = ci
+        rows.append((float(np.mean([q[x] for q in qs])), float(aps.mean()), float(lo), float(hi), len(qs)))
+    return sorted(rows)
+
+
+def budget_figure(points: list[dict], labeling_usd_per_hour: float | None = None):
+    """The two-panel Figure, or a string saying why it cannot be drawn."""
+    series = _series(points)
+    if not any(_rows(v, "hours") for v in series.values()):
+        return "no budget point with labeling hours and a macro AP"
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    fig = Figure(figsize=(10.5, 4.4), dpi=DPI, layout="constrained")
+    ax_h, ax_n = fig.subplots(1, 2, sharey=True)
+    x_max = max(r[0] for v in series.values() for r in _rows(v, "hours"))
+    methods_seen: dict[str, int] = defaultdict(int)
+    spreads = set()
+    for (cand, method), pts in sorted(series.items(), key=lambda kv: kv[0][1]):
+        i = methods_seen[method]
+        methods_seen[method] += 1
+        color = COLORS.get(method, EXTRA[0]) if i == 0 else EXTRA[(i + len(methods_seen)) % len(EXTRA)]
+        label = f"{cand} ({NAMES.get(method, method)})"
+        for ax, x in ((ax_h, "hours"), (ax_n, "n_images")):
+            rows = _rows(pts, x)
+            if not rows:
+                continue
+            xs, ys, lo, hi, ns = (np.array(c) for c in zip(*rows))
+            spreads.add("seed spread (min-max)" if ns.max() > 1 else "bootstrap 95% CI (one seed)")
+            ax.fill_between(xs, lo, hi, color=color, alpha=0.18, lw=0)
+            ax.plot(xs, ys, color=color, lw=1.8, label=label if ax is ax_h else None)
+            if ax is ax_h and rows[-1][0] < x_max and max(q["fraction"] for q in pts) >= 1.0:
+                # every train image labelled: more hours buy this method nothing more (dotted: held, not measured)
+                ax.hlines(ys[-1], xs[-1], x_max, color=color, lw=1.2, ls=":")
+            sx = [q[x] for q in pts if q[x]]
+            ax.scatter(sx, [q["ap"] for q in pts if q[x]], color=color, s=22, zorder=3, edgecolor="white", lw=0.5)
+    base = [q["baseline"] for v in series.values() for q in v if q["baseline"] is not None]
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    for ax, xlabel in ((ax_h, "labeling hours (log; val split included)"), (ax_n, "labeled train images (log)")):
+        if base:
+            ax.axhline(
+                float(np.mean(base)),
+                color="#7f7f7f",
+                ls="--",
+                lw=1,
+                label="prevalence baseline" if ax is ax_h else None,
+            )
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(plain)
+        lead = "25" if ax is ax_h else "2345"  # image counts span less than a decade or two: label more ticks
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _, lead=lead: f"{v:g}" if f"{v:g}"[0] in lead else ""))
+        ax.set_xlabel(xlabel)
+        ax.grid(True, which="both", alpha=0.3)
+    ax_h.set_ylabel("macro AP (test)")
+    if labeling_usd_per_hour:
+        rate = float(labeling_usd_per_hour)
+        top = ax_h.secondary_xaxis("top", functions=(lambda h: h * rate, lambda d: d / rate))
+        top.set_xlabel(f"labeling cost (USD at {rate:g} per hour)")
+        top.xaxis.set_major_formatter(plain)
+    band = " / ".join(sorted(spreads))
+    fig.legend(loc="outside lower center", ncol=3, fontsize=8, frameon=False)
+    fig.suptitle(f"Accuracy per labeling budget (band: {band})", fontsize=11)
+    return fig
+
+
+def plot_budget_curve(points: list[dict], path: str | Path, labeling_usd_per_hour: float | None = None) -> Path | str:
+    """Write the PNG to `path` and return it, or return the reason it was not drawn (and leave no stale file)."""
+    path = Path(path)
+    fig = budget_figure(points, labeling_usd_per_hour)
+    if isinstance(fig, str):
+        path.unlink(missing_ok=True)
+        return fig
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    return path
+
+
+def plot_budget_from_results(results: dict):
+    """render_plots-style entry: the points under results['curve']['points'] (the key the harness writes)."""
+    curve = results.get("curve") or {}
+    if not curve.get("points"):
+        return "no budget curve in this run (results.json has no curve points)"
+    return budget_figure(curve["points"], (curve.get("rates") or {}).get("labeling_usd_per_hour"))

@@ -1,0 +1,194 @@
+"""Budget-curve core: nested stratified subsets, the recipe rule, pricing with ranges, the paired bootstrap."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, f1_score
+
+from benchmarks.curve import epochs_for, labeling_hours, nested_subsets, paired_bootstrap_diff, undertrained
+from benchmarks.curve.subsets import SubsetError, stratified_order
+from benchmarks.evaluate import evaluate
+
+FRACTIONS = [0.05, 0.1, 0.25, 0.5, 1.0]
+
+
+def _multilabel(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, 6)) < [0.5, 0.4, 0.3, 0.2, 0.1, 0.03]).astype(float)
+    y[rng.random(y.shape) < 0.05] = np.nan
+    return [f"img_{i:04d}" for i in range(n)], y
+
+
+def test_subsets_nested_sized_and_deterministic():
+    ids, y = _multilabel()
+    a = nested_subsets(ids, y, FRACTIONS, seed=0)
+    assert list(a) == FRACTIONS
+    for f, sub in a.items():
+        assert len(sub) == math.ceil(f * len(ids)) and len(set(sub)) == len(sub)
+    for small, big in zip(FRACTIONS, FRACTIONS[1:]):
+        assert a[big][: len(a[small])] == a[small]  # a prefix: every smaller subset inside the larger
+    assert sorted(a[1.0]) == sorted(ids)
+    assert nested_subsets(ids, y, FRACTIONS, seed=0) == a
+    b = nested_subsets(ids, y, FRACTIONS, seed=1)
+    assert b[0.1] != a[0.1]  # another seed, another order
+    assert nested_subsets(ids, y, [0.3], seed=0)[0.3] == stratified_order(ids, y, 0)[:120]
+
+
+def test_subsets_are_stratified_and_cover_rare_classes_early():
+    ids, y = _multilabel()
+    pos = np.nan_to_num(y) > 0
+    full = pos.mean(axis=0)
+    index = {k: i for i, k in enumerate(ids)}
+    rng = np.random.default_rng(5)
+    for f in (0.1, 0.25, 0.5):
+        sub = nested_subsets(ids, y, [f], seed=3)[f]
+        share = pos[[index[k] for k in sub]].mean(axis=0)
+        # within one image of the exact proportion per class (a random subset is off by several at 10%)
+        np.testing.assert_allclose(share, full, atol=1.5 / len(sub))
+        rand = pos[rng.choice(len(ids), len(sub), replace=False)].mean(axis=0)
+        assert np.abs(share - full).max() <= np.abs(rand - full).max()
+    first = [index[k] for k in stratified_order(ids, y, seed=0)[:6]]
+    assert pos[first].any(axis=0).all()  # 6 images already cover all 6 classes, the 3% class included
+
+
+def test_subsets_bad_input():
+    ids, y = _multilabel(20)
+    with pytest.raises(SubsetError, match=r"\(0, 1\]"):
+        nested_subsets(ids, y, [0.0, 0.5], 0)
+    with pytest.raises(SubsetError, match="20 ids but targets"):
+        nested_subsets(ids, y[:10], [0.5], 0)
+
+
+def test_epochs_rule():
+    full = epochs_for(400, 400, base_epochs=6, batch_size=32)
+    assert (full["epochs"], full["steps_per_epoch"], full["steps"]) == (6, 13, 78) and not full["capped"]
+    r = epochs_for(100, 400, base_epochs=6, batch_size=32)  # 4 steps per epoch: 78 / 4 -> 20 epochs
+    assert (r["epochs"], r["steps"]) == (20, 80) and r["steps"] >= full["steps"]
+    tiny = epochs_for(10, 400, base_epochs=6, batch_size=32)  # 1 step per epoch: 78 wanted, capped at 60
+    assert tiny["epochs"] == 60 and tiny["capped"] and tiny["steps"] < tiny["full_steps"]
+    assert epochs_for(10, 400, 6, 32, cap=100)["epochs"] == 78
+    assert "capped at 60" in tiny["rule"]
+    with pytest.raises(ValueError, match="larger than the full"):
+        epochs_for(500, 400, 6, 32)
+
+
+def test_undertrained():
+    assert undertrained([0.1, 0.3, 0.5, 0.6, 0.7, 0.8])["undertrained"] is True
+    assert undertrained([0.1, 0.6, 0.8, 0.8, 0.79, 0.8])["undertrained"] is False
+    assert undertrained([2.0, 1.0, 0.9, 0.8, 0.5], higher_is_better=False)["undertrained"] is True
+    assert undertrained([0.5, 0.6])["undertrained"] is None
+
+
+VAL = {"n_images": 90, "n_labels": 150, "n_boxes": 200}
+
+
+def test_pricing_modeled_ranges_include_val():
+    fs = labeling_hours("folder_sort", 100, 160, 210, VAL)
+    assert fs["hours"] == pytest.approx((100 + 90) * 1.4 / 3600)
+    assert fs["hours_lo"] == pytest.approx(190 * 1.0 / 3600) and fs["hours_hi"] == pytest.approx(190 * 2.8 / 3600)
+    assert fs["includes_val"] is True and fs["val"]["hours"] == pytest.approx(90 * 1.4 / 3600)
+    assert fs["source"] == "modeled" and fs["usd"] is None
+    cv = labeling_hours("cvat_boxes", 100, 160, 210, VAL, labeling_usd_per_hour=30)
+    assert cv["hours"] == pytest.approx(410 * 7 / 3600)
+    assert (cv["hours_lo"], cv["hours_hi"]) == pytest.approx((410 * 7 / 3600, 410 * 35 / 3600))
+    assert cv["usd"] == pytest.approx(cv["hours"] * 30) and cv["usd_hi"] == pytest.approx(cv["hours_hi"] * 30)
+    with pytest.raises(ValueError, match="method 'boxes' unknown"):
+        labeling_hours("boxes", 1, 1, 1, VAL)
+
+
+def test_pricing_measured_ci_and_small_sample_warning():
+    entry = {"source": "measured", "s_per_image": 2.0, "s_per_box": None, "basis": "measured: 1 log"}
+    samples = [1.0, 3.0] * 10  # mean 2, sd ~1.03, n = 20
+    r = labeling_hours("folder_sort", 100, 100, 0, VAL, measured=entry, samples_s=samples)
+    half = 1.96 * np.std(samples, ddof=1) / math.sqrt(20)
+    assert r["hours"] == pytest.approx(190 * 2.0 / 3600)
+    assert r["hours_lo"] == pytest.approx(190 * (2 - half) / 3600)
+    assert r["hours_hi"] == pytest.approx(190 * (2 + half) / 3600)
+    assert r["source"] == "measured" and r["rate"]["n_samples"] == 20
+    assert any("only 20 timed images" in w for w in r["warnings"])
+    r = labeling_hours("folder_sort", 100, 100, 0, VAL, measured=entry)
+    assert r["hours_lo"] == r["hours"] == r["hours_hi"] and "no range" in r["warnings"][0]
+
+
+def _pair_data(n=12, seed=0):
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, 2)) < 0.5).astype(float)
+    y[0], y[1] = [1, 0], [0, 1]  # both classes have a positive and a negative
+    sa = np.clip(0.5 * y + 0.6 * rng.random((n, 2)), 0, 1).round(1)
+    sb = rng.random((n, 2)).round(1)
+    return sa, sb, y
+
+
+def test_paired_bootstrap_against_direct_numpy():
+    sa, sb, y = _pair_data()
+    ta, tb = np.array([0.5, 0.4]), np.array([0.5, 0.5])
+    r = paired_bootstrap_diff(sa, sb, y, ta, tb, n_boot=40, seed=3)
+
+    def macro(s, t, idx):
+        ap, f1 = [], []
+        for c in range(2):
+            yt = y[idx, c]
+            if yt.any():
+                ap.append(average_precision_score(yt, s[idx, c]))
+                f1.append(f1_score(yt, s[idx, c] >= t[c], zero_division=0))
+        return np.mean(ap), np.mean(f1)
+
+    every = np.arange(len(y))
+    (a_ap, a_f1), (b_ap, b_f1) = macro(sa, ta, every), macro(sb, tb, every)
+    assert r["macro_ap"]["diff"] == pytest.approx(a_ap - b_ap)
+    assert r["macro_f1"]["diff"] == pytest.approx(a_f1 - b_f1)
+    ea, eb = evaluate(sa, y, ta, ["x", "y"], n_boot=0), evaluate(sb, y, tb, ["x", "y"], n_boot=0)
+    assert r["macro_ap"]["diff"] == pytest.approx(ea["macro_ap"] - eb["macro_ap"])
+    # the same resamples, drawn the way evaluate draws them, scored directly with scikit-learn
+    rng = np.random.default_rng(3)
+    counts = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=40)
+    d_ap, d_f1 = [], []
+    for c in counts:
+        idx = np.repeat(every, c)
+        (xa, fa), (xb, fb) = macro(sa, ta, idx), macro(sb, tb, idx)
+        d_ap.append(xa - xb)
+        d_f1.append(fa - fb)
+    assert r["macro_ap"]["ci95"] == pytest.approx(list(np.percentile(d_ap, [2.5, 97.5])))
+    assert r["macro_f1"]["ci95"] == pytest.approx(list(np.percentile(d_f1, [2.5, 97.5])))
+
+
+def test_paired_bootstrap_hand_computed_two_images():
+    # 2 images x 1 class: y = [1, 0]. Model a ranks the positive first (AP 1), b ranks it last (AP 0.5).
+    y = np.array([[1.0], [0.0]])
+    sa, sb = np.array([[0.9], [0.1]]), np.array([[0.1], [0.9]])
+    th = np.array([0.5])
+    r = paired_bootstrap_diff(sa, sb, y, th, th, n_boot=200, seed=0)
+    assert r["macro_ap"]["diff"] == pytest.approx(0.5)  # 1 - 0.5
+    assert r["macro_f1"]["diff"] == pytest.approx(1.0)  # a: tp 1 -> F1 1; b: fp 1, fn 1 -> F1 0
+    # resamples: {both images} -> AP diff 0.5; {positive twice} -> 1 - 1 = 0; {negative twice} -> undefined (dropped)
+    lo, hi = r["macro_ap"]["ci95"]
+    assert lo == pytest.approx(0.0) and hi == pytest.approx(0.5)
+    assert r["macro_ap"]["excludes_zero"] is False
+    from benchmarks.curve.paired import as_rows
+
+    rows = as_rows(r, 0.5, 2)
+    assert [(x["fraction"], x["seed"], x["metric"]) for x in rows] == [(0.5, 2, "macro_ap"), (0.5, 2, "macro_f1")]
+    assert rows[0]["diff"] == pytest.approx(0.5) and rows[0]["ci95"] == r["macro_ap"]["ci95"]
+
+
+def test_per_image_seconds_from_logs():
+    from benchmarks.curve.samples import per_image_seconds
+    from benchmarks.labeling.log_format import Event, LabelingLog
+
+    def log(method, events):
+        return LabelingLog(method, "demo", "me", "2025-01-06T09:00:00Z", "2025-01-06T10:00:00Z", "watcher", 0.0, 3,
+                           3, events=events)  # fmt: skip
+
+    t = "2025-01-06T09:00:{:02d}Z"
+    fs = log("folder_sort", [
+        Event("arrive", "a.jpg", "cat", t.format(0)), Event("arrive", "b.jpg", "cat", t.format(4)),
+        Event("arrive", "b.jpg", "dog", t.format(6)), Event("arrive", "c.jpg", "dog", t.format(9)),
+    ])  # fmt: skip
+    # b gets 4 + 2 s (two folders), c 3 s; the first event starts the clock: a's time is unobserved, left out
+    assert sorted(per_image_seconds([fs], "folder_sort")) == [3.0, 6.0]
+    cv = log("cvat", [Event("frame_time", "f0", active_s=10.0), Event("frame_time", "f1", active_s=4.0),
+                      Event("frame_time", "f0", active_s=2.0)])  # fmt: skip
+    assert sorted(per_image_seconds([cv, fs], "cvat")) == [4.0, 12.0]
