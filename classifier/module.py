@@ -14,6 +14,7 @@ from torchmetrics.classification import (
     MultilabelF1Score,
     MultilabelHammingDistance,
 )
+from torchmetrics.functional.classification import binary_average_precision
 from torchmetrics.utilities import dim_zero_cat
 
 from classifier.losses import masked_bce_with_logits, targets_for_metrics
@@ -27,15 +28,21 @@ class NonFiniteLossError(RuntimeError):
 
 class MacroAveragePrecision(MultilabelAveragePrecision):
     """Macro AP over the classes with at least one known positive. torchmetrics scores a class without positives
-    as AP 0 and averages it in, which would understate a val split where a rare class happens to be absent."""
+    as AP 0 and averages it in, which would understate a val split where a rare class happens to be absent; and a
+    class whose targets are all ignored (NA: a class no source labels) makes it raise IndexError. So AP is
+    computed per class, on that class's known targets, for the classes with a positive only."""
 
     def __init__(self, num_labels: int, ignore_index: int = -1):
         super().__init__(num_labels=num_labels, average="none", ignore_index=ignore_index)
 
     def compute(self) -> torch.Tensor:
-        per_class = super().compute()
-        has_pos = (dim_zero_cat(self.target) == 1).any(dim=0)
-        return per_class[has_pos].mean() if has_pos.any() else per_class.new_tensor(float("nan"))
+        preds, target = dim_zero_cat(self.preds), dim_zero_cat(self.target)
+        aps = []
+        for c in range(target.shape[1]):
+            known = target[:, c] != self.ignore_index
+            if (target[known, c] == 1).any():
+                aps.append(binary_average_precision(preds[known, c], target[known, c].long()))
+        return torch.stack(aps).mean() if aps else preds.new_tensor(float("nan"))
 
 
 def make_metrics(num_classes: int) -> MetricCollection:
