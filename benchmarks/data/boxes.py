@@ -33,8 +33,10 @@ def iou(a, b) -> float:
 def clip_boxes(row: SourceRow, w: int, h: int, problems: Problems, cmap, col) -> tuple[list[list[float]], set[str]]:
     """([[class_idx, x1, y1, x2, y2], ...] kept, benchmark classes whose boxes on this image are incomplete).
 
-    A box with a non-finite coordinate is dropped and makes its class incomplete (the readers refuse them first;
-    this is the guard for any reader). An inverted box (x1 > x2 or y1 > y2) is put in order, counted as a fix.
+    A box that cannot be kept (a non-finite coordinate: the readers refuse those first, this is the guard for any
+    reader; zero area; nothing inside the image) is dropped, counted, and makes its class incomplete: the builder
+    then keeps the class NA on the image unless another box says 1, and the detector leaves the image out.
+    An inverted box (x1 > x2 or y1 > y2) is put in order, counted as a fix.
     """
     kept = []
     incomplete: set[str] = set()
@@ -62,9 +64,11 @@ def clip_boxes(row: SourceRow, w: int, h: int, problems: Problems, cmap, col) ->
                 "skip",
                 kind,
                 where,
-                f"box {b.label} ({x1:g},{y1:g},{x2:g},{y2:g}) dropped (image is {w}x{h} as displayed)",
+                f"box {b.label} ({x1:g},{y1:g},{x2:g},{y2:g}) dropped (image is {w}x{h} as displayed); "
+                f"{b.label} is NA on this image unless another box says it is there",
                 fix="fix or delete the box in the annotation tool",
             )
+            incomplete.add(cls)  # an object was marked here: neither a silent 0 nor detector background
             continue
         if max(cx1 - x1, cy1 - y1, x2 - cx2, y2 - cy2) > CLIP_REPORT_PX:
             problems.add(

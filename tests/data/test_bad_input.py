@@ -269,3 +269,29 @@ def test_inspect_flags_a_class_nobody_labels(tmp_path):
     assert len(probs) == 1 and "'bus'" in probs[0].message and probs[0].severity == "warning"
     assert "class_unlabeled: 1" in report
     assert np.isnan(m.targets("s")[:, 2]).all()
+
+
+# --- found by the property tests (test_reader_properties.py) --------------------------------------------------------
+@pytest.mark.parametrize(
+    "shape",
+    [
+        '<polygon label="car" points="20,30;1,nan;5,5"/>',  # min/max skipped the nan: a wrong but finite box
+        '<mask label="car" rle="1" left="0" top="0" width="inf" height="3"/>',  # OverflowError traceback
+        '<box label="car" xtl="5" ytl="5" xbr="5" ybr="9"/>',  # zero area: dropped, and car became a silent 0
+    ],
+)
+def test_unusable_shape_is_counted_and_leaves_its_class_na(tmp_path, shape):
+    export = _xml(tmp_path / "e", f'<image id="0" name="a.jpg" width="100" height="80">{shape}</image>')
+    _img(tmp_path / "e" / "images" / "a.jpg")
+    m = _build(tmp_path, "cvat_xml", export)
+    (rec,) = m.images
+    assert rec.boxes["s"] == [] and "car" not in rec.labels["s"] and rec.labels["s"]["person"] == 0
+    assert m.box_complete("s", [rec.id]) == []
+    assert sum(_counts(m).get(k, 0) for k in ("bad_shape", "box_zero_area")) == 1
+
+
+def test_coco_polygon_with_an_odd_number_of_coordinates_is_counted(tmp_path):
+    export = _coco(tmp_path / "e", [{"category_id": 1, "bbox": [], "segmentation": [[1, 1, 20, 20, 5]]}])
+    _img(tmp_path / "e" / "images" / "a.jpg")
+    m = _build(tmp_path, "cvat_coco", export)
+    assert m.images[0].boxes["s"] == [] and _counts(m) == {"bad_shape": 1}

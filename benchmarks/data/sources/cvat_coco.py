@@ -67,6 +67,8 @@ def rle_box(rle: dict) -> tuple[float, float, float, float] | None:
 def segmentation_box(seg) -> tuple[float, float, float, float] | None:
     if isinstance(seg, dict):
         return rle_box(seg)
+    if any(len(poly) % 2 for poly in seg):
+        raise ValueError("a polygon has an odd number of coordinates (x1, y1, x2, y2, ...)")
     xs = [float(v) for poly in seg for v in poly[0::2]]
     ys = [float(v) for poly in seg for v in poly[1::2]]
     return points_box(xs, ys) if xs else None
@@ -100,7 +102,14 @@ def _ann_box(ann: dict, label: str, row: SourceRow, opts: dict, problems: Proble
     elif seg:
         box = segmentation_box(seg)
         if box is None:
-            problems.add("skip", "shape_skipped", where, f"annotation {ann.get('id')} ({label}) has an empty mask")
+            problems.add(
+                "skip",
+                "shape_skipped",
+                where,
+                f"annotation {ann.get('id')} ({label}) has an empty mask; {label} is NA on this image unless "
+                "another box says it is there",
+            )
+            row.incomplete.add(label)  # a mask was drawn: neither a silent 0 nor detector background
             return None
     else:
         raise ValueError(f"bbox={bbox!r} and no segmentation")
@@ -148,7 +157,7 @@ def _read_json(data: dict, file: str, finder: ImageFinder, subset: str, opts: di
             continue
         try:
             box = _ann_box(ann, label, row, opts, problems)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
             problems.add(
                 "skip",
                 "bad_shape",

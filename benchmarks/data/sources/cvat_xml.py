@@ -39,6 +39,9 @@ def rotated_box(x1: float, y1: float, x2: float, y2: float, degrees: float) -> t
 
 
 def points_box(xs: list[float], ys: list[float]) -> tuple[float, float, float, float]:
+    """Enclosing box of points; ValueError on a nan/inf point (min/max would skip a nan silently, depending on
+    where it sits in the list)."""
+    finite((*xs, *ys))
     return min(xs), min(ys), max(xs), max(ys)
 
 
@@ -213,7 +216,7 @@ def _image_row(el, file: str, declared: set, finder: ImageFinder, opts: dict, pr
                     continue
                 problems.add("fix", "shape_to_box", where, f"<{child.tag}> {label} turned into its enclosing box")
             box = finite(box)
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, OverflowError) as exc:  # int(float("inf")) raises OverflowError
             problems.add(
                 "skip",
                 "bad_shape",
