@@ -157,6 +157,14 @@ def inspect_report(manifest: Manifest, cfg: BenchConfig, show_all: bool = False)
             f"images with no positive label in `{truth}`: {no_label}; not covered by `{truth}`: {int((~covered).sum())}"
         )
         lines.append("")
+    for src, info in manifest.sources.items():
+        incomplete = [r for r in manifest.images if r.box_incomplete.get(src)]
+        if info.kind == "boxes" and incomplete:
+            lines.append(
+                f"boxes incomplete in `{src}`: {len(incomplete)} image(s) hold an object without a box (skipped "
+                "shape, unusable coordinates); left out of detector training and box metrics"
+            )
+            lines.append("")
     names = list(manifest.sources)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:

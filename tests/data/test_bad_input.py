@@ -295,3 +295,41 @@ def test_coco_polygon_with_an_odd_number_of_coordinates_is_counted(tmp_path):
     _img(tmp_path / "e" / "images" / "a.jpg")
     m = _build(tmp_path, "cvat_coco", export)
     assert m.images[0].boxes["s"] == [] and _counts(m) == {"bad_shape": 1}
+
+
+# --- the same class of bug elsewhere in the readers ----------------------------------------------------------------
+def test_yolo_list_file_entries_that_are_not_images_are_counted(tmp_path):
+    root = tmp_path / "d"
+    _img(root / "images" / "a.png")
+    _img(root / "images" / "b.heic", color=(1, 1, 1))  # Ultralytics reads HEIC with a plugin; the others do not
+    (root / "train.txt").write_text("images/a.png\nimages/b.heic\n")
+    (root / "data.yaml").write_text("path: .\ntrain: train.txt\nnames: [car, person]\n")
+    m = _build(tmp_path, "yolo_dataset", root / "data.yaml")
+    assert len(m) == 1
+    (p,) = [p for p in m.problems.items if p.kind == "not_an_image"]
+    assert p.file.endswith("train.txt") and p.line == 2
+
+
+def test_coco_duplicate_image_or_category_ids_are_fatal(tmp_path):
+    images = [
+        {"id": 1, "width": 100, "height": 80, "file_name": "a.jpg"},
+        {"id": 1, "width": 100, "height": 80, "file_name": "b.jpg"},  # silently replaced a.jpg
+    ]
+    export = _coco(tmp_path / "e", [{"category_id": 1, "bbox": [1, 1, 5, 5]}], images=images)
+    data = json.loads((export / "annotations" / "instances_default.json").read_text())
+    data["categories"].append({"id": 1, "name": "bus"})  # silently renamed car
+    (export / "annotations" / "instances_default.json").write_text(json.dumps(data))
+    m = _build(tmp_path, "cvat_coco", export)
+    assert sorted(p.kind for p in m.problems.fatal) == ["duplicate_id", "duplicate_id"]
+
+
+def test_inspect_reports_images_left_out_of_detector_training(tmp_path):
+    from benchmarks.data.inspect import inspect_report
+
+    poly = '<polygon label="car" points="10,10;40,10;40,30"/>'
+    export = _xml(tmp_path / "e", f'<image id="0" name="a.jpg" width="100" height="80">{poly}</image>')
+    _img(tmp_path / "e" / "images" / "a.jpg")
+    src = SourceConfig("cvat_xml", str(export), None, {"shapes": "skip"})
+    cfg = BenchConfig(name="t", classes=CLASSES, sources={"s": src}, base_dir=str(tmp_path))
+    report = inspect_report(build_manifest(cfg), cfg)
+    assert "boxes incomplete in `s`: 1 image(s)" in report

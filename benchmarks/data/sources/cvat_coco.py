@@ -122,12 +122,31 @@ def _ann_box(ann: dict, label: str, row: SourceRow, opts: dict, problems: Proble
     return finite(box)
 
 
+def _duplicate_id(problems: Problems, file: str, what: str, ident, names: str) -> None:
+    # annotations point at images and categories by id: with two of one id, nothing says which one they mean
+    problems.add(
+        "fatal",
+        "duplicate_id",
+        file,
+        f"{what} id {ident!r} is used twice ({names}); annotations cannot tell them apart",
+        fix="re-export from CVAT; in a hand-made or merged file give each image and category its own id",
+    )
+
+
 def _read_json(data: dict, file: str, finder: ImageFinder, subset: str, opts: dict, problems: Problems):
-    cats = {c["id"]: c["name"] for c in data.get("categories", [])}
+    cats: dict = {}
+    for c in data.get("categories", []):
+        if c["id"] in cats:
+            _duplicate_id(problems, file, "category", c["id"], f"{cats[c['id']]!r} and {c['name']!r}")
+            continue
+        cats[c["id"]] = c["name"]
     rows: dict = {}
     for im in data.get("images", []):
         name = str(im.get("file_name", ""))
         where = f'{file} <image id={im.get("id")} file_name="{name}">'
+        if im.get("id") in rows:
+            _duplicate_id(problems, file, "image", im.get("id"), f"{rows[im.get('id')].path.name!r} and {name!r}")
+            continue
         path = finder.path([f"{subset}/{name}", name] if subset else [name])
         if path is None:
             problems.add("fatal", "unsafe_path", where, f"file_name {name!r} escapes the image folder", fix=UNSAFE_FIX)

@@ -90,7 +90,7 @@ def _split_images(root: Path, entry: str, file: Path, split: str, problems: Prob
         return list_images(p, problems, name)
     if p.is_file():
         out = []
-        for raw in p.read_text(encoding="utf-8-sig").splitlines():
+        for no, raw in enumerate(p.read_text(encoding="utf-8-sig").splitlines(), start=1):
             line = raw.strip()
             if not line:
                 continue
@@ -99,6 +99,15 @@ def _split_images(root: Path, entry: str, file: Path, split: str, problems: Prob
                 q = p.parent / line if line.startswith("./") or (p.parent / line).exists() else root / line
             if q.suffix.lower() in IMAGE_SUFFIXES:
                 out.append(q.resolve())
+            else:  # not silently: its boxes would vanish and the image with them
+                problems.add(
+                    "skip",
+                    "not_an_image",
+                    p,
+                    f"source '{name}': {line!r} is not an image file this benchmark reads; skipped",
+                    line=no,
+                    fix=f"image suffixes are {', '.join(sorted(IMAGE_SUFFIXES))}; convert the file or drop the line",
+                )
         return out
     problems.add(
         "fatal",
