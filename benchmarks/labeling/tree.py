@@ -12,7 +12,7 @@ from pathlib import Path
 
 # Exactly the formats the data readers read (one list, benchmarks/data/images.py): a file the folders reader skips
 # must not count as labeling work here.
-from benchmarks.data.images import IMAGE_SUFFIXES  # noqa: E402, F401
+from benchmarks.data.images import IMAGE_SUFFIXES
 
 
 def classify(path: Path, root: Path, classes: set[str] | None) -> tuple[str | None, str]:
