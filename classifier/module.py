@@ -45,15 +45,42 @@ class MacroAveragePrecision(MultilabelAveragePrecision):
         return torch.stack(aps).mean() if aps else preds.new_tensor(float("nan"))
 
 
+class MacroF1Score(MultilabelF1Score):
+    """Macro F1 over the classes with a known positive (F1 is undefined without one; benchmarks/evaluate.py's
+    rule). torchmetrics' macro would average in a 0 for a class whose targets are all NA."""
+
+    def __init__(self, num_labels: int, ignore_index: int = -1):
+        super().__init__(num_labels=num_labels, average="none", ignore_index=ignore_index)
+
+    def compute(self) -> torch.Tensor:
+        per_class = super().compute()
+        has_pos = (self.tp + self.fn) > 0
+        return per_class[has_pos].mean() if has_pos.any() else per_class.new_tensor(float("nan"))
+
+
+class MacroHammingDistance(MultilabelHammingDistance):
+    """Macro Hamming distance over the classes with at least one labelled cell: a class whose targets are all NA
+    has no cell to be wrong about, and torchmetrics would count it as all wrong."""
+
+    def __init__(self, num_labels: int, ignore_index: int = -1):
+        super().__init__(num_labels=num_labels, average="none", ignore_index=ignore_index)
+
+    def compute(self) -> torch.Tensor:
+        per_class = super().compute()
+        known = (self.tp + self.fp + self.tn + self.fn) > 0
+        return per_class[known].mean() if known.any() else per_class.new_tensor(float("nan"))
+
+
 def make_metrics(num_classes: int) -> MetricCollection:
-    """Image-level multi-label metrics; NA targets are mapped to -1 and ignored (ignore_index=-1)."""
+    """Image-level multi-label metrics; NA targets are mapped to -1 and ignored (ignore_index=-1). The macro
+    averages skip classes with nothing to average (no positive, or no labelled cell: a class no source labels)."""
     kw = {"num_labels": num_classes, "ignore_index": -1}
     return MetricCollection(
         {
             "macro_ap": MacroAveragePrecision(num_classes, ignore_index=-1),
             "micro_f1": MultilabelF1Score(average="micro", **kw),
-            "macro_f1": MultilabelF1Score(average="macro", **kw),
-            "hamming": MultilabelHammingDistance(**kw),
+            "macro_f1": MacroF1Score(num_classes, ignore_index=-1),
+            "hamming": MacroHammingDistance(num_classes, ignore_index=-1),
             "exact_match": MultilabelExactMatch(**kw),
         }
     )

@@ -63,6 +63,9 @@ def test_classifier_validation_with_a_class_nobody_labels():
     metrics.update(torch.tensor([[0.9, 0.1, 0.5], [0.2, 0.8, 0.5], [0.7, 0.6, 0.5], [0.1, 0.3, 0.5]]), target)
     values = metrics.compute()
     assert values["macro_ap"] == pytest.approx(1.0)  # both labelled classes ranked perfectly; class 2 left out
+    # every labelled cell is right at 0.5: the unlabelled class must not pull the macro F1 down or add errors
+    assert values["macro_f1"] == pytest.approx(1.0) and values["hamming"] == pytest.approx(0.0)
+    assert values["exact_match"] == pytest.approx(1.0) and values["micro_f1"] == pytest.approx(1.0)
 
 
 def test_evaluation_with_a_class_nobody_labels_lists_it():
