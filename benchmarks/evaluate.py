@@ -89,7 +89,15 @@ def _point_metrics(scores: np.ndarray, targets: np.ndarray, decisions: np.ndarra
     with warnings.catch_warnings():
         # "No positive samples found in target": such a class's AP is replaced by None by the caller
         warnings.filterwarnings("ignore", message="No positive samples")
-        ap = multilabel_average_precision(p, t, average=None, **kw).numpy().astype(np.float64)
+        # a column with no labelled image at all (a class no source labels) makes torchmetrics raise IndexError:
+        # AP is computed on the columns with a label; the others stay NaN and are excluded by the caller
+        ap = np.full(n_cls, np.nan)
+        cols = (t != -1).any(dim=0)
+        if cols.any():
+            sub = multilabel_average_precision(
+                p[:, cols], t[:, cols], num_labels=int(cols.sum()), average=None, ignore_index=-1
+            )
+            ap[cols.numpy()] = sub.numpy().astype(np.float64)
         micro_ap = float(multilabel_average_precision(p, t, average="micro", **kw))
     return {
         "ap": ap,

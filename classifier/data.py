@@ -25,11 +25,31 @@ class ImageDecodeError(RuntimeError):
 
 
 def decode_bytes(data: torch.Tensor, source: str = "<bytes>") -> torch.Tensor:
-    """uint8 CHW RGB from encoded bytes (JPEG/PNG/...), with EXIF orientation applied as viewers show it."""
+    """uint8 CHW RGB from encoded bytes, with EXIF orientation applied as viewers show it.
+
+    torchvision decodes JPEG/PNG/WebP/GIF; the other formats `clsdet data inspect` accepts (BMP, TIFF:
+    benchmarks/data/images.py IMAGE_SUFFIXES) go through PIL, the decoder inspect checks every image with, so an
+    image that passes inspect trains."""
     try:
-        return decode_image(data, mode=ImageReadMode.RGB, apply_exif_orientation=True)
+        image = decode_image(data, mode=ImageReadMode.RGB, apply_exif_orientation=True)
     except RuntimeError as exc:
-        raise ImageDecodeError(f"cannot decode image {source}: {exc}; remove or re-save the file") from exc
+        try:
+            image = _decode_pil(data)
+        except Exception:
+            raise ImageDecodeError(f"cannot decode image {source}: {exc}; remove or re-save the file") from exc
+    if image.dtype != torch.uint8:  # 16-bit PNG: torchvision keeps 16 bits; every transform here expects 8
+        image = (image.float() / 257.0).round().to(torch.uint8)
+    return image
+
+
+def _decode_pil(data: torch.Tensor) -> torch.Tensor:
+    import io
+
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(data.numpy().tobytes())) as im:
+        rgb = ImageOps.exif_transpose(im).convert("RGB")
+    return torch.from_numpy(np.asarray(rgb).copy()).permute(2, 0, 1).contiguous()
 
 
 def load_image(path: str | Path) -> torch.Tensor:

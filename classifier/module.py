@@ -14,6 +14,7 @@ from torchmetrics.classification import (
     MultilabelF1Score,
     MultilabelHammingDistance,
 )
+from torchmetrics.functional.classification import binary_average_precision
 from torchmetrics.utilities import dim_zero_cat
 
 from classifier.losses import masked_bce_with_logits, targets_for_metrics
@@ -27,26 +28,59 @@ class NonFiniteLossError(RuntimeError):
 
 class MacroAveragePrecision(MultilabelAveragePrecision):
     """Macro AP over the classes with at least one known positive. torchmetrics scores a class without positives
-    as AP 0 and averages it in, which would understate a val split where a rare class happens to be absent."""
+    as AP 0 and averages it in, which would understate a val split where a rare class happens to be absent; and a
+    class whose targets are all ignored (NA: a class no source labels) makes it raise IndexError. So AP is
+    computed per class, on that class's known targets, for the classes with a positive only."""
+
+    def __init__(self, num_labels: int, ignore_index: int = -1):
+        super().__init__(num_labels=num_labels, average="none", ignore_index=ignore_index)
+
+    def compute(self) -> torch.Tensor:
+        preds, target = dim_zero_cat(self.preds), dim_zero_cat(self.target)
+        aps = []
+        for c in range(target.shape[1]):
+            known = target[:, c] != self.ignore_index
+            if (target[known, c] == 1).any():
+                aps.append(binary_average_precision(preds[known, c], target[known, c].long()))
+        return torch.stack(aps).mean() if aps else preds.new_tensor(float("nan"))
+
+
+class MacroF1Score(MultilabelF1Score):
+    """Macro F1 over the classes with a known positive (F1 is undefined without one; benchmarks/evaluate.py's
+    rule). torchmetrics' macro would average in a 0 for a class whose targets are all NA."""
 
     def __init__(self, num_labels: int, ignore_index: int = -1):
         super().__init__(num_labels=num_labels, average="none", ignore_index=ignore_index)
 
     def compute(self) -> torch.Tensor:
         per_class = super().compute()
-        has_pos = (dim_zero_cat(self.target) == 1).any(dim=0)
+        has_pos = (self.tp + self.fn) > 0
         return per_class[has_pos].mean() if has_pos.any() else per_class.new_tensor(float("nan"))
 
 
+class MacroHammingDistance(MultilabelHammingDistance):
+    """Macro Hamming distance over the classes with at least one labelled cell: a class whose targets are all NA
+    has no cell to be wrong about, and torchmetrics would count it as all wrong."""
+
+    def __init__(self, num_labels: int, ignore_index: int = -1):
+        super().__init__(num_labels=num_labels, average="none", ignore_index=ignore_index)
+
+    def compute(self) -> torch.Tensor:
+        per_class = super().compute()
+        known = (self.tp + self.fp + self.tn + self.fn) > 0
+        return per_class[known].mean() if known.any() else per_class.new_tensor(float("nan"))
+
+
 def make_metrics(num_classes: int) -> MetricCollection:
-    """Image-level multi-label metrics; NA targets are mapped to -1 and ignored (ignore_index=-1)."""
+    """Image-level multi-label metrics; NA targets are mapped to -1 and ignored (ignore_index=-1). The macro
+    averages skip classes with nothing to average (no positive, or no labelled cell: a class no source labels)."""
     kw = {"num_labels": num_classes, "ignore_index": -1}
     return MetricCollection(
         {
             "macro_ap": MacroAveragePrecision(num_classes, ignore_index=-1),
             "micro_f1": MultilabelF1Score(average="micro", **kw),
-            "macro_f1": MultilabelF1Score(average="macro", **kw),
-            "hamming": MultilabelHammingDistance(**kw),
+            "macro_f1": MacroF1Score(num_classes, ignore_index=-1),
+            "hamming": MacroHammingDistance(num_classes, ignore_index=-1),
             "exact_match": MultilabelExactMatch(**kw),
         }
     )

@@ -4,8 +4,10 @@ CVAT hands out exports as zips (annotations + optional images). Readers look mem
 export and read them without extracting; only image files are ever written out, and only into a cache folder
 (never beside the user's file), because the pipelines need real files to decode.
 
-A member whose path would escape the export (an absolute path, a `..` part, a symlink, i.e. the "zip slip" attack,
-CVE-2018-1002200 class) is refused with a fatal problem naming the export and the member.
+A member whose path would escape the export (an absolute path, a `..` part, a symlink stored in a zip, i.e. the
+"zip slip" attack, CVE-2018-1002200 class) is refused with a fatal problem naming the export and the member.
+In a folder, containment is checked on the logical path, not on a symlink's target: DVC, git-annex and `cp -s`
+trees are all symlinks into a store elsewhere, and the user made those links, not the export.
 """
 
 from __future__ import annotations
@@ -35,16 +37,12 @@ def safe_name(name: str) -> str | None:
 
 
 def safe_join(root: Path, name: str) -> Path | None:
-    """root/name, or None when name is absolute, has `..`, or resolves (through a symlink) outside root."""
+    """root/name, or None when name is absolute or has `..`. A symlink under root is followed wherever it points:
+    the logical path is inside root (see the module docstring)."""
     clean = safe_name(name)
     if clean is None:
         return None
-    path = Path(root) / clean
-    try:
-        path.resolve().relative_to(Path(root).resolve())
-    except ValueError:
-        return None
-    return path
+    return Path(root) / clean
 
 
 def default_cache_dir() -> Path:
@@ -207,6 +205,8 @@ class ImageFinder:
                 "every image will be counted missing",
                 fix="export with 'Save images' on, or set `images:` to the folder holding the image files",
             )
+        self.problems = problems
+        self._by_basename: dict[Path, set[str]] = {}  # flat-folder file -> the different names that fell back to it
 
     def _member(self, name: str) -> str:
         return f"{self.subdir}/{name}" if self.subdir else name
@@ -220,13 +220,41 @@ class ImageFinder:
             paths = [safe_join(self.images, c) for c in candidates]
             if any(p is None for p in paths):
                 return None
-            return next((p for p in paths if p.is_file()), paths[0])
+            found = next((p for p in paths if p.is_file()), None)
+            if found is None:
+                # `frames/img1.jpg` against a flat image folder (a task made from a folder, images copied flat)
+                for c in candidates:
+                    flat = Path(self.images) / PurePosixPath(safe_name(c)).name
+                    if flat.is_file():
+                        self._by_basename.setdefault(flat, set()).add(candidates[0])
+                        return flat
+            return found or paths[0]
         for c in candidates:
             found = self.export.file_path(self._member(c), self.cache_dir)
             if found is not None:
                 return found
         first = self._member(candidates[0])
         return Path(self.export.where(first)) if self.export.is_zip else self.export.path / first
+
+    def drop_ambiguous(self, rows: list) -> list:
+        """`rows` without those whose image was found by file name only when different names (`day/img1.jpg`,
+        `night/img1.jpg`) fell back to the same flat file: that file is one of them, and nothing says which."""
+        clash = {p: names for p, names in self._by_basename.items() if len(names) > 1}
+        kept = []
+        for row in rows:
+            names = clash.get(Path(row.path))
+            if names is None:
+                kept.append(row)
+                continue
+            self.problems.add(
+                "skip",
+                "ambiguous_image_name",
+                row.where or row.path,
+                f"found only by its file name {Path(row.path).name!r}, which {len(names)} different image names "
+                f"share ({', '.join(sorted(names))}); skipped",
+                fix="set `images:` to a folder that keeps the export's sub-folders",
+            )
+        return kept
 
 
 def open_export(path: Path, problems: Problems) -> Export:

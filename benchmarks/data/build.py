@@ -16,29 +16,30 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.config import BenchConfig
+from benchmarks.data.boxes import clip_boxes, merge_copy_boxes
+from benchmarks.data.images import EXIF_ROTATED, displayed_size
 from benchmarks.data.manifest import ImageRecord, Manifest, SourceInfo
 from benchmarks.data.problems import Problems
-from benchmarks.data.sources import SourceResult, SourceRow, SourceSpec, read_source
-
-# Overshoot up to half a pixel is rounding of normalised coordinates, not a labeling error: clipped silently.
-# (coco128's YOLO labels keep 6 decimals: 42 of its 929 boxes overshoot the image, by at most 0.00032 px.)
-CLIP_REPORT_PX = 0.5
+from benchmarks.data.sources import SourceResult, SourceSpec, read_source
 
 
-def image_info(path: Path) -> tuple[str, int, int]:
-    """(sha256, width, height); decodes the whole image so a truncated file fails here, not in training."""
+def image_info(path: Path) -> tuple[str, int, int, int]:
+    """(sha256, width, height, EXIF orientation), the size as displayed (images.py: every decoder applies the
+    orientation); decodes the whole image with PIL, the classifier's fallback decoder, so a truncated or
+    undecodable file fails here, not in training."""
     from PIL import Image
 
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
     with Image.open(path) as im:
         im.load()
-        w, h = im.size
-    return sha, w, h
+        w, h, orientation = displayed_size(im)
+    return sha, w, h, orientation
 
 
 class _InfoCache:
-    """sha256 and size per (path, size, mtime), kept in the cache folder so a re-run does not re-decode."""
+    """sha256, size and orientation per (path, size, mtime), kept in the cache folder so a re-run does not
+    re-decode. Keys carry a version: entries without the orientation (v1) are not reused."""
 
     def __init__(self, file: Path | None):
         self.file = file
@@ -51,7 +52,7 @@ class _InfoCache:
 
     def key(self, path: Path) -> str:
         st = path.stat()
-        return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+        return f"v2|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
 
     def save(self) -> None:
         if self.file:
@@ -121,35 +122,6 @@ def _infos(paths: list[Path], cache: _InfoCache, problems: Problems, where: dict
     return out
 
 
-def _clip_boxes(row: SourceRow, w: int, h: int, problems: Problems, cmap, col) -> list[list[float]]:
-    kept = []
-    for b in row.boxes:
-        cls = cmap.get(b.label)
-        if cls is None:
-            continue  # ignored or unknown class: counted once per class in _class_map
-        x1, y1, x2, y2 = min(b.x1, b.x2), min(b.y1, b.y2), max(b.x1, b.x2), max(b.y1, b.y2)
-        cx1, cy1, cx2, cy2 = max(0.0, x1), max(0.0, y1), min(float(w), x2), min(float(h), y2)
-        if cx2 - cx1 <= 0 or cy2 - cy1 <= 0:
-            kind = "box_zero_area" if (x2 - x1) * (y2 - y1) <= 0 else "box_outside_image"
-            problems.add(
-                "skip",
-                kind,
-                row.where or row.path,
-                f"box {b.label} ({x1:g},{y1:g},{x2:g},{y2:g}) dropped (image is {w}x{h})",
-                fix="fix or delete the box in the annotation tool",
-            )
-            continue
-        if max(cx1 - x1, cy1 - y1, x2 - cx2, y2 - cy2) > CLIP_REPORT_PX:
-            problems.add(
-                "fix",
-                "box_clipped",
-                row.where or row.path,
-                f"box {b.label} ({x1:g},{y1:g},{x2:g},{y2:g}) clipped to the {w}x{h} image",
-            )
-        kept.append([col[cls], cx1, cy1, cx2, cy2])
-    return kept
-
-
 def build_manifest(cfg: BenchConfig, cache_dir: Path | None = None) -> Manifest:
     problems = Problems()
     col = {c: j for j, c in enumerate(cfg.classes)}
@@ -178,17 +150,28 @@ def build_manifest(cfg: BenchConfig, cache_dir: Path | None = None) -> Manifest:
             info = infos.get(Path(row.path))
             if info is None:
                 continue
-            sha, w, h = info
+            sha, w, h, orientation = info
             if row.width and row.height and (row.width, row.height) != (w, h):
                 problems.add(
                     "warning",
                     "size_mismatch",
                     row.where or row.path,
-                    f"annotation says {row.width}x{row.height}, file is {w}x{h}; boxes kept as given",
+                    f"annotation says {row.width}x{row.height}, the file as displayed is {w}x{h}; boxes are "
+                    "read against the file (clipped or dropped where they do not fit, counted)",
                 )
             rec = records.get(sha)
             if rec is None:
                 rec = records[sha] = ImageRecord(sha[:16], sha, str(Path(row.path).resolve()), w, h)
+                if orientation in EXIF_ROTATED:
+                    problems.add(
+                        "warning",
+                        "exif_rotated",
+                        row.path,
+                        f"EXIF orientation {orientation}: the image is used as displayed ({w}x{h}), as CVAT, "
+                        "viewers and every decoder here show it; boxes are read in those coordinates",
+                        fix="if the boxes were drawn on the stored pixels, save the image with the rotation "
+                        "applied (e.g. `exiftran -ai`) and label it again",
+                    )
             rec.paths.setdefault(name, []).append(str(row.path))
             if row.split and row.split not in (rec.split_hint or "").split(","):
                 if rec.split_hint:  # the same bytes in two splits of a source: a leak if that split is used
@@ -204,19 +187,26 @@ def build_manifest(cfg: BenchConfig, cache_dir: Path | None = None) -> Manifest:
             for cls, v in row.labels.items():
                 if cmap.get(cls) is not None:
                     new[cmap[cls]] = max(new.get(cmap[cls], 0), int(v))
+            incomplete = {cmap[c] for c in row.incomplete if cmap.get(c) is not None}
             if result.kind == "boxes":
-                boxes = _clip_boxes(row, w, h, problems, cmap, col)
+                boxes, bad = clip_boxes(row, w, h, problems, cmap, col)
+                incomplete |= bad
                 if name in rec.boxes and sha in touched:
                     problems.add(
                         "warning",
                         "duplicate_image",
                         row.where or row.path,
                         f"the same image is annotated twice in source '{name}' (also {rec.paths[name][0]}); "
-                        "both sets of boxes kept",
+                        "boxes of both copies kept, a box on both counted once",
                     )
+                    boxes = merge_copy_boxes(rec.boxes[name], boxes, row.where or str(row.path), problems)
+                    rec.boxes[name] = []
                 rec.boxes.setdefault(name, []).extend(boxes)
                 for b in boxes:
                     new[cfg.classes[int(b[0])]] = 1
+            if incomplete:
+                have = rec.box_incomplete.setdefault(name, [])
+                have += sorted(c for c in incomplete if c not in have)
             for cls, v in new.items():
                 if cls in labels and labels[cls] != v and not result.exhaustive:
                     problems.add(
@@ -227,11 +217,15 @@ def build_manifest(cfg: BenchConfig, cache_dir: Path | None = None) -> Manifest:
                     )
                 labels[cls] = max(labels.get(cls, 0), v)
             touched.add(sha)
-        if result.exhaustive:
-            for sha in touched:
-                labels = records[sha].labels[name]
-                for cls in vocab:
+        for sha in touched:
+            labels = records[sha].labels[name]
+            unsure = set(records[sha].box_incomplete.get(name, []))
+            for cls in vocab if result.exhaustive else []:
+                if cls not in unsure:
                     labels.setdefault(cls, 0)
+            for cls in unsure:  # an object we could not place and no other box says 1: the source cannot tell
+                if labels.get(cls) != 1:
+                    labels.pop(cls, None)
     cache.save()
     images = sorted(records.values(), key=lambda r: r.path)
     _check_id_collisions(images, problems)

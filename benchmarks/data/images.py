@@ -1,6 +1,7 @@
-"""Listing image files in a folder tree, for the source readers: hidden and non-image files are skipped and counted.
+"""What an image is, decided once: the formats, the size as displayed, and listing image files in a folder tree.
 
-Only names are looked at here (the suffix); whether a file really decodes is checked once, in build.py.
+Only names are looked at when listing (the suffix); whether a file really decodes is checked once, in build.py,
+with PIL, the decoder the classifier falls back to (classifier/data.py), so what passes `data inspect` trains.
 """
 
 from __future__ import annotations
@@ -9,7 +10,40 @@ import os
 from pathlib import Path
 
 from benchmarks.data.problems import Problems
-from benchmarks.data.sources import IMAGE_SUFFIXES
+
+# The one list of image formats: PIL decodes them (build.py, `data inspect`), torchvision or its PIL fallback in
+# the classifier, OpenCV in Ultralytics (its IMG_FORMATS holds all of them). HEIC/GIF/DNG/MPO are left out: PIL
+# or OpenCV read them only with plugins or as a first frame. The folder watcher counts exactly these.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+
+# EXIF Orientation values that swap width and height (TIFF 6.0 tag 0x0112: 5-8 turn the image by 90 degrees).
+# Every decoder here shows an image as viewers and CVAT do: torchvision `apply_exif_orientation=True`, OpenCV's
+# imread (Ultralytics), PIL's exif_transpose in the fallback. So sizes and boxes are in displayed coordinates.
+ORIENTATION_TAG = 0x0112
+EXIF_ROTATED = {5, 6, 7, 8}
+
+
+def displayed_size(im) -> tuple[int, int, int]:
+    """(width, height, EXIF orientation) of an open PIL image as it is displayed (1 = no orientation tag)."""
+    try:
+        orientation = int(im.getexif().get(ORIENTATION_TAG, 1) or 1)
+    except Exception:  # a broken EXIF block: viewers ignore it, and so do the decoders
+        orientation = 1
+    w, h = im.size
+    return (h, w, orientation) if orientation in EXIF_ROTATED else (w, h, orientation)
+
+
+def header_size(path: Path) -> tuple[int, int, int] | None:
+    """displayed_size from the header only (no decode); None when the file is missing or unreadable (build.py
+    counts it as missing_image or corrupt_image)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            return displayed_size(im)
+    except Exception:
+        return None
+
 
 # OS droppings that sit in photo folders: Finder, Windows Explorer thumbnails/settings, Picasa
 SYSTEM_FILES = frozenset({".ds_store", "thumbs.db", "ehthumbs.db", "desktop.ini", ".picasa.ini", "icon\r"})
@@ -25,19 +59,36 @@ def is_image_name(path: Path) -> bool:
 
 
 def list_images(root: Path, problems: Problems, source: str = "") -> list[Path]:
-    """Every image file under `root` (recursive, sorted, symlinked folders not followed).
+    """Every image file under `root` (recursive, sorted). Symlinked folders are followed, as a symlinked class
+    folder is (DVC, git-annex and `cp -s` trees are links); one that leads back to a folder already read (a loop,
+    or a second link to the same folder) is skipped and counted as `symlink_loop`.
 
     Hidden files and folders are skipped and counted as `hidden_file`; other files without an image suffix as
-    `not_an_image`. Both are `skip` problems, so `data inspect` shows what was left out and where.
+    `not_an_image`. All are `skip` problems, so `data inspect` shows what was left out and where.
     """
     who = f"source '{source}': " if source else ""
     out: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    seen = {os.path.realpath(root)}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         here = Path(dirpath)
+        keep = []
         for d in sorted(dirnames):
             if is_hidden(here / d):
                 problems.add("skip", "hidden_file", here / d, f"{who}hidden folder skipped with everything in it")
-        dirnames[:] = sorted(d for d in dirnames if not is_hidden(here / d))
+                continue
+            real = os.path.realpath(here / d)
+            if real in seen:
+                problems.add(
+                    "skip",
+                    "symlink_loop",
+                    here / d,
+                    f"{who}link to a folder already read ({real}); skipped so no image is read twice or forever",
+                    fix="remove the link, or link each folder once",
+                )
+                continue
+            seen.add(real)
+            keep.append(d)
+        dirnames[:] = keep
         for name in sorted(filenames):
             p = here / name
             if is_hidden(p):

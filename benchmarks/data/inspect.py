@@ -85,6 +85,27 @@ def load_any(target: str | Path, reader: str | None = None, images: str | None =
     return adhoc_config(p, reader, Path(images) if images else None)
 
 
+def flag_unlabeled_classes(manifest: Manifest) -> list[str]:
+    """Add a `class_unlabeled` warning for each class no source gives a single positive, and return them. Such a
+    class trains nothing and has no AP: the classifier's validation and the evaluation leave it out of macro AP
+    (evaluation lists it in `excluded_classes`); inspect says so before a bench does."""
+    found = []
+    for cls in manifest.classes:
+        if any(r.labels.get(s, {}).get(cls) == 1 for r in manifest.images for s in manifest.sources):
+            continue
+        found.append(cls)
+        speak = [s for s, info in manifest.sources.items() if cls in info.vocabulary]
+        manifest.problems.add(
+            "warning",
+            "class_unlabeled",
+            "config: classes",
+            f"class {cls!r} has no positive image in any source"
+            + (f" (sources that speak about it: {', '.join(speak)})" if speak else " (no source speaks about it)"),
+            fix="label some images with it, or remove it from `classes`; until then it is left out of macro metrics",
+        )
+    return found
+
+
 def _fmt_table(df) -> str:
     return df.to_markdown(index=False) if len(df) else "(none)"
 
@@ -144,6 +165,14 @@ def inspect_report(manifest: Manifest, cfg: BenchConfig, show_all: bool = False)
             f"images with no positive label in `{truth}`: {no_label}; not covered by `{truth}`: {int((~covered).sum())}"
         )
         lines.append("")
+    for src, info in manifest.sources.items():
+        incomplete = [r for r in manifest.images if r.box_incomplete.get(src)]
+        if info.kind == "boxes" and incomplete:
+            lines.append(
+                f"boxes incomplete in `{src}`: {len(incomplete)} image(s) hold an object without a box (skipped "
+                "shape, unusable coordinates); left out of detector training and box metrics"
+            )
+            lines.append("")
     names = list(manifest.sources)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
@@ -174,4 +203,5 @@ def inspect_report(manifest: Manifest, cfg: BenchConfig, show_all: bool = False)
 def run_inspect(target, reader=None, images=None, show_all=False, cache_dir=None) -> tuple[str, Manifest]:
     cfg = load_any(target, reader, images)
     manifest = build_manifest(cfg, cache_dir=cache_dir)
+    flag_unlabeled_classes(manifest)
     return inspect_report(manifest, cfg, show_all), manifest

@@ -29,6 +29,9 @@ class ImageRecord:
     labels: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> {class: 1|0}; absent = NA
     boxes: dict[str, list[list[float]]] = field(default_factory=dict)  # source -> [[class_idx, x1, y1, x2, y2], ...]
     split_hint: str | None = None  # a split a source assigned (yolo_dataset train/val), used only when asked
+    # source -> classes with an object on this image that has no box (skipped shape, bad coordinates): the
+    # image's boxes from that source are incomplete, so detector training and box metrics leave it out
+    box_incomplete: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,6 +78,13 @@ class Manifest:
 
     def boxes(self, source: str, image_id: str) -> list[tuple[int, float, float, float, float]]:
         return [(int(b[0]), b[1], b[2], b[3], b[4]) for b in self.get(image_id).boxes.get(source, [])]
+
+    def box_complete(self, source: str, ids: list[str] | None = None) -> list[str]:
+        """The ids (all images when None) whose boxes from `source` are complete, in order: the images the
+        detector may train and be scored on. The others hold an object without a box (a skipped mask, a shape
+        with bad coordinates); as a detector image they would teach that object as background."""
+        records = self.images if ids is None else [self.get(i) for i in ids]
+        return [r.id for r in records if not r.box_incomplete.get(source)]
 
     def covered_by(self, source: str) -> list[str]:
         """Ids of the images the source says anything about."""

@@ -10,8 +10,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# The suffixes Pillow and Ultralytics both read (Ultralytics IMG_FORMATS, minus video-adjacent ones).
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".heic", ".mpo", ".dng"})
+# Exactly the formats the data readers read (one list, benchmarks/data/images.py): a file the folders reader skips
+# must not count as labeling work here.
+from benchmarks.data.images import IMAGE_SUFFIXES
 
 
 def classify(path: Path, root: Path, classes: set[str] | None) -> tuple[str | None, str]:

@@ -37,11 +37,14 @@ def test_safe_name(name, clean):
     assert safe_name(name) == clean
 
 
-def test_safe_join_refuses_a_symlink_pointing_outside(tmp_path):
+def test_safe_join_checks_the_logical_path_not_a_link_target(tmp_path):
+    # DVC / git-annex / `cp -s` trees are symlinks into a store elsewhere: the user's own links are followed;
+    # only a name that escapes (absolute, `..`) is refused. Symlinks stored inside a zip stay refused (below).
     (tmp_path / "root").mkdir()
-    (tmp_path / "secret.jpg").write_bytes(b"x")
-    (tmp_path / "root" / "link.jpg").symlink_to(tmp_path / "secret.jpg")
-    assert safe_join(tmp_path / "root", "link.jpg") is None
+    (tmp_path / "store.jpg").write_bytes(b"x")
+    (tmp_path / "root" / "link.jpg").symlink_to(tmp_path / "store.jpg")
+    assert safe_join(tmp_path / "root", "link.jpg") == tmp_path / "root" / "link.jpg"
+    assert safe_join(tmp_path / "root", "../store.jpg") is None
     assert safe_join(tmp_path / "root", "ok.jpg") == tmp_path / "root" / "ok.jpg"
 
 

@@ -15,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.data.images import IMAGE_SUFFIXES  # noqa: F401  (re-exported: the readers import it from here)
 from benchmarks.data.problems import Problems
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 
 
 @dataclass
@@ -53,6 +52,10 @@ class SourceRow:
     split: str | None = None  # a split the source itself assigns (yolo_dataset train/val), else None
     width: int | None = None  # image size as the annotation states it (checked against the file)
     height: int | None = None
+    # Source class names with an object on this image that has no usable box (a shape skipped by `options.shapes:
+    # skip`, or with unusable coordinates): the detector must not learn that image as background for them.
+    # A skipped shape also sets labels[cls] = 1; a class here without a 1 becomes NA (the source cannot tell).
+    incomplete: set[str] = field(default_factory=set)
 
 
 @dataclass

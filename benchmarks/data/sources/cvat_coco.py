@@ -8,7 +8,10 @@ annotation (rotation in degrees about the box centre, bbox unrotated), `segmenta
 as point lists, masks as RLE with `iscrowd: 1`. Images lie under `images/` (Datumaro: `images/<subset>/`).
 
 Categories are the vocabulary; images without annotations are negatives; polygons/masks become their enclosing
-box or are skipped (`options.shapes`), counted either way.
+box or are skipped (`options.shapes`), counted either way (a skipped one keeps its class present and marks the
+image box-incomplete, as in cvat_xml). Every `instances_<subset>.json` of a project export is read
+(`instances_default.json` is just the subset named "default"). Unusable geometry (nan, inf, non-numeric) is
+skipped and counted; its class is NA on that image unless another box says 1, and the image is box-incomplete.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from benchmarks.data.archive import UNSAFE_FIX, Export, ImageFinder
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import SourceBox, SourceResult, SourceRow, SourceSpec, register_source
-from benchmarks.data.sources.cvat_xml import LABEL_FIX, cvat_options, points_box, rotated_box
+from benchmarks.data.sources.cvat_xml import LABEL_FIX, cvat_options, finite, points_box, rotated_box
 
 
 def _rle_counts(counts) -> list[int]:
@@ -64,23 +67,33 @@ def rle_box(rle: dict) -> tuple[float, float, float, float] | None:
 def segmentation_box(seg) -> tuple[float, float, float, float] | None:
     if isinstance(seg, dict):
         return rle_box(seg)
+    if any(len(poly) % 2 for poly in seg):
+        raise ValueError("a polygon has an odd number of coordinates (x1, y1, x2, y2, ...)")
     xs = [float(v) for poly in seg for v in poly[0::2]]
     ys = [float(v) for poly in seg for v in poly[1::2]]
     return points_box(xs, ys) if xs else None
 
 
 def _json_members(export: Export) -> list[str]:
-    default = export.find("instances_default.json")
-    if default is not None:
-        return [default]
-    return [n for n in export.names("*.json") if PurePosixPath(n).name.startswith("instances_")]
+    """Every instances_*.json: a project export holds one per subset (default, train, val...)."""
+    found = dict.fromkeys(export.names("*.json") + export.names("**/*.json"))  # zips match `*` across `/`
+    return sorted(n for n in found if PurePosixPath(n).name.startswith("instances_"))
 
 
-def _ann_box(ann: dict, label: str, where: str, opts: dict, problems: Problems):
+def _ann_box(ann: dict, label: str, row: SourceRow, opts: dict, problems: Problems):
+    where = row.where
     seg = ann.get("segmentation") or []
     is_shape = bool(seg) or bool(ann.get("iscrowd"))
     if is_shape and opts["shapes"] == "skip":
-        problems.add("skip", "shape_skipped", where, f"annotation {ann.get('id')} ({label}) is a polygon/mask: skipped")
+        problems.add(
+            "skip",
+            "shape_skipped",
+            where,
+            f"annotation {ann.get('id')} ({label}) is a polygon/mask: skipped (options.shapes: skip); {label} stays "
+            "present on the image, which is left out of detector training",
+        )
+        row.labels[label] = 1
+        row.incomplete.add(label)
         return None
     bbox = ann.get("bbox") or []
     if len(bbox) == 4 and (not is_shape or (bbox[2] > 0 and bbox[3] > 0)):
@@ -89,7 +102,14 @@ def _ann_box(ann: dict, label: str, where: str, opts: dict, problems: Problems):
     elif seg:
         box = segmentation_box(seg)
         if box is None:
-            problems.add("skip", "shape_skipped", where, f"annotation {ann.get('id')} ({label}) has an empty mask")
+            problems.add(
+                "skip",
+                "shape_skipped",
+                where,
+                f"annotation {ann.get('id')} ({label}) has an empty mask; {label} is NA on this image unless "
+                "another box says it is there",
+            )
+            row.incomplete.add(label)  # a mask was drawn: neither a silent 0 nor detector background
             return None
     else:
         raise ValueError(f"bbox={bbox!r} and no segmentation")
@@ -99,15 +119,34 @@ def _ann_box(ann: dict, label: str, where: str, opts: dict, problems: Problems):
     if degrees % 360:
         box = rotated_box(*box, degrees)
         problems.add("fix", "rotated_box_enclosed", where, f"box {label} rotated {degrees:g} deg -> enclosing box")
-    return box
+    return finite(box)
+
+
+def _duplicate_id(problems: Problems, file: str, what: str, ident, names: str) -> None:
+    # annotations point at images and categories by id: with two of one id, nothing says which one they mean
+    problems.add(
+        "fatal",
+        "duplicate_id",
+        file,
+        f"{what} id {ident!r} is used twice ({names}); annotations cannot tell them apart",
+        fix="re-export from CVAT; in a hand-made or merged file give each image and category its own id",
+    )
 
 
 def _read_json(data: dict, file: str, finder: ImageFinder, subset: str, opts: dict, problems: Problems):
-    cats = {c["id"]: c["name"] for c in data.get("categories", [])}
+    cats: dict = {}
+    for c in data.get("categories", []):
+        if c["id"] in cats:
+            _duplicate_id(problems, file, "category", c["id"], f"{cats[c['id']]!r} and {c['name']!r}")
+            continue
+        cats[c["id"]] = c["name"]
     rows: dict = {}
     for im in data.get("images", []):
         name = str(im.get("file_name", ""))
         where = f'{file} <image id={im.get("id")} file_name="{name}">'
+        if im.get("id") in rows:
+            _duplicate_id(problems, file, "image", im.get("id"), f"{rows[im.get('id')].path.name!r} and {name!r}")
+            continue
         path = finder.path([f"{subset}/{name}", name] if subset else [name])
         if path is None:
             problems.add("fatal", "unsafe_path", where, f"file_name {name!r} escapes the image folder", fix=UNSAFE_FIX)
@@ -136,9 +175,17 @@ def _read_json(data: dict, file: str, finder: ImageFinder, subset: str, opts: di
             )
             continue
         try:
-            box = _ann_box(ann, label, row.where, opts, problems)
-        except (KeyError, TypeError, ValueError) as exc:
-            problems.add("skip", "bad_shape", row.where, f"annotation {ann.get('id')} ({label}): bad geometry: {exc}")
+            box = _ann_box(ann, label, row, opts, problems)
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError) as exc:
+            problems.add(
+                "skip",
+                "bad_shape",
+                row.where,
+                f"annotation {ann.get('id')} ({label}): bad geometry: {exc}; skipped, {label} is NA on this image "
+                "unless another box says it is there, and the image is left out of detector training",
+                fix="fix or redraw the shape in CVAT and export again",
+            )
+            row.incomplete.add(label)
             continue
         if box is not None:
             row.boxes.append(SourceBox(label, *box))
@@ -183,7 +230,7 @@ def read(spec: SourceSpec, problems: Problems) -> SourceResult:
             finder = ImageFinder(export, spec.images, images_dir, cache, problems)
             labels, got = _read_json(data, file, finder, subset, opts, problems)
             vocab += [c for c in labels if c not in vocab]
-            rows += got
+            rows += finder.drop_ambiguous(got)
     if not rows and not problems.fatal:
         problems.add("fatal", "empty_export", path, "export has no images", fix="check the task in CVAT and re-export")
     return SourceResult(rows, vocab, kind="boxes", exhaustive=True, origin=str(path))

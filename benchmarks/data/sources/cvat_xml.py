@@ -8,7 +8,10 @@ holds `<box xtl ytl xbr ybr [rotation]>`, `<polygon|polyline|points points="x,y;
 `<cuboid>` and `<tag>`. Project exports put images under `images/<subset>/`.
 
 Boxes are kept (rotated ones as their enclosing axis-aligned box); other shapes become their enclosing box or are
-skipped (`options.shapes: box|skip`), counted either way; tags are image-level labels.
+skipped (`options.shapes: box|skip`), counted either way; tags are image-level labels. A skipped shape still says
+its class is present (label 1), and its image is marked box-incomplete so the detector does not learn the object
+as background. A shape with unusable coordinates (missing, non-numeric, nan, inf) is skipped and counted; its
+class is NA on that image unless another shape says 1, and the image is box-incomplete too.
 """
 
 from __future__ import annotations
@@ -36,7 +39,18 @@ def rotated_box(x1: float, y1: float, x2: float, y2: float, degrees: float) -> t
 
 
 def points_box(xs: list[float], ys: list[float]) -> tuple[float, float, float, float]:
+    """Enclosing box of points; ValueError on a nan/inf point (min/max would skip a nan silently, depending on
+    where it sits in the list)."""
+    finite((*xs, *ys))
     return min(xs), min(ys), max(xs), max(ys)
+
+
+def finite(box: tuple[float, ...]) -> tuple[float, ...]:
+    """The box, or ValueError when a coordinate is nan or inf: float() accepts "nan"/"inf", and min/max would then
+    make a full-width box out of them."""
+    if not all(math.isfinite(v) for v in box):
+        raise ValueError(f"non-finite coordinate in {tuple(box)}")
+    return box
 
 
 def _points(text: str) -> tuple[list[float], list[float]]:
@@ -185,7 +199,15 @@ def _image_row(el, file: str, declared: set, finder: ImageFinder, opts: dict, pr
                         f"box {label} rotated {degrees:g} deg replaced by its enclosing axis-aligned box",
                     )
             elif opts["shapes"] == "skip":
-                problems.add("skip", "shape_skipped", where, f"<{child.tag}> {label} skipped (options.shapes: skip)")
+                problems.add(
+                    "skip",
+                    "shape_skipped",
+                    where,
+                    f"<{child.tag}> {label} skipped (options.shapes: skip): {label} stays present on the image, "
+                    "which is left out of detector training",
+                )
+                row.labels[label] = 1
+                row.incomplete.add(label)
                 continue
             else:
                 box = shape_box(child)
@@ -193,8 +215,17 @@ def _image_row(el, file: str, declared: set, finder: ImageFinder, opts: dict, pr
                     problems.add("skip", "shape_skipped", where, f"<skeleton> {label} has no visible points")
                     continue
                 problems.add("fix", "shape_to_box", where, f"<{child.tag}> {label} turned into its enclosing box")
-        except (KeyError, ValueError) as exc:
-            problems.add("skip", "bad_shape", where, f"<{child.tag}> {label}: bad or missing coordinates ({exc})")
+            box = finite(box)
+        except (KeyError, ValueError, OverflowError) as exc:  # int(float("inf")) raises OverflowError
+            problems.add(
+                "skip",
+                "bad_shape",
+                where,
+                f"<{child.tag}> {label}: bad or missing coordinates ({exc}); skipped, {label} is NA on this image "
+                "unless another shape says it is there, and the image is left out of detector training",
+                fix="fix or redraw the shape in CVAT and export again",
+            )
+            row.incomplete.add(label)
             continue
         row.boxes.append(SourceBox(label, *box))
     return row
@@ -236,4 +267,5 @@ def read(spec: SourceSpec, problems: Problems) -> SourceResult:
         finder = ImageFinder(export, spec.images, images_dir, cache, problems)
         declared = set(labels)
         rows = [r for el in images if (r := _image_row(el, file, declared, finder, opts, problems)) is not None]
+        rows = finder.drop_ambiguous(rows)
     return SourceResult(rows, labels, kind="boxes", exhaustive=True, origin=file)

@@ -6,15 +6,20 @@ Format: CVAT's YOLO 1.1 (https://docs.cvat.ai/docs/manual/advanced/formats/forma
 `data/obj_train_data/NAME.jpg`, and one `obj_<subset>_data/NAME.txt` per image with lines `cls cx cy w h`
 normalised to [0, 1] by the image's width and height (an empty file = no objects).
 
-Image sizes come from the image files (PIL reads the header only, no decode): YOLO files carry none.
+Image sizes come from the image files (PIL reads the header only, no decode), as displayed (EXIF orientation
+applied, images.py): YOLO files carry none. A line that cannot be read (wrong field count, non-numeric, nan, inf)
+is skipped and counted, and its image is marked box-incomplete (its class NA there; every class when the class id
+itself is unreadable) so it neither trains the detector as background nor becomes a silent negative.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path, PurePosixPath
 
 from benchmarks.data.archive import UNSAFE_FIX, Export, ImageFinder
+from benchmarks.data.images import header_size
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import IMAGE_SUFFIXES, SourceBox, SourceResult, SourceRow, SourceSpec, register_source
 from benchmarks.data.sources.cvat_xml import LABEL_FIX, cvat_options
@@ -58,15 +63,11 @@ def _image_names(export: Export, base: str, lists: list[str]) -> list[str]:
 
 
 def _image_size(path: Path | None) -> tuple[int, int] | None:
+    """Displayed (width, height) from the header; None for a missing or corrupt file (the builder counts it)."""
     if path is None or not path.is_file():
         return None
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:  # reads the header only
-            return im.size
-    except Exception:  # a corrupt file: the builder decodes it and counts it as corrupt_image
-        return None
+    size = header_size(path)
+    return size[:2] if size else None
 
 
 def _read_labels(lines: list[str], file: str, row: SourceRow, names: list[str], size, problems: Problems) -> None:
@@ -74,13 +75,25 @@ def _read_labels(lines: list[str], file: str, row: SourceRow, names: list[str], 
         parts = line.split()
         if not parts:
             continue
+        cls = None
         try:
             if len(parts) != 5:
                 raise ValueError(f"{len(parts)} fields, expected 5: cls cx cy w h")
             cls = int(parts[0])
             cx, cy, w, h = (float(v) for v in parts[1:])
+            if not all(math.isfinite(v) for v in (cx, cy, w, h)):
+                raise ValueError("non-finite value")
         except ValueError as exc:
-            problems.add("skip", "bad_line", file, f"{line.strip()!r}: {exc}", i, fix="fix or delete the line")
+            problems.add(
+                "skip",
+                "bad_line",
+                file,
+                f"{line.strip()!r}: {exc}; skipped, the image is left out of detector training",
+                i,
+                fix="fix or delete the line",
+            )
+            known = cls is not None and 0 <= cls < len(names)
+            row.incomplete |= {names[cls]} if known else set(names)
             continue
         if not 0 <= cls < len(names):
             problems.add(
@@ -133,9 +146,7 @@ def read(spec: SourceSpec, problems: Problems) -> SourceResult:
                 candidates = [f"{stem}{s}" for s in sorted(IMAGE_SUFFIXES)]
             else:
                 candidates = [name]
-            if spec.images is not None:
-                candidates += [PurePosixPath(c).name for c in candidates]  # flat image folder
-            path_ = finder.path(candidates)
+            path_ = finder.path(candidates)  # with `images:`, a flat folder is found by file name
             if path_ is None:
                 problems.add("fatal", "unsafe_path", where, f"image name {name!r} escapes the folder", fix=UNSAFE_FIX)
                 continue
@@ -146,6 +157,7 @@ def read(spec: SourceSpec, problems: Problems) -> SourceResult:
             else:
                 problems.add("warning", "labels_missing", where, "no label file for this image: taken as no objects")
             rows.append(row)
+        rows = finder.drop_ambiguous(rows)
         if spec.images is None and rows and not any(Path(r.path).is_file() for r in rows):
             problems.add(
                 "warning",

@@ -17,6 +17,8 @@ Rules (each chosen so that a folder tree means one thing):
   A photo also sorted into a class folder keeps that label (a yes beats the explicit no).
 - Exhaustive: a class an image was not sorted into is a 0, since the labeler saw every folder.
 - Images directly in `path` (in no folder) are skipped and counted; so are hidden files and non-image files.
+- Symlinked folders are followed at every depth (DVC, git-annex, `cp -s` trees); a link back to a folder already
+  read (a loop) is skipped and counted as `symlink_loop`.
 - The `images:` folder may sit inside `path` (`sorted/unsorted/`): it is then not a label folder.
 """
 

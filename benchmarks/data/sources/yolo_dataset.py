@@ -17,8 +17,10 @@ How the yaml is read (as Ultralytics' `check_det_dataset` does, except where not
   (segmentation labels) and become their bounding box, as Ultralytics does.
 - A bad label line (wrong field count, non-numeric, class id out of range, negative size) is fatal, with the file
   and line: training on the rest would make that image a silent partial negative.
-- Boxes become pixels with the size PIL reads from the header (no decode). Boxes outside the image are clipped or
-  dropped by build.py, which counts them.
+- Boxes become pixels with the size PIL reads from the header (no decode), as displayed: Ultralytics decodes with
+  OpenCV, which applies the EXIF orientation, and normalises labels by that size (`exif_size`), so an EXIF-rotated
+  photo's labels are in displayed coordinates (images.py; build.py warns `exif_rotated` once per image). Boxes
+  outside the image are clipped or dropped by build.py, which counts them.
 """
 
 from __future__ import annotations
@@ -28,12 +30,11 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.data.images import check_options, list_images
+from benchmarks.data.images import check_options, header_size, list_images
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import IMAGE_SUFFIXES, SourceBox, SourceResult, SourceRow, SourceSpec, register_source
 
 SPLITS = ("train", "val", "test")
-EXIF_ROTATED = {5, 6, 7, 8}  # EXIF Orientation values that swap width and height (TIFF 6.0 tag 0x0112)
 
 
 def _find_yaml(path: Path, problems: Problems) -> Path | None:
@@ -89,7 +90,7 @@ def _split_images(root: Path, entry: str, file: Path, split: str, problems: Prob
         return list_images(p, problems, name)
     if p.is_file():
         out = []
-        for raw in p.read_text(encoding="utf-8-sig").splitlines():
+        for no, raw in enumerate(p.read_text(encoding="utf-8-sig").splitlines(), start=1):
             line = raw.strip()
             if not line:
                 continue
@@ -98,6 +99,15 @@ def _split_images(root: Path, entry: str, file: Path, split: str, problems: Prob
                 q = p.parent / line if line.startswith("./") or (p.parent / line).exists() else root / line
             if q.suffix.lower() in IMAGE_SUFFIXES:
                 out.append(q.resolve())
+            else:  # not silently: its boxes would vanish and the image with them
+                problems.add(
+                    "skip",
+                    "not_an_image",
+                    p,
+                    f"source '{name}': {line!r} is not an image file this benchmark reads; skipped",
+                    line=no,
+                    fix=f"image suffixes are {', '.join(sorted(IMAGE_SUFFIXES))}; convert the file or drop the line",
+                )
         return out
     problems.add(
         "fatal",
@@ -117,26 +127,6 @@ def label_path(image: Path) -> Path:
             parts[i] = "labels"
             break
     return Path(*parts).with_suffix(".txt")
-
-
-def _image_size(path: Path, problems: Problems) -> tuple[int, int] | None:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:  # reads the header only; build.py decodes fully and counts corrupt files
-            size = im.size
-            orientation = im.getexif().get(0x0112)
-    except Exception:  # missing or unreadable: build.py counts it as missing_image / corrupt_image
-        return None
-    if orientation in EXIF_ROTATED:
-        problems.add(
-            "warning",
-            "exif_rotated",
-            path,
-            f"EXIF orientation {orientation}: boxes are read against the stored {size[0]}x{size[1]} pixels",
-            fix="save the image with the rotation applied (e.g. `exiftran -ai`) before labeling",
-        )
-    return size
 
 
 def parse_label_file(file: Path, size: tuple[int, int], names: dict[int, str], problems: Problems) -> list[SourceBox]:
@@ -235,9 +225,9 @@ def read(spec: SourceSpec, problems: Problems) -> SourceResult:
         lf = label_path(image)
         boxes: list[SourceBox] = []
         if lf.is_file():
-            size = _image_size(image, problems)
+            size = header_size(image)  # None: missing or unreadable, counted by build.py
             if size is not None:
-                boxes = parse_label_file(lf, size, names, problems)
+                boxes = parse_label_file(lf, size[:2], names, problems)
         rows.append(SourceRow(image, {}, boxes, where=str(lf if lf.is_file() else image), split=split))
     vocabulary = list(dict.fromkeys(names.values()))
     return SourceResult(rows, vocabulary, kind="boxes", exhaustive=True, origin=str(file))
