@@ -333,6 +333,8 @@ def log_results(
         for model, entry in (results.get("models") or {}).items():
             if isinstance(entry, dict):
                 _log_model(client, session.start_nested(model), model, entry, results, run_dir)
+        for point in (results.get("curve") or {}).get("points") or []:
+            _log_point(client, session.start_nested(f"curve/{point['key']}"), point)
     except BaseException as exc:
         if own:
             session.end("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
@@ -368,6 +370,27 @@ def _log_parent(client, run_id: str, results: dict, run_dir: Path) -> None:
             client.log_artifact(run_id, str(run_dir / name))
     if (run_dir / "plots").is_dir():
         client.log_artifacts(run_id, str(run_dir / "plots"), "plots")
+
+
+def _log_point(client, run_id: str, point: dict) -> None:
+    """A budget-curve point as its own nested run, so the MLflow UI can plot AP against labeling hours too."""
+    from mlflow.entities import RunTag
+
+    recipe, acc, lab = point.get("recipe") or {}, point.get("accuracy") or {}, point.get("labeling") or {}
+    params = {
+        "model": point.get("candidate"), "pipeline": point.get("pipeline"), "method": point.get("method"),
+        "fraction": point.get("fraction"), "seed": point.get("seed"), "n_images": point.get("n_images"),
+        "n_boxes": point.get("n_boxes"), "epochs": recipe.get("epochs"), "labeling_source": lab.get("source"),
+    }  # fmt: skip
+    log_params(client, run_id, {k: str(v) for k, v in params.items()})
+    ci = acc.get("macro_ap_ci95") or [None, None]
+    log_metrics(client, run_id, {
+        "macro_ap": acc.get("macro_ap"), "macro_ap_ci95_lo": ci[0], "macro_ap_ci95_hi": ci[1],
+        "macro_f1": acc.get("macro_f1"), "labeling_hours": lab.get("hours"), "labeling_hours_lo": lab.get("hours_lo"),
+        "labeling_hours_hi": lab.get("hours_hi"), "train_wall_s": point.get("train_wall_s"),
+        "steps": recipe.get("steps"),
+    })  # fmt: skip
+    client.log_batch(run_id, tags=[RunTag("clsdet.curve_point", str(point.get("key")))])
 
 
 def _log_model(client, run_id: str, model: str, entry: dict, results: dict, run_dir: Path) -> None:

@@ -90,6 +90,7 @@ def assemble_results(ctx) -> dict:
         },
         "models": models,
         "labeling": _read(run_dir, "labeling.json", {}),
+        "curve": _read(run_dir, "curve.json"),
         "stages": ctx.log.stages,
         "errors": [r for r in latency if r.get("status") not in ("ok", None)],
     }

@@ -44,28 +44,6 @@ class Job:
         return self.folder(run_dir) / "artifact"
 
 
-def recipe(base_epochs: int, batch: int, n_subset: int, n_full: int, max_factor: float) -> dict:
-    """Epochs for a subset: at least the optimizer steps of the full run, capped at `max_factor` x the configured
-    epochs (early stopping on val still applies). Fixed epochs would give a 10% subset a tenth of the steps."""
-    steps_full = math.ceil(n_full / batch) * base_epochs
-    steps_per_epoch = max(1, math.ceil(n_subset / batch))
-    wanted = math.ceil(steps_full / steps_per_epoch)
-    epochs = int(min(max(base_epochs, wanted), math.floor(base_epochs * max_factor)))
-    return {
-        "rule": (
-            f"epochs = max(configured, ceil(full-run steps / steps per epoch)), capped at {max_factor:g} x configured;"
-            " early stopping on val as configured"
-        ),
-        "configured_epochs": base_epochs,
-        "epochs": epochs,
-        "batch": batch,
-        "steps_per_epoch": steps_per_epoch,
-        "steps": steps_per_epoch * epochs,
-        "full_run_steps": steps_full,
-        "capped": epochs < wanted,
-    }
-
-
 def write_job(run_dir: Path, job: Job, spec: dict) -> Path:
     """Write job.json (the job's inputs); an unchanged spec keeps a finished job finished (resume)."""
     from benchmarks.record import write_json

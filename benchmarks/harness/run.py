@@ -27,6 +27,7 @@ STAGES = (
     "size",
     "latency",
     "labeling",
+    "curve",
     "results",
     "report",
     "mlflow",

@@ -99,6 +99,9 @@ def stage_data(ctx: Context) -> None:
         if p.severity == "fatal":
             ctx.echo("  " + p.format())
     manifest.problems.raise_if_fatal()
+    from benchmarks.data.inspect import flag_unlabeled_classes
+
+    flag_unlabeled_classes(manifest)
     counts = manifest.problems.counts()
     if counts:
         ctx.echo(f"  data problems counted: {', '.join(f'{k}={v}' for k, v in sorted(counts.items()))}")
@@ -230,6 +233,12 @@ def stage_labeling(ctx: Context) -> None:
     ctx.write_json("labeling.json", cost)
     for method, c in cost.items():
         ctx.echo(f"  {method}: {c['hours']:.2f} h ({c['source']})")
+
+
+def stage_curve(ctx: Context) -> None:
+    from benchmarks.harness.curve_stage import stage_curve as run
+
+    run(ctx)
 
 
 def stage_results(ctx: Context) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.harness.jobs import Job, recipe, status, write_job
+from benchmarks.harness.jobs import Job, status, write_job
 from benchmarks.pipelines import PIPELINES, load_predictor
 
 
@@ -29,10 +29,13 @@ def _source(ctx, pipeline: str) -> str:
     return src
 
 
-def covered(ctx, source: str, ids: list[str]) -> list[str]:
-    """The ids `source` says anything about (others would be all-NA targets or unknown boxes)."""
+def covered(ctx, source: str, ids: list[str], boxes: bool = False) -> list[str]:
+    """The ids `source` says anything about (others would be all-NA targets or unknown boxes); with `boxes`, only
+    those whose boxes are complete (a skipped mask or a refused box would teach a detector that object is
+    background: such images are left out of box training and box metrics, and counted)."""
     have = set(ctx.manifest.covered_by(source))
-    return [i for i in ids if i in have]
+    out = [i for i in ids if i in have]
+    return ctx.manifest.box_complete(source, out) if boxes else out
 
 
 def samples(ctx, pipeline: str, ids: list[str]) -> list[dict]:
@@ -75,12 +78,22 @@ def plan_jobs(ctx) -> list[Job]:
     subsets_cache: dict[tuple[str, int], dict[float, list[str]]] = {}
     for first in (True, False):  # headline jobs first: a curve that fails half-way still leaves a report
         for c in cfg.candidates:
-            src = _source(ctx, c.pipeline)
-            train = covered(ctx, src, ctx.split["train"])
-            val = covered(ctx, src, ctx.split["val"])
-            dropped = len(ctx.split["train"]) + len(ctx.split["val"]) - len(train) - len(val)
-            if dropped and first:
-                ctx.echo(f"  {dropped} train/val images have no `{src}` labels: left out of {c.name}'s training")
+            src, boxes = _source(ctx, c.pipeline), PIPELINES[c.pipeline].uses_boxes
+            train = covered(ctx, src, ctx.split["train"], boxes)
+            val = covered(ctx, src, ctx.split["val"], boxes)
+            no_labels = (
+                len(ctx.split["train"])
+                + len(ctx.split["val"])
+                - sum(len(covered(ctx, src, ctx.split[s])) for s in ("train", "val"))
+            )
+            incomplete = len(ctx.split["train"]) + len(ctx.split["val"]) - len(train) - len(val) - no_labels
+            if no_labels and first:
+                ctx.echo(f"  {no_labels} train/val images have no `{src}` labels: left out of {c.name}'s training")
+            if incomplete and first:
+                ctx.echo(
+                    f"  {incomplete} train/val images have incomplete `{src}` boxes (skipped shapes, refused boxes): "
+                    f"left out of {c.name}'s training"
+                )
             seeds = cfg.curve.seeds if c.name in on_curve else cfg.curve.seeds[:1]
             fractions = cfg.curve.fractions if c.name in on_curve else [1.0]
             for seed in seeds:
@@ -98,8 +111,11 @@ def plan_jobs(ctx) -> list[Job]:
 
 
 def _write(ctx, job: Job, c, ids: list[str], val: list[str], train: list[str]) -> None:
+    from benchmarks.curve import epochs_for
+
     base = c.config
-    rec = recipe(base.epochs, base.batch, len(ids), len(train), ctx.cfg.curve.max_epoch_factor)
+    cap = math.floor(base.epochs * ctx.cfg.curve.max_epoch_factor)
+    rec = epochs_for(len(ids), len(train), base.epochs, base.batch, cap=cap)
     config = c.with_config(epochs=rec["epochs"], seed=job.seed).config.to_dict()
     train_samples = samples(ctx, c.pipeline, ids)
     tracking = {}
@@ -114,7 +130,7 @@ def _write(ctx, job: Job, c, ids: list[str], val: list[str], train: list[str]) -
     })  # fmt: skip
 
 
-def _jobs_on_disk(ctx) -> list[Job]:
+def jobs_on_disk(ctx) -> list[Job]:
     """Every planned job (from the job.json files the train stage wrote)."""
     import json
 
@@ -135,7 +151,7 @@ def evaluate_jobs(ctx) -> dict:
     targets = ctx.manifest.targets(truth, test)
     paths = ctx.paths(test)
     out: dict = {"truth": truth, "test_ids": test, "models": {}, "points": {}}
-    for job in _jobs_on_disk(ctx):
+    for job in jobs_on_disk(ctx):
         st = status(ctx.run_dir, job)
         if st.get("status") != "done":
             out["points"][job.key] = {"status": st.get("status"), "error": st.get("error")}
@@ -159,7 +175,12 @@ def _box(ctx, job: Job, pred, test: list[str]) -> dict | None:
     if fn is None:
         return None
     try:
-        ids = covered(ctx, _source(ctx, job.pipeline), test)
-        return fn(samples(ctx, job.pipeline, ids), job.folder(ctx.run_dir) / "box_eval")
+        ids = covered(ctx, _source(ctx, job.pipeline), test, boxes=True)
+        res = fn(samples(ctx, job.pipeline, ids), job.folder(ctx.run_dir) / "box_eval")
+        return {
+            **res,
+            "n_images": len(ids),
+            "left_out_incomplete": len(covered(ctx, _source(ctx, job.pipeline), test)) - len(ids),
+        }
     except Exception as exc:  # in the harness a failure is data (STYLE 9): the image-level scores stand
         return {"map50": None, "map50_95": None, "error": f"{type(exc).__name__}: {exc}"}

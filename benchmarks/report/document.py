@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchmarks.report import common as C  # noqa: N812
 from benchmarks.report import tables as T  # noqa: N812
+from benchmarks.report.curve_blocks import verdict_blocks
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,9 @@ def build(results: dict, plots: dict[str, Path | str]) -> list[tuple]:
             f"{results.get('profile') or '—'}; split: {_n(results)}. Rendered from results.json alone "
             "(clsdet report RUN_DIR re-renders it).",
         ),
+    ]
+    b += _guard(lambda r: verdict_blocks(r, plots), results, default=[("p", C.na("verdict: could not render"))])
+    b += [
         ("h2", "Headline: classifier (folder sorting) vs detector (CVAT boxes)"),
         _table(T.headline, results),
         (

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from benchmarks.report import common as T  # noqa: N812
+from benchmarks.report.budget import plot_budget_from_results
 
 COLORS = {"baseline": "#7f7f7f"}
 # one hue family per pipeline (blues: folder sorting, reds: CVAT boxes), a shade per candidate
@@ -290,6 +291,7 @@ def plot_training(results: dict):
 
 
 PLOTS = {
+    "budget_curve": plot_budget_from_results,
     "accuracy_vs_latency": plot_accuracy_latency,
     "cost_breakdown": plot_cost,
     "per_class_ap": plot_per_class_ap,

@@ -71,6 +71,10 @@ def headline(results: dict) -> pd.DataFrame:
             put("labeling hours", m, f"{lab['hours']:.2f} h ({lab.get('source', '?')}, {method})")
         else:
             put("labeling hours", m, na(f"no {method} labeling record"))
+    from benchmarks.report.curve_blocks import headline_difference
+
+    for m, text in headline_difference(results).items():
+        put("detector - classifier macro AP [95% CI]", m, text)
     _headline_latency(results, models, put)
     df = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=models).astype(object).fillna("—")
     df.columns = [model_label(results, m) for m in models]

@@ -1,0 +1,148 @@
+"""The `curve` stage: every finished job becomes a budget point priced in labeling hours of its method, the paired
+difference detector - classifier per (fraction, seed) on the same test images, and the verdict that opens the report.
+
+Reads the jobs' job.json (subset counts, recipe), artifact/training.json and history.csv, test_scores.npy and
+eval.json (accuracy per point), labeling.json (the measured rates, if any); writes curve.json.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.curve import labeling_hours, paired_bootstrap_diff, undertrained, verdict
+from benchmarks.curve.paired import as_rows
+from benchmarks.curve.pricing import METHODS, compute_usd
+from benchmarks.harness.jobs import JOBS_DIR
+
+ACC_KEYS = ("macro_ap", "macro_ap_ci95", "macro_f1", "macro_f1_ci95", "n_test", "vs_baseline", "baseline",
+            "decisions_equal_always_positive", "excluded_classes")  # fmt: skip
+# the val metric each pipeline's history.csv carries (higher is better), for the "still improving" check
+HISTORY_METRICS = ("val/macro_ap", "metrics/mAP50(B)", "metrics/mAP50-95(B)")
+
+
+def _read(path: Path, default=None):
+    return json.loads(path.read_text()) if path.exists() else default
+
+
+def _history_metric(artifact: Path) -> list[float]:
+    f = artifact / "history.csv"
+    if not f.exists():
+        return []
+    import pandas as pd
+
+    df = pd.read_csv(f)
+    df.columns = [c.strip() for c in df.columns]
+    for col in HISTORY_METRICS:
+        if col in df:
+            return [float(v) for v in df[col].dropna()]
+    return []
+
+
+def _val_counts(spec: dict) -> dict:
+    val = spec.get("val") or []
+    return {
+        "n_images": len(val),
+        "n_labels": int(sum(v == 1 for s in val for v in s["labels"])),
+        "n_boxes": sum(len(s["boxes"]) for s in val),
+    }
+
+
+def _samples(ctx, method: str) -> list[float] | None:
+    """Per-image labeling times from the logs behind a measured rate (for its CI); None when there are none."""
+    from benchmarks.curve.samples import per_image_seconds
+    from benchmarks.labeling.cost import load_logs
+    from benchmarks.paths import LABELING_LOGS
+
+    lab = ctx.cfg.labeling
+    logs = load_logs(ctx.cfg.resolve(lab.log_dir) if lab.log_dir else LABELING_LOGS, lab.dataset or ctx.cfg.name)
+    out = per_image_seconds([lg for _, lg in logs], method)
+    return out or None
+
+
+def build_points(ctx) -> tuple[list[dict], dict]:
+    from benchmarks.harness.training import jobs_on_disk
+    from benchmarks.labeling import LabelingRates
+
+    ev = ctx.read_json("eval.json")
+    cost = ctx.read_json("labeling.json") if (ctx.run_dir / "labeling.json").exists() else {}
+    lab = ctx.cfg.labeling
+    rates = LabelingRates(**lab.rates) if lab.rates else None
+    usd_lab, usd_compute = ctx.cfg.cost.labeling_usd_per_hour, ctx.cfg.cost.compute_usd_per_hour
+    points, failed, sample_cache = [], [], {}
+    for job in jobs_on_disk(ctx):
+        folder = job.folder(ctx.run_dir)
+        e = (ev.get("points") or {}).get(job.key) or {}
+        if e.get("status") != "done":
+            failed.append({"key": job.key, "status": e.get("status"), "error": e.get("error")})
+            continue
+        spec = _read(folder / "job.json")
+        method = ctx.cfg.candidate(job.candidate).labeling_method
+        measured = cost.get(method) if (cost.get(method) or {}).get("source") not in (None, "modeled") else None
+        if measured is not None and method not in sample_cache:
+            sample_cache[method] = _samples(ctx, method)
+        training = _read(job.artifact(ctx.run_dir) / "training.json", {})
+        und = undertrained(_history_metric(job.artifact(ctx.run_dir)))
+        points.append({
+            "key": job.key, "candidate": job.candidate, "pipeline": job.pipeline, "method": METHODS[method],
+            "fraction": job.fraction, "seed": job.seed, "headline": job.headline,
+            "n_images": spec["n_images"], "n_labels": spec["n_labels"], "n_boxes": spec["n_boxes"],
+            "recipe": spec.get("recipe"), "epochs_run": training.get("epochs_run"),
+            "labeling": labeling_hours(method, spec["n_images"], spec["n_labels"], spec["n_boxes"],
+                                       _val_counts(spec), rates, measured, sample_cache.get(method), usd_lab),
+            "accuracy": {k: (e.get("accuracy") or {}).get(k) for k in ACC_KEYS},
+            "train_wall_s": training.get("train_wall_s"),
+            "compute_usd": compute_usd(training.get("train_wall_s"), usd_compute),
+            "undertrained": und["undertrained"], "undertrained_reason": und["reason"],
+        })  # fmt: skip
+    thresholds = {k: v.get("thresholds") for k, v in (ev.get("points") or {}).items()}
+    return points, {"failed": failed, "thresholds": thresholds}
+
+
+def paired_rows(ctx, points: list[dict], thresholds: dict) -> list[dict]:
+    """Detector minus classifier, per (fraction, seed) and candidate pair, resampling the same test images."""
+    truth = ctx.cfg.labels.truth
+    ev = ctx.read_json("eval.json")
+    targets = ctx.manifest.targets(truth, ev["test_ids"])
+    by = {}
+    for p in points:
+        by.setdefault((p["fraction"], p["seed"], p["method"]), []).append(p)
+    rows = []
+    for (fraction, seed, method), dets in sorted(by.items()):
+        if method != "cvat_boxes":
+            continue
+        for det in dets:
+            for cls in by.get((fraction, seed, "folder_sort"), []):
+                a = np.load(ctx.run_dir / JOBS_DIR / det["key"] / "test_scores.npy")
+                b = np.load(ctx.run_dir / JOBS_DIR / cls["key"] / "test_scores.npy")
+                res = paired_bootstrap_diff(
+                    a, b, targets, np.asarray(thresholds[det["key"]]), np.asarray(thresholds[cls["key"]]),
+                    n_boot=ctx.cfg.metrics.bootstrap, seed=ctx.cfg.metrics.seed,
+                )  # fmt: skip
+                for r in as_rows(res, fraction, seed):
+                    rows.append({**r, "a": det["candidate"], "b": cls["candidate"]})
+    return rows
+
+
+def stage_curve(ctx) -> None:
+    points, extra = build_points(ctx)
+    paired = paired_rows(ctx, points, extra["thresholds"])
+    v = verdict(points, paired)
+    doc = {
+        "points": points,
+        "paired": paired,
+        "failed": extra["failed"],
+        "verdict": v,
+        "rates": {
+            "labeling_usd_per_hour": ctx.cfg.cost.labeling_usd_per_hour,
+            "compute_usd_per_hour": ctx.cfg.cost.compute_usd_per_hour,
+        },
+        "fractions": ctx.cfg.curve.fractions,
+        "seeds": ctx.cfg.curve.seeds,
+        "includes_val": "every point's labeling hours include labeling the fixed val split, which each method needs",
+    }
+    ctx.write_json("curve.json", doc)
+    ctx.echo(f"  {len(points)} budget point(s), {len(paired)} paired row(s), {len(extra['failed'])} failed")
+    ctx.echo("  " + v["text"])
