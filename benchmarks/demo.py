@@ -69,7 +69,7 @@ def default_workers(n_images: int, size: int) -> int:
 
     Measured on the 2-core CI box: 600 images at 160 px render in 3.7-4.0 s serially and 4.5-5.3 s with 2 spawned
     workers (starting them, importing numpy/PIL twice and shipping the JPEGs back cost more than they save)."""
-    from benchmarks.runtime import available_cpus
+    from benchmarks.measure.devices import available_cpus
 
     work = n_images * (size / 160) ** 2
     return 1 if work < 5000 else max(1, min(4, available_cpus()))

@@ -15,16 +15,10 @@ import os
 import sys
 from pathlib import Path
 
+from benchmarks.measure.devices import available_cpus
 from detector.runtime import default_cache_dir, ultralytics_env
 
 _STATE: dict = {}
-
-
-def available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS
-        return os.cpu_count() or 1
 
 
 def setup(threads: int | None = None, cache_dir: Path | None = None) -> dict:

@@ -32,16 +32,16 @@ def ultralytics_device(device: str) -> str:
     return device
 
 
+ULTRALYTICS_DEFAULT_WORKERS = 8  # ultralytics/cfg/default.yaml `workers`
+
+
 def choose_workers(requested: int | None, device: str) -> int:
     """Dataloader workers. Ultralytics forces 0 on CPU and MPS (engine/trainer.py: 'time dominated by inference,
-    not dataloading'), so only CUDA uses them: up to 8, one core left for the main process."""
+    not dataloading'), so only CUDA uses them: its own default of 8, which its build_dataloader caps at the CPU count
+    per device (the CPU count is the classifier's helper to own; this pipeline does without one)."""
     if device in ("cpu", "mps"):
         return 0
-    if requested is not None:
-        return requested
-    from os import cpu_count
-
-    return max(0, min(8, (cpu_count() or 1) - 1))
+    return requested if requested is not None else ULTRALYTICS_DEFAULT_WORKERS
 
 
 @contextlib.contextmanager

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from benchmarks.data.images import EXIF_ROTATED, displayed_size
 from benchmarks.data.manifest import ImageRecord, Manifest, SourceInfo
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import SourceResult, SourceSpec, read_source
+from benchmarks.measure.devices import available_cpus
 
 
 def image_info(path: Path) -> tuple[str, int, int, int]:
@@ -110,7 +110,7 @@ def _infos(paths: list[Path], cache: _InfoCache, problems: Problems, where: dict
         except Exception as exc:  # any decode error is a corrupt image, counted below
             return p, k, None, exc
 
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 2) * 2)) as pool:
+    with ThreadPoolExecutor(max_workers=min(8, available_cpus() * 2)) as pool:
         for p, k, info, exc in pool.map(work, todo):
             if info is None:
                 problems.add(

@@ -12,12 +12,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-
-def _available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS has no affinity API
-        return os.cpu_count() or 1
+from benchmarks.measure.devices import available_cpus
 
 
 @lru_cache(maxsize=1)
@@ -102,7 +97,7 @@ def machine_info() -> dict:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu": cpu,
-        "cpu_cores": _available_cpus(),  # cores this process may use (affinity), not the host's total
+        "cpu_cores": available_cpus(),  # cores this process may use (affinity), not the host's total
         "cpu_count_logical": os.cpu_count(),
         "threads": torch.get_num_threads(),
         "ram_gb": _ram_gb(),
