@@ -18,6 +18,7 @@ COMMANDS = [
     "benchmarks.commands.cvat",  # clsdet cvat pull
     "benchmarks.commands.label",  # clsdet label watch|session|import-cvat|summary
     "benchmarks.commands.bench",  # clsdet bench / latency / report
+    "benchmarks.commands.config",  # clsdet config --example / --reference
 ]
 
 

@@ -39,10 +39,10 @@ class ConfigError(ValueError):
 
 @dataclass
 class SourceConfig:
-    reader: str
-    path: str
-    images: str | None = None
-    options: dict = field(default_factory=dict)
+    reader: str  # folders | labels_txt | class_lists | cvat_xml | cvat_coco | cvat_yolo | yolo_dataset
+    path: str  # the source's file or folder, relative to the config file
+    images: str | None = None  # the image folder, when the source holds only labels
+    options: dict = field(default_factory=dict)  # reader options (e.g. {separator: "+"}, {shapes: skip})
 
 
 @dataclass
@@ -54,8 +54,8 @@ class LabelsConfig:
 
 @dataclass
 class SplitConfig:
-    train: float = 0.7
-    val: float = 0.15
+    train: float = 0.7  # shares of the images; the three sum to 1
+    val: float = 0.15  # thresholds are tuned here, never on test
     test: float = 0.15
     seed: int = 0
     mode: str = "stratified"  # stratified | source (use the split a source assigns, e.g. yolo_dataset train/val)
