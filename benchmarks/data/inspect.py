@@ -111,8 +111,11 @@ def _fmt_table(df) -> str:
 
 
 def model_imgsz(cfg: BenchConfig) -> dict[str, int]:
-    """Each pipeline's input size from the config (its default when the config leaves it out)."""
-    return {name: int(getattr(cfg, f"{name}_config")().imgsz) for name in ("classifier", "detector")}
+    """Each pipeline's input size from the config: the smallest over its candidates (the worst case for object size)."""
+    out: dict[str, int] = {}
+    for c in cfg.candidates:
+        out[c.pipeline] = min(out.get(c.pipeline, 10**6), int(c.config.imgsz))
+    return out
 
 
 def inspect_report(manifest: Manifest, cfg: BenchConfig, show_all: bool = False) -> str:
