@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -262,7 +262,7 @@ def pull(
         "labels": labels,
         "frame_count": task.size,
         "formats": {"annotations": EXPORT_FORMAT, "images_included": True, "events": "CVAT analytics events CSV"},
-        "pulled_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "pulled_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "cvat_sdk_version": VERSION,
         "credential_source": cred.source,  # the kind only (env var name or netrc path), never a value
         "events": events_note,

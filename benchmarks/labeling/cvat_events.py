@@ -16,7 +16,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.labeling.log_format import parse_utc
@@ -71,7 +71,7 @@ CLIENT_SCOPES = frozenset(
 _SERVER_SCOPE = re.compile(r"^(create|update|delete|import|export|call|send):[a-z_]+$")
 
 
-_EPOCH, _MS = datetime(1970, 1, 1, tzinfo=timezone.utc), timedelta(milliseconds=1)
+_EPOCH, _MS = datetime(1970, 1, 1, tzinfo=UTC), timedelta(milliseconds=1)
 
 
 class CvatEventsError(Exception):

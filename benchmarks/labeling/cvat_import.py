@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.labeling.cvat_events import WORKING_TIME_SCOPE, read_working_time
@@ -10,7 +10,7 @@ from benchmarks.labeling.cvat_export import count_export
 from benchmarks.labeling.log_format import Event, LabelingLog, to_utc_text
 from benchmarks.labeling.timing import THRESHOLD_MS
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _utc(ms: int | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 SCHEMA_VERSION = 1
@@ -28,25 +28,25 @@ class LogFormatError(Exception):
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_utc_text(t: datetime) -> str:
     """ISO 8601 with an explicit `Z`, millisecond resolution (CVAT's own resolution)."""
-    return t.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_utc(text: str) -> tuple[datetime, bool]:
     """Parse an ISO timestamp (or epoch seconds); returns (aware UTC datetime, had_zone). No zone means UTC."""
     text = str(text).strip()
     try:
-        return datetime.fromtimestamp(float(text), tz=timezone.utc), True
+        return datetime.fromtimestamp(float(text), tz=UTC), True
     except ValueError:
         pass
     t = datetime.fromisoformat(text.replace(" UTC", "Z"))  # raises ValueError with the text in the message
     if t.tzinfo is None:
-        return t.replace(tzinfo=timezone.utc), False
-    return t.astimezone(timezone.utc), True
+        return t.replace(tzinfo=UTC), False
+    return t.astimezone(UTC), True
 
 
 @dataclass

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 
 from benchmarks.labeling.cvat_events import EXPECTED_COLUMNS
 
-T0 = datetime(2025, 3, 1, 9, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 1, 9, 0, 0, tzinfo=UTC)
 USERS = {"A": ("7", "alice"), "B": ("8", "bob")}
 JOB_TASK = {"1": "1", "2": "2", "3": "2"}
 
