@@ -30,7 +30,8 @@ REQUIRED_COLUMNS = ("scope", "source", "timestamp", "duration", "project_id", "t
 WORKING_TIME_SCOPE = "send:working_time"
 COMPRESSED_SCOPES = frozenset({"change:frame"})  # CVAT's COMPRESSED_EVENT_SCOPES: events with a span
 # Scopes a client may send (cvat/apps/events/serializers.py: ClientEventsSerializer.ALLOWED_SCOPES), plus the newer
-# `user:activity` (cvat/apps/events/const.py: USER_ACTIVITY_SCOPE).
+# `user:activity` (cvat/apps/events/const.py: USER_ACTIVITY_SCOPE). Used for warnings (a scope outside it is counted
+# as `unknown_scope:<scope>`) and to place rows without a `source`; every `source=client` row counts on the clock.
 CLIENT_SCOPES = frozenset(
     [
         "load:cvat",
@@ -119,7 +120,7 @@ def _id(value: str | None) -> str | None:
 
 
 def read_events(path: Path, problems: Counter | None = None) -> list[CvatEvent]:
-    """Rows of known scopes, in file order; unknown scopes, zone-less times and bad rows counted in `problems`."""
+    """Every row, in file order; unknown scopes (kept), zone-less times and bad rows counted in `problems`."""
     path, problems = Path(path), problems if problems is not None else Counter()
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
@@ -134,8 +135,9 @@ def read_events(path: Path, problems: Counter | None = None) -> list[CvatEvent]:
             line = reader.line_num
             scope = (row["scope"] or "").strip()
             if scope not in CLIENT_SCOPES and not _SERVER_SCOPE.match(scope):
+                # a warning only: CVAT stores only client events its server accepted, so a client row of a scope
+                # newer than this list still counted on CVAT's clock, and must count on ours
                 problems[f"unknown_scope:{scope}"] += 1
-                continue
             try:
                 t, had_zone = parse_utc(row["timestamp"])
             except ValueError:
@@ -261,5 +263,5 @@ def read_working_time(path: Path, threshold_ms: int = THRESHOLD_MS) -> CvatTime:
     problems: Counter = Counter()
     events = read_events(path, problems)
     if not events:
-        raise CvatEventsError(f"{path}: no events of a known scope; is this a CVAT events export (logs_*.csv)?")
+        raise CvatEventsError(f"{path}: no events; is this a CVAT events export (logs_*.csv)?")
     return working_time(events, threshold_ms, problems)
