@@ -265,3 +265,22 @@ def read_working_time(path: Path, threshold_ms: int = THRESHOLD_MS) -> CvatTime:
     if not events:
         raise CvatEventsError(f"{path}: no events; is this a CVAT events export (logs_*.csv)?")
     return working_time(events, threshold_ms, problems)
+
+
+def keep_jobs(wt: CvatTime, keep: set[str]) -> dict[str, float]:
+    """Restrict `wt` to the jobs in `keep` (those an annotation export covers); returns {job: active_s} left out.
+
+    Computed after the clock ran over every event, so a step at a switch between jobs stays with the job CVAT
+    credits it to; only the per-job results are dropped, and tasks/users/frames are summed again from those kept."""
+    left_out = {j: v["active_s"] for j, v in wt.jobs.items() if j not in keep}
+    wt.jobs = {j: v for j, v in wt.jobs.items() if j in keep}
+    tasks: dict[str, float] = defaultdict(float)
+    users: dict[str, float] = defaultdict(float)
+    for j in wt.jobs.values():
+        tasks[j["task_id"] or "unknown"] += j["active_s"]
+        for u, s in j["users"].items():
+            users[u] += s
+    wt.tasks = {t: round(s, 3) for t, s in sorted(tasks.items())}
+    wt.users = {u: round(s, 3) for u, s in sorted(users.items())}
+    wt.frames = [f for f in wt.frames if f["job_id"] in keep]
+    return left_out

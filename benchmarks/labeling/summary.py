@@ -26,6 +26,9 @@ def session_text(log: LabelingLog, path=None) -> str:
             lines.append(f"  {key.replace('_', ' ')}: {log.counts[key]}")
     if log.counts.get("problems"):
         lines.append(f"  input problems: {log.counts['problems']}")
+    if log.counts.get("jobs_left_out"):
+        left = log.counts["jobs_left_out"]
+        lines.append(f"  left out (not in the annotation export): job(s) {', '.join(left)}, {sum(left.values()):.1f} s")
     if log.breakdown.get("jobs"):
         for job, j in log.breakdown["jobs"].items():
             lines.append(f"  job {job} (task {j['task_id']}): {j['active_s']:.1f} s via {j['method']}")
