@@ -106,7 +106,7 @@ def session_cmd(args) -> int:
             + f"; run `clsdet label session stop {args.sorted_dir}` when done"
         )
         return 0
-    log = stop_session(args.sorted_dir, args.log_dir, args.notes)
+    log = stop_session(args.sorted_dir, args.log_dir, args.notes, args.annotator, args.dataset, args.example)
     path = write_log(log, args.log_dir)
     print(session_text(log, path))
     return 0

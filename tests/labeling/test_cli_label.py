@@ -81,8 +81,8 @@ def test_import_cvat_refuses_events_of_other_jobs(tmp_path, capsys, cvat):
 def test_task_export_keeps_the_jobs_in_its_segments(tmp_path, cvat):
     from benchmarks.labeling.cvat_import import import_cvat
 
-    task_xml = XML.replace("<job><id>1</id>", "<task><id>2</id><segments><segment><id>5</id><url>"
-                           "http://cvat:8080/api/jobs/3</url></segment></segments>").replace("</job>", "</task>")  # fmt: skip
+    segments = "<segments><segment><id>5</id><url>http://cvat:8080/api/jobs/3</url></segment></segments>"
+    task_xml = XML.replace("<job><id>1</id>", f"<task><id>2</id>{segments}").replace("</job>", "</task>")
     (tmp_path / "task.xml").write_text(task_xml)
     log = import_cvat(cvat.write(tmp_path / "logs.csv", cvat.stream()), tmp_path / "task.xml")
     assert set(log.breakdown["jobs"]) == {"3"} and log.active_s == pytest.approx(cvat.expected_job_s["3"])
