@@ -92,7 +92,12 @@ def _check_url(url: str) -> str:
         )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CvatPullError(f"--url {url!r}: expected http(s)://HOST[:PORT], e.g. https://app.cvat.ai")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # urllib: "Port out of range 0-65535" or not a number
+        raise CvatPullError(
+            f"--url {url!r}: the port must be a number from 1 to 65535, e.g. http://localhost:8080"
+        ) from None
     try:
         socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as exc:

@@ -20,9 +20,13 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from benchmarks.data.problems import Problems
+from benchmarks.data.problems import DataError, Problems
 
 UNSAFE_FIX = "re-export from CVAT, or unpack the archive yourself and check what it contains"
+NOT_A_ZIP = (
+    "{path} is not a readable zip archive (a truncated download, or another format); download or export it again "
+    "from CVAT, or unpack it and pass the folder"
+)
 
 
 def safe_name(name: str) -> str | None:
@@ -60,8 +64,15 @@ class Export:
         self.is_zip = self.path.is_file() and zipfile.is_zipfile(self.path)
         self._zip: zipfile.ZipFile | None = None
         self._members: dict[str, zipfile.ZipInfo] = {}
+        if not self.path.exists():
+            raise DataError(f"{self.path} does not exist; check the path (an export is a .zip or its unpacked folder)")
+        if self.path.is_file() and not self.is_zip:
+            raise DataError(NOT_A_ZIP.format(path=self.path))
         if self.is_zip:
-            self._zip = zipfile.ZipFile(self.path)
+            try:
+                self._zip = zipfile.ZipFile(self.path)
+            except (zipfile.BadZipFile, OSError) as exc:  # an end record but a broken directory: truncated mid-way
+                raise DataError(NOT_A_ZIP.format(path=self.path) + f" ({exc})") from None
             for info in self._zip.infolist():
                 clean = safe_name(info.filename)
                 is_link = stat.S_ISLNK(info.external_attr >> 16)
@@ -71,8 +82,6 @@ class Export:
                     continue
                 if not info.is_dir():
                     self._members[clean] = info
-        elif not self.path.is_dir():
-            raise ValueError(f"{self.path} is neither a zip file nor a folder")
 
     # --- context manager ---------------------------------------------------------------------------------------
     def __enter__(self) -> Export:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.data.text import encoding_error
 from benchmarks.labeling.log_format import parse_utc
 from benchmarks.labeling.timing import THRESHOLD_MS, active_time
 
@@ -122,6 +123,19 @@ def _id(value: str | None) -> str | None:
 def read_events(path: Path, problems: Counter | None = None) -> list[CvatEvent]:
     """Every row, in file order; unknown scopes (kept), zone-less times and bad rows counted in `problems`."""
     path, problems = Path(path), problems if problems is not None else Counter()
+    if not path.is_file():
+        raise CvatEventsError(
+            f"events file {path} does not exist; export it from CVAT (Analytics > Export events, logs_<timestamp>.csv)"
+            " or run `clsdet cvat pull`, and pass its path"
+        )
+    try:
+        return _read_rows(path, problems)
+    except UnicodeDecodeError as exc:
+        with open(path, "rb") as fh:
+            raise encoding_error(str(path), fh.read(4), exc) from None
+
+
+def _read_rows(path: Path, problems: Counter) -> list[CvatEvent]:
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
