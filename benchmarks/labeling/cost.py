@@ -136,6 +136,8 @@ def labeling_cost(
     counts; `basis` names the logs and says so. Without logs, a modeled rate with its citation, `source: modeled`."""
     rates = rates or LabelingRates()
     measured = totals(load_logs(log_dir, dataset, include_rough=include_rough))
+    # a mistyped `labeling.log_dir` must not look like "nobody logged anything": say so in every modeled entry
+    no_folder = f"log folder {log_dir} does not exist" if log_dir and not Path(log_dir).is_dir() else None
     out: dict[str, dict] = {}
     counts = (n_images, n_labels, n_boxes)
 
@@ -150,7 +152,7 @@ def labeling_cost(
     else:
         total = rates.folder_sort_s_per_image * n_images
         s_lab = round(total / n_labels, 3) if n_labels else None
-        reason = _why_modeled(fs, "images")
+        reason = _why_modeled(fs, "images") or no_folder
         basis = f"{rates.folder_sort_citation}; total = rate x this run's {n_images} images"
         basis += f" ({reason})" if reason else ""
         out["folder_sort"] = _entry(
@@ -172,7 +174,7 @@ def labeling_cost(
         total = rates.s_per_box * n_boxes
         s_img = round(total / n_images, 3) if n_images else None
         s_lab = round(total / n_labels, 3) if n_labels else None
-        reason = _why_modeled(cv, "images and 0 boxes")
+        reason = _why_modeled(cv, "images and 0 boxes") or no_folder
         basis = f"{rates.box_basis}; total = rate x this run's {n_boxes} boxes" + (f" ({reason})" if reason else "")
         out["cvat"] = _entry("modeled", s_img, s_lab, rates.s_per_box, total, basis, *counts, reason=reason)
     return out

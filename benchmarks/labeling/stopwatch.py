@@ -85,7 +85,7 @@ def stop_session(
         started_utc=begun["started_utc"],
         ended_utc=to_utc_text(ended),
         source="stopwatch",
-        active_s=round((ended - started).total_seconds(), 3),
+        active_s=max(round((ended - started).total_seconds(), 3), 0.0),  # a clock set back must not log < 0 s
         n_images=len({name for name, _ in new_pairs}),
         n_labels=len(new_pairs),
         example=example or begun.get("example", False),

@@ -148,3 +148,42 @@ def test_measured_log_without_counts_says_why_it_is_modeled(tmp_path):
         assert entry["reason"].startswith("measured log(s) ") and f"counted {counted}" in entry["reason"]
         assert entry["reason"] in entry["basis"]  # the report prints the basis
     assert cost["cvat"]["total_s"] == pytest.approx(7.0 * 30)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"active_s": -5.0}, "`active_s` = -5.0: must be a finite number of seconds >= 0"),
+        ({"active_s": "12 s"}, "`active_s` = '12 s'"),
+        ({"n_boxes": 2.5}, "`n_boxes` = 2.5: must be a whole number >= 0"),
+        ({"method": None, "drop": "method"}, "missing key(s) ['method']"),
+    ],
+)
+def test_damaged_log_is_a_clear_error(tmp_path, edit, message):
+    path = write_log(_log(), tmp_path)
+    data = json.loads(path.read_text())
+    data.update({k: v for k, v in edit.items() if k != "drop"})
+    data.pop(edit.get("drop", "-"), None)
+    path.write_text(json.dumps(data))  # json writes NaN too; a negative or text value is the usual damage
+    with pytest.raises(LogFormatError, match="move it out of the log folder") as info:
+        read_log(path)
+    assert str(path) in str(info.value) and message in str(info.value)
+    path.write_bytes(json.dumps(_log().to_dict()).encode("utf-16"))
+    with pytest.raises(LogFormatError, match="not UTF-8 text"):
+        read_log(path)
+
+
+def test_bad_rates_and_folders_are_refused(tmp_path, capsys):
+    from benchmarks.cli import main
+
+    for bad in ("-1", "0", "nan"):
+        with pytest.raises(SystemExit) as info:
+            main(["label", "summary", "--log-dir", str(tmp_path), "--folder-sort-s-per-image", bad])
+        assert info.value.code == 2 and "must be a number of seconds > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["label", "import-cvat", "x.csv", "--threshold-s", "0"])
+    assert main(["label", "summary", "--log-dir", str(tmp_path / "typo")]) == 2
+    assert f"log folder {tmp_path / 'typo'} does not exist" in capsys.readouterr().err
+    cost = labeling_cost(10, 10, 10, tmp_path / "typo")
+    assert cost["cvat"]["source"] == "modeled"
+    assert cost["cvat"]["reason"] == cost["folder_sort"]["reason"] == f"log folder {tmp_path / 'typo'} does not exist"
