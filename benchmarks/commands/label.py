@@ -4,22 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks.commands.args import positive_s
+
 # the project's own logs folder (labeling_logs/README.md), also the bench's default `labeling.log_dir`
 DEFAULT_LOG_DIR = str(Path(__file__).resolve().parents[2] / "labeling_logs")
-
-
-def positive_s(text: str) -> float:
-    """argparse type: a finite number of seconds > 0 (0 or less would make every gap a pause, or none)."""
-    import argparse
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r}: must be a number of seconds > 0")
-    return value
 
 
 def _common(p, log_dir: bool = True) -> None:
@@ -86,8 +74,9 @@ def watch_cmd(args) -> int:
     try:
         watcher.start()
     except FileNotFoundError as exc:
-        print(f"error: {exc}")
-        return 2
+        from benchmarks.cli import CliError
+
+        raise CliError(str(exc)) from None
     print(f"watching {watcher.root} ({watcher.observer_kind}); sort your images, press Ctrl-C when done", flush=True)
 
     def _end(signum, frame):  # `kill` (SIGTERM) ends the session like Ctrl-C: the log is still written
@@ -132,8 +121,9 @@ def import_cvat_cmd(args) -> int:
     from benchmarks.labeling.summary import session_text
 
     if not args.events_csv and not args.annotations:
-        print("error: give an events CSV (logs_*.csv), --annotations EXPORT, or both")
-        return 2
+        from benchmarks.cli import CliError
+
+        raise CliError("give an events CSV (logs_*.csv), --annotations EXPORT, or both")
     log = import_cvat(
         args.events_csv, args.annotations, args.dataset, args.annotator, args.notes, args.threshold_s, args.example
     )

@@ -20,6 +20,10 @@ from pathlib import Path
 from benchmarks.labeling.log_format import Event, parse_utc
 
 
+class ExportError(Exception):
+    user_error = True
+
+
 @dataclass
 class ExportCounts:
     origin: str
@@ -72,7 +76,13 @@ def _meta_times(export, member: str, counts: ExportCounts) -> None:
                 counts.meta_kind = counts.meta_kind or kind
                 for tag, pick in (("created", min), ("updated", max)):
                     for text in [t.text for t in node.iter(tag) if t.text]:
-                        value, _ = parse_utc(text)
+                        try:
+                            value, _ = parse_utc(text)
+                        except ValueError:
+                            raise ExportError(
+                                f"{export.where(member)}: <{tag}>{text}</{tag}> in <meta> is not a date and time; "
+                                "export it again from CVAT (it writes e.g. 2025-06-20 15:12:20.770277+00:00)"
+                            ) from None
                         old = getattr(counts, tag)
                         setattr(counts, tag, value if old is None else pick(old, value))
             return

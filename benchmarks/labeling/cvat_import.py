@@ -57,12 +57,15 @@ def import_cvat(
     example: bool = False,
 ) -> LabelingLog:
     if events_csv is None and annotations is None:
-        raise ValueError("give an events CSV, an annotation export, or both")
+        raise CvatEventsError("give an events CSV, an annotation export, or both")
     counts = count_export(annotations) if annotations else None
     if events_csv is None:  # only the export's own timestamps: a rough wall-clock span
         span = counts.rough_span_s
         if span is None:
-            raise ValueError(f"{counts.origin}: no <created>/<updated> in <meta>; export it again from CVAT")
+            raise CvatEventsError(
+                f"{counts.origin}: no <created>/<updated> in <meta>, so not even a rough time; export it again from "
+                "CVAT, or give the events CSV (Analytics > Export events) for a measured time"
+            )
         return LabelingLog(
             method="cvat",
             dataset=dataset or Path(annotations).stem,

@@ -27,6 +27,12 @@ def _files(tmp_path):
     (tmp_path / "logs_utf16.csv").write_bytes("scope,source,timestamp\nload:job,client,x\n".encode("utf-16"))
     (tmp_path / "empty.yaml").write_text("")
     (tmp_path / "comments.yaml").write_text("# a config, one day\n\n# name: x\n")
+    meta = "<meta><job><id>1</id>{}<labels><label><name>a</name></label></labels></job></meta>"
+    image = '<image id="0" name="a.jpg" width="2" height="2"/>'
+    for name, dates in (("nodates", ""), ("baddate", "<created>yesterday</created>")):
+        (tmp_path / f"{name}.xml").write_text(
+            f"<annotations><version>1.1</version>{meta.format(dates)}{image}</annotations>"
+        )
 
 
 CASES = [  # (argv after `clsdet`, the file the message must name, words of the fix)
@@ -42,11 +48,15 @@ CASES = [  # (argv after `clsdet`, the file the message must name, words of the 
     (["label", "import-cvat", "{t}/logs_utf16.csv"], "logs_utf16.csv", "save it as UTF-8"),
     (["label", "import-cvat", "--annotations", "{t}/no_such.xml"], "no_such.xml", "does not exist"),
     (["label", "import-cvat", "--annotations", "{t}/notzip.zip"], "notzip.zip", "not a readable zip archive"),
+    (["label", "import-cvat", "--annotations", "{t}/nodates.xml"], "nodates.xml", "give the events CSV"),
+    (["label", "import-cvat", "--annotations", "{t}/baddate.xml"], "baddate.xml", "<created>yesterday</created>"),
+    (["label", "import-cvat"], "events CSV (logs_*.csv)", "--annotations EXPORT, or both"),
+    (["label", "watch", "{t}/no_such_tree"], "no_such_tree", "create it with one folder per class"),
     (["cvat", "pull", "--url", "http://127.0.0.1:99999", "--task-id", "1", "--out", "{t}/o"], "99999", "1 to 65535"),
 ]
 
 
-@pytest.mark.parametrize(("argv", "names", "fix"), CASES, ids=[" ".join(c[0][:3]) for c in CASES])
+@pytest.mark.parametrize(("argv", "names", "fix"), CASES, ids=[f"{' '.join(c[0][:2])} {c[1]}" for c in CASES])
 def test_bad_input_is_one_error_line(argv, names, fix, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("CVAT_ACCESS_TOKEN", "tok-not-used")
     _files(tmp_path)
@@ -93,3 +103,18 @@ def test_truncated_weights_are_a_user_error_naming_the_file(tmp_path):
             load(art)
         assert getattr(info.value, "user_error", False) and str(art / weights) in str(info.value)
         assert "copy the artifact folder again, or re-run training" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["cvat", "pull", "--url", "http://x", "--task-id", "1", "--out", "o", "--poll-s", "-1"],
+        ["cvat", "pull", "--url", "http://x", "--task-id", "1", "--out", "o", "--timeout-s", "0"],
+        ["cvat", "pull", "--url", "http://x", "--task-id", "1", "--out", "o", "--retries", "-2"],
+        ["label", "watch", "d", "--pause-threshold-s", "0"],
+    ],
+)
+def test_bad_numbers_fail_at_parse_time(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2 and f"argument {argv[-2]}: '{argv[-1]}'" in capsys.readouterr().err
