@@ -17,6 +17,7 @@ import hashlib
 import shutil
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -151,7 +152,7 @@ class Export:
 
     def open(self, name: str) -> BinaryIO:
         if self.is_zip:
-            return self._zip.open(self._members[name])
+            return _Checked(self._zip.open(self._members[name]), self.where(name))
         path = self._folder_path(name)
         if path is None:
             raise FileNotFoundError(f"{self.where(name)} refused: escapes the export folder")
@@ -185,10 +186,35 @@ class Export:
         if not (target.is_file() and target.stat().st_size == info.file_size):
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(target.name + ".part")
-            with self._zip.open(info) as src, open(tmp, "wb") as dst:
+            with _Checked(self._zip.open(info), self.where(clean)) as src, open(tmp, "wb") as dst:
                 shutil.copyfileobj(src, dst)
             tmp.replace(target)
         return target
+
+
+class _Checked:
+    """A zip member's stream whose damage (bad CRC, broken deflate data: a zip cut or corrupted in the middle while
+    its directory survived) is a DataError naming the member, not a zlib traceback from deep inside a reader."""
+
+    def __init__(self, stream: BinaryIO, where: str):
+        self._stream, self._where = stream, where
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self._stream.read(n)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise DataError(
+                f"{self._where} is damaged inside the zip ({exc}); download or export it again from CVAT"
+            ) from None
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class ImageFinder:

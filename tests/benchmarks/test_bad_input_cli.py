@@ -20,8 +20,22 @@ def _zip_bytes() -> bytes:
     return buf.getvalue()
 
 
+def _damaged_zip() -> bytes:
+    """A zip whose directory is intact but whose member's deflate data is not (corrupted in the middle)."""
+    meta = "<meta><job><id>1</id><labels><label><name>a</name></label></labels></job></meta>"
+    xml = f"<annotations>{meta}" + '<image id="0" name="a.jpg" width="2" height="2"/>' * 300 + "</annotations>"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("annotations.xml", xml)
+    data = bytearray(buf.getvalue())
+    start = data.index(b"annotations.xml") + len("annotations.xml") + 40
+    data[start : start + 60] = bytes(b ^ 0x5A for b in data[start : start + 60])
+    return bytes(data)
+
+
 def _files(tmp_path):
     (tmp_path / "notzip.zip").write_bytes(b"PK? this is an HTML error page, not a zip")
+    (tmp_path / "damaged.zip").write_bytes(_damaged_zip())
     (tmp_path / "truncated.zip").write_bytes(_zip_bytes()[:300])
     (tmp_path / "labels.txt").write_bytes("# image cat dog\na.jpg 1 0\n".encode("utf-16"))
     (tmp_path / "logs_utf16.csv").write_bytes("scope,source,timestamp\nload:job,client,x\n".encode("utf-16"))
@@ -38,6 +52,8 @@ def _files(tmp_path):
 CASES = [  # (argv after `clsdet`, the file the message must name, words of the fix)
     (["data", "inspect", "{t}/notzip.zip"], "notzip.zip", "not a readable zip archive"),
     (["data", "inspect", "{t}/truncated.zip"], "truncated.zip", "export it again"),
+    (["data", "inspect", "{t}/damaged.zip"], "damaged.zip:annotations.xml", "is damaged inside the zip"),
+    (["label", "import-cvat", "--annotations", "{t}/damaged.zip"], "damaged.zip:annotations.xml", "export it again"),
     (["data", "inspect", "{t}/labels.txt"], "labels.txt", "UTF-16 (little-endian) text; save it as UTF-8"),
     (["data", "inspect", "{t}/empty.yaml"], "empty.yaml", "needs `name`, `classes` and `sources`"),
     (["data", "inspect", "{t}/comments.yaml"], "comments.yaml", "is empty (nothing but comments"),
