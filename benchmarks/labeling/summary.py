@@ -46,6 +46,8 @@ def summary_rows(measured: dict[str, MethodTotals], rates: LabelingRates) -> lis
         t = measured.get(method)
         if t is not None:
             source = f"{t.source} ({', '.join(sorted(t.sources))})" + (" [includes EXAMPLE logs]" if t.examples else "")
+            if t.s_per_image is None and t.s_per_box is None:  # labeling_cost falls back to the modeled rate
+                source += " [no image or box counts: costs use the modeled rate]"
             rows.append(
                 {"method": method, "images": t.n_images, "labels": t.n_labels, "boxes": t.n_boxes,
                  "active_s": round(t.active_s, 3), "s_per_image": t.s_per_image, "s_per_label": t.s_per_label,

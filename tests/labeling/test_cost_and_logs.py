@@ -141,6 +141,8 @@ def test_rates_divide_by_the_counts_of_the_logs_that_have_them(tmp_path):
 def test_measured_log_without_counts_says_why_it_is_modeled(tmp_path):
     write_log(_log("cvat", active_s=50.0, n_images=0, n_labels=0, n_boxes=0), tmp_path)
     write_log(_log("folder_sort", active_s=20.0, n_images=0, n_labels=0), tmp_path)
+    rows = {r["method"]: r for r in summary_rows(totals(load_logs(tmp_path)), LabelingRates())}
+    assert all("costs use the modeled rate" in rows[m]["source"] for m in ("cvat", "folder_sort"))
     cost = labeling_cost(10, 12, 30, tmp_path)
     for method, counted in (("cvat", "0 images and 0 boxes"), ("folder_sort", "0 images")):
         entry = cost[method]
