@@ -38,7 +38,7 @@ def test_export_box_count_equals_manifest_boxes(tmp_path):
             z.writestr(f"images/{name}", png.getvalue())
     counts = count_export(path)
     _, manifest = run_inspect(path, cache_dir=tmp_path / "cache")
-    in_manifest = sum(len(r.boxes.get("data", [])) for r in manifest.images)  # what harness/stages.py stage_labeling counts
+    in_manifest = sum(len(r.boxes.get("data", [])) for r in manifest.images)  # what harness stage_labeling counts
     assert counts.n_boxes == in_manifest == 4  # box, mask, polygon, ellipse; the bad polygon is in neither
     assert counts.other_shapes == {"mask": 1, "polygon": 2, "ellipse": 1} and counts.unboxed_shapes == 1
     assert counts.n_tags == 1 and counts.job_ids == {"4"}
