@@ -221,8 +221,15 @@ def _build(cls, data: Any, key: str, file: str):
             kwargs[name] = value
     try:
         return cls(**kwargs)
-    except TypeError as exc:  # a required key is missing
-        raise ConfigError(f"{file}: `{key or 'config'}`: {exc}") from None
+    except TypeError:  # a required key is missing: name the keys, not the dataclass's __init__
+        missing = [
+            n for n, f in fields.items()
+            if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]  # fmt: skip
+        if not missing:
+            raise
+        where = f"`{key}` is" if key else "the config is"
+        raise ConfigError(f"{file}: {where} missing the required key(s) {', '.join(missing)}") from None
     except ValueError as exc:
         if getattr(exc, "user_error", False):
             raise ConfigError(f"{file}: `{key}`: {exc}") from None
@@ -265,9 +272,14 @@ def load_config(path: str | Path, profile: str | None = None, overrides: list[st
     if not path.is_file():
         raise ConfigError(f"config file {path} not found (make one with `clsdet demo-data DIR`, then DIR/clsdet.yaml)")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_bytes())  # bytes: PyYAML reads the BOM (UTF-8 or UTF-16) itself
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        raise ConfigError(
+            f"{path} is empty (nothing but comments or blank lines); a benchmark config needs `name`, `classes` and "
+            "`sources` (make an example with `clsdet demo-data DIR`, then see DIR/clsdet.yaml)"
+        )
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
     if profile:

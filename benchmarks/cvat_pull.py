@@ -2,9 +2,11 @@
 CSV (labeling time) through cvat-sdk, and write `pull.json` beside them.
 
 Credentials come from the environment (`CVAT_ACCESS_TOKEN`, or `CVAT_USER` + `CVAT_PASSWORD`) or `~/.netrc`
-(`$NETRC` if set; machine = the URL's host), never from argv. They never reach output, logs or files: messages are
-built from status codes and run through `Credential.redact`, sdk exceptions (whose text holds response headers,
-e.g. Set-Cookie) are never printed, and chained tracebacks are cut (`from None`).
+(`$NETRC` if set; machine = the URL's host), never from argv. They never reach output, logs or files: every message
+and every log record made during a pull goes through a `cvat_http.Redactor` (the credential, the session cookies,
+header- and token-shaped text), sdk exceptions (whose text holds response headers, e.g. Set-Cookie) are never
+printed whole, and chained tracebacks are cut (`from None`). Every request has a timeout and a bounded number of
+tries (`cvat_http.bound_requests`), so a server that never answers ends in an error naming the URL.
 
 Server flow (cvat-sdk 2.80): `POST /api/tasks/{id}/dataset/export?format=...&save_images=True` -> 202 {rq_id},
 `GET /api/requests/{rq_id}` until finished -> `result_url` -> bytes; events likewise via `POST /api/events/export
@@ -22,9 +24,11 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from benchmarks.cvat_http import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, NoAnswer, Redactor, bound_requests, redacted_logs
 
 EXPORT_FORMAT = "CVAT for images 1.1"
 ENV_TOKEN, ENV_USER, ENV_PASSWORD = "CVAT_ACCESS_TOKEN", "CVAT_USER", "CVAT_PASSWORD"
@@ -47,11 +51,8 @@ class Credential:
     user: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
 
-    def redact(self, text: str) -> str:
-        for secret in (self.token, self.password, self.user):
-            if secret and len(secret) >= 3:  # a 1-2 char user name would blank out ordinary words
-                text = text.replace(secret, "***")
-        return text
+    def redactor(self) -> Redactor:
+        return Redactor(self.token, self.password, self.user)
 
 
 def find_credential(url: str, environ: dict | None = None) -> Credential:
@@ -84,7 +85,7 @@ def find_credential(url: str, environ: dict | None = None) -> Credential:
     )
 
 
-def _check_url(url: str) -> str:
+def _check_url(url: str, timeout_s: float = CONNECT_TIMEOUT_S) -> str:
     parts = urlsplit(url if "://" in url else f"https://{url}")
     if parts.username or parts.password:
         raise CvatPullError(
@@ -92,9 +93,14 @@ def _check_url(url: str) -> str:
         )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CvatPullError(f"--url {url!r}: expected http(s)://HOST[:PORT], e.g. https://app.cvat.ai")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S).close()
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # urllib: "Port out of range 0-65535" or not a number
+        raise CvatPullError(
+            f"--url {url!r}: the port must be a number from 1 to 65535, e.g. http://localhost:8080"
+        ) from None
+    try:
+        socket.create_connection((parts.hostname, port), timeout=min(timeout_s, CONNECT_TIMEOUT_S)).close()
     except OSError as exc:
         raise CvatPullError(
             f"cannot reach CVAT at {parts.scheme}://{parts.netloc} ({exc.__class__.__name__}: "
@@ -109,7 +115,7 @@ def _status(exc) -> int | None:
     return getattr(exc, "status", None)
 
 
-def _connect(url: str, cred: Credential, poll_s: float):
+def _connect(url: str, cred: Credential, poll_s: float, redact: Redactor, timeout_s: float, retries: int):
     from cvat_sdk.api_client import exceptions
     from cvat_sdk.core.client import AccessTokenCredentials, Client, Config, PasswordCredentials
 
@@ -117,19 +123,25 @@ def _connect(url: str, cred: Credential, poll_s: float):
         f"sources are tried in order, the first one set is used: ${ENV_TOKEN}, ${ENV_USER}/${ENV_PASSWORD}, ~/.netrc"
     )
     try:
-        client = Client(url, config=Config(status_check_period=poll_s))
+        # the version check is the first request: it waits until every request is bounded
+        client = Client(url, config=Config(status_check_period=poll_s), check_server_version=False)
+        bound_requests(client, timeout_s, retries)
+        client.check_server_version()
         if cred.token:
             client.login(AccessTokenCredentials(cred.token))
         else:
             client.login(PasswordCredentials(cred.user, cred.password))
+        redact.add_client(client)  # the session cookie and CSRF token are credentials too
         client.api_client.users_api.retrieve_self()  # a token is only checked by its first use
+    except NoAnswer:
+        raise
     except exceptions.ApiException as exc:
         if _status(exc) in (400, 401, 403):
             raise CvatPullError(
                 f"CVAT at {url} refused the credential from {cred.source} (HTTP {exc.status}); "
                 f"check it or create a new access token; {order}"
             ) from None
-        raise CvatPullError(f"CVAT at {url} answered HTTP {exc.status} ({exc.reason}) on login") from None
+        raise CvatPullError(f"CVAT at {url} answered HTTP {exc.status} ({redact(exc.reason)}) on login") from None
     except AssertionError:  # the sdk asserts sessionid/csrftoken cookies after a password login
         raise CvatPullError(f"{url}: the login answer had no session cookie; is this a CVAT server?") from None
     except Exception as exc:  # urllib3 / ssl / json errors: name the kind only, their text may echo headers
@@ -186,18 +198,31 @@ def pull(
     events: bool = True,
     poll_s: float = 2.0,
     progress: bool = True,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    retries: int = DEFAULT_RETRIES,
 ) -> dict:
-    """Download task `task_id` from `url` into `out_dir`; returns what `pull.json` holds."""
+    """Download task `task_id` from `url` into `out_dir`; returns what `pull.json` holds. Each request waits at most
+    `timeout_s` for the server and is tried `retries` more times; every message is redacted."""
+    if not timeout_s > 0 or retries < 0:
+        raise CvatPullError(f"--timeout-s {timeout_s!r} must be > 0 and --retries {retries!r} >= 0")
+    url = _check_url(url, timeout_s)
+    cred = credential or find_credential(url)
+    redact = cred.redactor()
+    with redacted_logs(redact):
+        try:
+            return _pull(url, task_id, Path(out_dir), cred, redact, events, poll_s, progress, timeout_s, retries)
+        except (CvatPullError, NoAnswer) as exc:
+            raise CvatPullError(redact(str(exc))) from None
+
+
+def _pull(url, task_id, out_dir, cred, redact, events, poll_s, progress, timeout_s, retries) -> dict:
     import urllib3
     from cvat_sdk.api_client import exceptions
     from cvat_sdk.core.exceptions import BackgroundRequestException
     from cvat_sdk.core.helpers import DeferredTqdmProgressReporter
     from cvat_sdk.version import VERSION
 
-    url = _check_url(url)
-    cred = credential or find_credential(url)
-    client = _connect(url, cred, poll_s)
-    out_dir = Path(out_dir)
+    client = _connect(url, cred, poll_s, redact, timeout_s, retries)
     out_dir.mkdir(parents=True, exist_ok=True)
     zip_name, csv_name = f"task_{task_id}_cvat_for_images.zip", f"events_task_{task_id}.csv"
     tmp = Path(tempfile.mkdtemp(prefix=".pull-", dir=out_dir))  # same file system: os.replace is atomic
@@ -217,9 +242,9 @@ def pull(
                 try:
                     _download_events(client, task_id, tmp / csv_name, poll_s)
                     events_note = {"status": "ok"}
-                except (exceptions.ApiException, BackgroundRequestException) as exc:
+                except (exceptions.ApiException, BackgroundRequestException, NoAnswer) as exc:
                     # a failure here is data (the annotations are still good): note it, tell the user
-                    reason = f"HTTP {exc.status}" if _status(exc) else cred.redact(str(exc))[:300]
+                    reason = f"HTTP {exc.status}" if _status(exc) else redact(str(exc))[:300]
                     hint = " (the account needs analytics access)" if _status(exc) == 403 else ""
                     events_note = {"status": "error", "reason": reason + hint}
                     print(
@@ -240,10 +265,10 @@ def pull(
                 f"{step}: {cred.source}'s account may not access task {task_id} on {url} "
                 "(HTTP 403); ask the task's owner for access"
             ) from None
-        raise CvatPullError(f"{step} for task {task_id} failed: HTTP {exc.status} ({exc.reason})") from None
+        raise CvatPullError(f"{step} for task {task_id} failed: HTTP {exc.status} ({redact(exc.reason)})") from None
     except BackgroundRequestException as exc:
         raise CvatPullError(
-            f"{step}: the server's job failed: {cred.redact(str(exc))[:500]}; "
+            f"{step}: the server's job failed: {redact(str(exc))[:500]}; "
             "retry, or check the task in CVAT's UI (Actions > Export task dataset)"
         ) from None
     except urllib3.exceptions.HTTPError as exc:  # connection lost mid-way; the name only, the text may echo headers
@@ -262,7 +287,7 @@ def pull(
         "labels": labels,
         "frame_count": task.size,
         "formats": {"annotations": EXPORT_FORMAT, "images_included": True, "events": "CVAT analytics events CSV"},
-        "pulled_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "pulled_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "cvat_sdk_version": VERSION,
         "credential_source": cred.source,  # the kind only (env var name or netrc path), never a value
         "events": events_note,

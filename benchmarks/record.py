@@ -17,7 +17,7 @@ import re
 import secrets
 import tempfile
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,12 +96,12 @@ def _v1_to_v2(results: dict) -> dict:
 
 # --- ids and times -----------------------------------------------------------------------------------------------
 def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_run_id(name: str) -> str:
     """`20261124T083000Z-demo-ab12cd`: sortable by time, readable, unique (3 random bytes)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(name)).strip("-.")[:40] or "run"
     return f"{stamp}-{slug}-{secrets.token_hex(3)}"
 

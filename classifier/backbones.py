@@ -80,7 +80,13 @@ def load_imagenet_state_dict(name: str) -> dict:
                 f"(file name {file_name} in folder {folder}; the folder is $TORCH_HOME/hub/checkpoints), "
                 "or use weights='none' with mode='scratch'"
             ) from exc
-    return torch.load(cached, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(cached, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a download cut short by an earlier run, or a damaged cache
+        raise WeightsError(
+            f"cached ImageNet weights {cached} cannot be read ({type(exc).__name__}); the file is damaged or "
+            f"incomplete: delete it and run again (it is downloaded again), or put a good copy of {weights.url} there"
+        ) from None
 
 
 def read_state_dict(path: str | Path) -> dict:

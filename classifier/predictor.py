@@ -98,7 +98,14 @@ def load(artifact_dir: str | Path, device: str = "cpu") -> Predictor:
     weights = artifact_dir / "weights.pt"
     if not weights.is_file():
         raise ArtifactError(f"classifier artifact: {weights} is missing; pass the folder train() returned")
+    try:
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated copy, interrupted save, another file under this name
+        raise ArtifactError(
+            f"classifier artifact: {weights} cannot be read ({type(exc).__name__}: {str(exc)[:200]}); the file is "
+            "damaged or incomplete: copy the artifact folder again, or re-run training"
+        ) from None
     # the trained weights replace everything, so the network is built without its original weights source
     net = build_network(config["backbone"], len(classes), mode="scratch", weights="none")
-    net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    net.load_state_dict(state)
     return Predictor(net, classes, thresholds, normalization, config, resolve_device(device), artifact_dir)

@@ -175,5 +175,11 @@ def load(artifact_dir: str | Path, device: str = "cpu") -> Predictor:
 
     device = resolve_device(device)
     # Conv+BN fused as Ultralytics does for inference (AutoBackend fuse=True): the network that predict() runs
-    model, _ = load_checkpoint(weights, device="cpu", fuse=True)
+    try:
+        model, _ = load_checkpoint(weights, device="cpu", fuse=True)
+    except Exception as exc:  # truncated copy, interrupted save, another file under this name
+        raise ArtifactError(
+            f"detector artifact: {weights} cannot be read ({type(exc).__name__}: {str(exc)[:200]}); the file is "
+            "damaged or incomplete: copy the artifact folder again, or re-run training"
+        ) from None
     return Predictor(model, classes, [th_doc[c] for c in classes], config, device, artifact_dir)

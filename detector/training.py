@@ -134,7 +134,17 @@ def train(view_dir: str | Path, cfg: DetectorConfig, out_dir: str | Path, progre
     }
     state: dict = {"epoch_s": [], "best_epoch": None}
     with hardware.restore_globals(), hardware.keep_torch_threads() as threads:
-        model = YOLO(source, task="detect")
+        try:
+            model = YOLO(source, task="detect")
+        except Exception as exc:
+            if start != "pretrained":
+                raise
+            from detector.models import WeightsMissingError
+
+            raise WeightsMissingError(  # a truncated download or copy: a traceback deep in torch.load otherwise
+                f"detector weights {source} cannot be read ({type(exc).__name__}); the file is damaged or incomplete: "
+                "download or copy it again, or train from scratch with weights: none"
+            ) from None
         _progress_callbacks(model, state, progress)
         if progress:
             print(f"  detector: {cfg.model} ({start}, {source}) on {device}, {cfg.epochs} epochs at {cfg.imgsz} px")

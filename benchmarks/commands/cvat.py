@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks.commands.args import count, positive_s
+from benchmarks.cvat_http import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S  # light: logging and re only
+
 
 def register(sub) -> None:
     p = sub.add_parser("cvat", help="talk to a CVAT server: pull a task's export and events")
@@ -25,8 +28,14 @@ def register(sub) -> None:
         "--out", required=True, help="folder for task_<N>_cvat_for_images.zip, events_task_<N>.csv, pull.json"
     )
     pl.add_argument("--no-events", action="store_true", help="skip the analytics events export")
-    pl.add_argument("--poll-s", type=float, default=2.0, help="how often to ask whether an export is ready")
+    pl.add_argument("--poll-s", type=positive_s, default=2.0, help="how often to ask whether an export is ready")
     pl.add_argument("--no-progress", action="store_true", help="no download progress bar")
+    pl.add_argument(
+        "--timeout-s", type=positive_s, default=DEFAULT_TIMEOUT_S, help="how long one request waits for the server"
+    )
+    pl.add_argument(
+        "--retries", type=count, default=DEFAULT_RETRIES, help="more tries for a request that got no answer"
+    )
     pl.set_defaults(func=pull_cmd)
 
 
@@ -35,7 +44,8 @@ def pull_cmd(args) -> int:
 
     out = Path(args.out)
     record = pull(
-        args.url, args.task_id, out, events=not args.no_events, poll_s=args.poll_s, progress=not args.no_progress
-    )
+        args.url, args.task_id, out, events=not args.no_events, poll_s=args.poll_s, progress=not args.no_progress,
+        timeout_s=args.timeout_s, retries=args.retries,
+    )  # fmt: skip
     print(next_steps(out, record))
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def register(sub) -> None:
     p = sub.add_parser("data", help="inspect the data a benchmark config (or a bare dataset) reads")
@@ -16,12 +18,47 @@ def register(sub) -> None:
     ins.set_defaults(func=inspect_cmd)
 
 
+KINDS = "a benchmark config (clsdet.yaml), a CVAT export (.zip, folder or .xml), a YOLO data.yaml or a folder tree"
+
+
+def resolve_target(target: str, reader: str | None) -> Path:
+    """The file `data inspect` reads, or a user error naming it and the fix (before any reader guesses at it)."""
+    import zipfile
+
+    from benchmarks.cli import CliError
+
+    path = Path(target).expanduser()
+    if not path.exists():
+        raise CliError(f"{path} does not exist; pass {KINDS}")
+    if path.is_dir() and reader is None and (path / "clsdet.yaml").is_file():
+        print(f"reading the benchmark config {path / 'clsdet.yaml'} (pass --reader to read the folder as a dataset)")
+        return path / "clsdet.yaml"
+    if path.is_file() and path.suffix.lower() == ".zip" and not zipfile.is_zipfile(path):
+        from benchmarks.data.archive import NOT_A_ZIP
+
+        raise CliError(NOT_A_ZIP.format(path=path))
+    if path.is_file() and path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            empty = yaml.safe_load(path.read_bytes()) is None
+        except yaml.YAMLError as exc:
+            raise CliError(f"{path}: not valid YAML: {exc}") from None
+        if empty:
+            raise CliError(
+                f"{path} is empty (nothing but comments or blank lines); a benchmark config needs `name`, `classes` "
+                "and `sources` (`clsdet demo-data DIR` writes an example), a YOLO dataset YAML needs `names`"
+            )
+    return path
+
+
 def inspect_cmd(args) -> int:
     from benchmarks import runtime
     from benchmarks.data.inspect import run_inspect
 
     cache = runtime.state()["cache_dir"]
-    text, manifest = run_inspect(args.target, args.reader, args.images, args.all, cache_dir=f"{cache}/data")
+    target = resolve_target(args.target, args.reader)
+    text, manifest = run_inspect(target, args.reader, args.images, args.all, cache_dir=f"{cache}/data")
     print(text)
     if args.save:
         print(f"manifest written to {manifest.save(args.save)}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks.commands.args import positive_s
+
 # the project's own logs folder (labeling_logs/README.md), also the bench's default `labeling.log_dir`
 DEFAULT_LOG_DIR = str(Path(__file__).resolve().parents[2] / "labeling_logs")
 
@@ -25,9 +27,9 @@ def register(sub) -> None:
     w = lsub.add_parser("watch", help="log images as you sort them into label folders; Ctrl-C ends the session")
     w.add_argument("sorted_dir", help="the tree: SORTED_DIR/<label>/<image>")
     w.add_argument("--classes", nargs="+", help="label folders to watch (created if missing); others are ignored")
-    w.add_argument("--pause-threshold-s", type=float, default=100.0, help="gaps this long or longer are pauses")
+    w.add_argument("--pause-threshold-s", type=positive_s, default=100.0, help="gaps this long or longer are pauses")
     w.add_argument("--polling", action="store_true", help="use watchdog's polling observer (network drives)")
-    w.add_argument("--poll-interval-s", type=float, default=1.0)
+    w.add_argument("--poll-interval-s", type=positive_s, default=1.0)
     _common(w)
     w.set_defaults(func=watch_cmd)
 
@@ -41,7 +43,7 @@ def register(sub) -> None:
     c = lsub.add_parser("import-cvat", help="CVAT analytics events CSV (+ annotation export) -> a cvat log")
     c.add_argument("events_csv", nargs="?", help="CVAT's events export, logs_<timestamp>.csv")
     c.add_argument("--annotations", help="CVAT for images 1.1 export (zip, folder or annotations.xml): box counts")
-    c.add_argument("--threshold-s", type=float, default=100.0, help="CVAT's gap rule (default 100 s)")
+    c.add_argument("--threshold-s", type=positive_s, default=100.0, help="CVAT's gap rule (default 100 s)")
     _common(c)
     c.set_defaults(func=import_cvat_cmd)
 
@@ -50,7 +52,7 @@ def register(sub) -> None:
     m.add_argument("--dataset", help="only logs of this dataset")
     m.add_argument("--no-examples", action="store_true", help="leave example logs out")
     m.add_argument("--rough", action="store_true", help="include rough logs (CVAT export timestamps)")
-    m.add_argument("--folder-sort-s-per-image", type=float, help="modeled rate when there is no folder-sort log")
+    m.add_argument("--folder-sort-s-per-image", type=positive_s, help="modeled rate when there is no folder-sort log")
     m.add_argument("--box-protocol", default="extreme_clicking", help="modeled box rate: extreme_clicking (7 s) "
                    "or draw_and_verify (35 s)")  # fmt: skip
     m.add_argument("--json", action="store_true", help="print the rows as JSON")
@@ -72,8 +74,9 @@ def watch_cmd(args) -> int:
     try:
         watcher.start()
     except FileNotFoundError as exc:
-        print(f"error: {exc}")
-        return 2
+        from benchmarks.cli import CliError
+
+        raise CliError(str(exc)) from None
     print(f"watching {watcher.root} ({watcher.observer_kind}); sort your images, press Ctrl-C when done", flush=True)
 
     def _end(signum, frame):  # `kill` (SIGTERM) ends the session like Ctrl-C: the log is still written
@@ -106,7 +109,7 @@ def session_cmd(args) -> int:
             + f"; run `clsdet label session stop {args.sorted_dir}` when done"
         )
         return 0
-    log = stop_session(args.sorted_dir, args.log_dir, args.notes)
+    log = stop_session(args.sorted_dir, args.log_dir, args.notes, args.annotator, args.dataset, args.example)
     path = write_log(log, args.log_dir)
     print(session_text(log, path))
     return 0
@@ -118,8 +121,9 @@ def import_cvat_cmd(args) -> int:
     from benchmarks.labeling.summary import session_text
 
     if not args.events_csv and not args.annotations:
-        print("error: give an events CSV (logs_*.csv), --annotations EXPORT, or both")
-        return 2
+        from benchmarks.cli import CliError
+
+        raise CliError("give an events CSV (logs_*.csv), --annotations EXPORT, or both")
     log = import_cvat(
         args.events_csv, args.annotations, args.dataset, args.annotator, args.notes, args.threshold_s, args.example
     )
@@ -133,14 +137,17 @@ def import_cvat_cmd(args) -> int:
 def summary_cmd(args) -> int:
     import json
 
+    from benchmarks.cli import CliError
     from benchmarks.labeling.cost import load_logs, totals
     from benchmarks.labeling.rates import LabelingRates
     from benchmarks.labeling.summary import summary_rows, summary_text
 
     rates = LabelingRates(box_protocol=args.box_protocol)
-    if args.folder_sort_s_per_image:
+    if args.folder_sort_s_per_image is not None:
         rates.folder_sort_s_per_image = args.folder_sort_s_per_image
         rates.folder_sort_citation = f"modeled: {args.folder_sort_s_per_image:g} s per image (configured)"
+    if not Path(args.log_dir).is_dir():  # a mistyped folder would otherwise show modeled rates as if no log existed
+        raise CliError(f"log folder {args.log_dir} does not exist; pass --log-dir with the folder your logs are in")
     logs = load_logs(args.log_dir, args.dataset, include_examples=not args.no_examples, include_rough=args.rough)
     rows = summary_rows(totals(logs), rates)
     print(json.dumps(rows, indent=1) if args.json else summary_text(rows))

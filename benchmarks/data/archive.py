@@ -17,12 +17,17 @@ import hashlib
 import shutil
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from benchmarks.data.problems import Problems
+from benchmarks.data.problems import DataError, Problems
 
 UNSAFE_FIX = "re-export from CVAT, or unpack the archive yourself and check what it contains"
+NOT_A_ZIP = (
+    "{path} is not a readable zip archive (a truncated download, or another format); download or export it again "
+    "from CVAT, or unpack it and pass the folder"
+)
 
 
 def safe_name(name: str) -> str | None:
@@ -60,8 +65,15 @@ class Export:
         self.is_zip = self.path.is_file() and zipfile.is_zipfile(self.path)
         self._zip: zipfile.ZipFile | None = None
         self._members: dict[str, zipfile.ZipInfo] = {}
+        if not self.path.exists():
+            raise DataError(f"{self.path} does not exist; check the path (an export is a .zip or its unpacked folder)")
+        if self.path.is_file() and not self.is_zip:
+            raise DataError(NOT_A_ZIP.format(path=self.path))
         if self.is_zip:
-            self._zip = zipfile.ZipFile(self.path)
+            try:
+                self._zip = zipfile.ZipFile(self.path)
+            except (zipfile.BadZipFile, OSError) as exc:  # an end record but a broken directory: truncated mid-way
+                raise DataError(NOT_A_ZIP.format(path=self.path) + f" ({exc})") from None
             for info in self._zip.infolist():
                 clean = safe_name(info.filename)
                 is_link = stat.S_ISLNK(info.external_attr >> 16)
@@ -71,8 +83,6 @@ class Export:
                     continue
                 if not info.is_dir():
                     self._members[clean] = info
-        elif not self.path.is_dir():
-            raise ValueError(f"{self.path} is neither a zip file nor a folder")
 
     # --- context manager ---------------------------------------------------------------------------------------
     def __enter__(self) -> Export:
@@ -142,7 +152,7 @@ class Export:
 
     def open(self, name: str) -> BinaryIO:
         if self.is_zip:
-            return self._zip.open(self._members[name])
+            return _Checked(self._zip.open(self._members[name]), self.where(name))
         path = self._folder_path(name)
         if path is None:
             raise FileNotFoundError(f"{self.where(name)} refused: escapes the export folder")
@@ -176,10 +186,35 @@ class Export:
         if not (target.is_file() and target.stat().st_size == info.file_size):
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(target.name + ".part")
-            with self._zip.open(info) as src, open(tmp, "wb") as dst:
+            with _Checked(self._zip.open(info), self.where(clean)) as src, open(tmp, "wb") as dst:
                 shutil.copyfileobj(src, dst)
             tmp.replace(target)
         return target
+
+
+class _Checked:
+    """A zip member's stream whose damage (bad CRC, broken deflate data: a zip cut or corrupted in the middle while
+    its directory survived) is a DataError naming the member, not a zlib traceback from deep inside a reader."""
+
+    def __init__(self, stream: BinaryIO, where: str):
+        self._stream, self._where = stream, where
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self._stream.read(n)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise DataError(
+                f"{self._where} is damaged inside the zip ({exc}); download or export it again from CVAT"
+            ) from None
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class ImageFinder:

@@ -80,7 +80,7 @@ def load_any(target: str | Path, reader: str | None = None, images: str | None =
     p = Path(target)
     if p.is_file() and p.suffix.lower() in (".yaml", ".yml") and reader is None:
         text = p.read_text(errors="replace")
-        if "sources:" in text:  # a benchmark config, not a YOLO data.yaml
+        if "sources:" in text or p.name == "clsdet.yaml":  # a benchmark config, not a YOLO data.yaml
             return load_config(p)
     return adhoc_config(p, reader, Path(images) if images else None)
 

@@ -21,7 +21,12 @@ class MethodTotals:
     n_labels: int = 0
     n_boxes: int = 0
     active_s: float = 0.0
-    box_active_s: float = 0.0  # active time of the logs that counted boxes (the per-box rate's numerator)
+    # Each rate divides the time of the logs that counted that quantity by their count, never the time of all logs
+    # by the counts of some (a log without box counts must not inflate the per-box rate, nor one without images
+    # the per-image rate).
+    image_active_s: float = 0.0
+    label_active_s: float = 0.0
+    box_active_s: float = 0.0
     rough: bool = False
     examples: bool = False
 
@@ -32,8 +37,9 @@ class MethodTotals:
         self.n_labels += log.n_labels
         self.n_boxes += log.n_boxes
         self.active_s += log.active_s
-        if log.n_boxes:
-            self.box_active_s += log.active_s
+        self.image_active_s += log.active_s if log.n_images else 0.0
+        self.label_active_s += log.active_s if log.n_labels else 0.0
+        self.box_active_s += log.active_s if log.n_boxes else 0.0
         self.rough = self.rough or log.rough
         self.examples = self.examples or log.example
 
@@ -43,11 +49,11 @@ class MethodTotals:
 
     @property
     def s_per_image(self) -> float | None:
-        return self._per(self.active_s, self.n_images)
+        return self._per(self.image_active_s, self.n_images)
 
     @property
     def s_per_label(self) -> float | None:
-        return self._per(self.active_s, self.n_labels)
+        return self._per(self.label_active_s, self.n_labels)
 
     @property
     def s_per_box(self) -> float | None:
@@ -90,7 +96,7 @@ def totals(logs: list[tuple[Path, LabelingLog]]) -> dict[str, MethodTotals]:
     return result
 
 
-def _entry(source, s_img, s_lab, s_box, total_s, basis, n_images, n_labels, n_boxes) -> dict:
+def _entry(source, s_img, s_lab, s_box, total_s, basis, n_images, n_labels, n_boxes, reason=None) -> dict:
     return {
         "source": source,
         "s_per_image": s_img,
@@ -102,7 +108,17 @@ def _entry(source, s_img, s_lab, s_box, total_s, basis, n_images, n_labels, n_bo
         "n_images": n_images,
         "n_labels": n_labels,
         "n_boxes": n_boxes,
+        "reason": reason,  # why a method with measured logs still uses the modeled rate; None otherwise
     }
+
+
+def _why_modeled(t: MethodTotals | None, counted: str) -> str | None:
+    if t is None:
+        return None
+    return (
+        f"measured log(s) {', '.join(t.logs)} ({t.active_s:g} s active) counted 0 {counted}, so they give no rate; "
+        "the modeled rate is used instead. Import the log again with its counts (for CVAT: --annotations EXPORT)"
+    )
 
 
 def labeling_cost(
@@ -120,6 +136,8 @@ def labeling_cost(
     counts; `basis` names the logs and says so. Without logs, a modeled rate with its citation, `source: modeled`."""
     rates = rates or LabelingRates()
     measured = totals(load_logs(log_dir, dataset, include_rough=include_rough))
+    # a mistyped `labeling.log_dir` must not look like "nobody logged anything": say so in every modeled entry
+    no_folder = f"log folder {log_dir} does not exist" if log_dir and not Path(log_dir).is_dir() else None
     out: dict[str, dict] = {}
     counts = (n_images, n_labels, n_boxes)
 
@@ -134,8 +152,12 @@ def labeling_cost(
     else:
         total = rates.folder_sort_s_per_image * n_images
         s_lab = round(total / n_labels, 3) if n_labels else None
+        reason = _why_modeled(fs, "images") or no_folder
         basis = f"{rates.folder_sort_citation}; total = rate x this run's {n_images} images"
-        out["folder_sort"] = _entry("modeled", rates.folder_sort_s_per_image, s_lab, None, total, basis, *counts)
+        basis += f" ({reason})" if reason else ""
+        out["folder_sort"] = _entry(
+            "modeled", rates.folder_sort_s_per_image, s_lab, None, total, basis, *counts, reason=reason
+        )
 
     cv = measured.get("cvat")
     if cv is not None and (cv.s_per_box is not None or cv.s_per_image is not None):
@@ -152,6 +174,7 @@ def labeling_cost(
         total = rates.s_per_box * n_boxes
         s_img = round(total / n_images, 3) if n_images else None
         s_lab = round(total / n_labels, 3) if n_labels else None
-        basis = f"{rates.box_basis}; total = rate x this run's {n_boxes} boxes"
-        out["cvat"] = _entry("modeled", s_img, s_lab, rates.s_per_box, total, basis, *counts)
+        reason = _why_modeled(cv, "images and 0 boxes") or no_folder
+        basis = f"{rates.box_basis}; total = rate x this run's {n_boxes} boxes" + (f" ({reason})" if reason else "")
+        out["cvat"] = _entry("modeled", s_img, s_lab, rates.s_per_box, total, basis, *counts, reason=reason)
     return out

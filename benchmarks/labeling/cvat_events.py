@@ -16,9 +16,10 @@ import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks.data.text import encoding_error
 from benchmarks.labeling.log_format import parse_utc
 from benchmarks.labeling.timing import THRESHOLD_MS, active_time
 
@@ -30,7 +31,8 @@ REQUIRED_COLUMNS = ("scope", "source", "timestamp", "duration", "project_id", "t
 WORKING_TIME_SCOPE = "send:working_time"
 COMPRESSED_SCOPES = frozenset({"change:frame"})  # CVAT's COMPRESSED_EVENT_SCOPES: events with a span
 # Scopes a client may send (cvat/apps/events/serializers.py: ClientEventsSerializer.ALLOWED_SCOPES), plus the newer
-# `user:activity` (cvat/apps/events/const.py: USER_ACTIVITY_SCOPE).
+# `user:activity` (cvat/apps/events/const.py: USER_ACTIVITY_SCOPE). Used for warnings (a scope outside it is counted
+# as `unknown_scope:<scope>`) and to place rows without a `source`; every `source=client` row counts on the clock.
 CLIENT_SCOPES = frozenset(
     [
         "load:cvat",
@@ -71,7 +73,7 @@ CLIENT_SCOPES = frozenset(
 _SERVER_SCOPE = re.compile(r"^(create|update|delete|import|export|call|send):[a-z_]+$")
 
 
-_EPOCH, _MS = datetime(1970, 1, 1, tzinfo=timezone.utc), timedelta(milliseconds=1)
+_EPOCH, _MS = datetime(1970, 1, 1, tzinfo=UTC), timedelta(milliseconds=1)
 
 
 class CvatEventsError(Exception):
@@ -119,8 +121,21 @@ def _id(value: str | None) -> str | None:
 
 
 def read_events(path: Path, problems: Counter | None = None) -> list[CvatEvent]:
-    """Rows of known scopes, in file order; unknown scopes, zone-less times and bad rows counted in `problems`."""
+    """Every row, in file order; unknown scopes (kept), zone-less times and bad rows counted in `problems`."""
     path, problems = Path(path), problems if problems is not None else Counter()
+    if not path.is_file():
+        raise CvatEventsError(
+            f"events file {path} does not exist; export it from CVAT (Analytics > Export events, logs_<timestamp>.csv)"
+            " or run `clsdet cvat pull`, and pass its path"
+        )
+    try:
+        return _read_rows(path, problems)
+    except UnicodeDecodeError as exc:
+        with open(path, "rb") as fh:
+            raise encoding_error(str(path), fh.read(4), exc) from None
+
+
+def _read_rows(path: Path, problems: Counter) -> list[CvatEvent]:
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
@@ -134,8 +149,9 @@ def read_events(path: Path, problems: Counter | None = None) -> list[CvatEvent]:
             line = reader.line_num
             scope = (row["scope"] or "").strip()
             if scope not in CLIENT_SCOPES and not _SERVER_SCOPE.match(scope):
+                # a warning only: CVAT stores only client events its server accepted, so a client row of a scope
+                # newer than this list still counted on CVAT's clock, and must count on ours
                 problems[f"unknown_scope:{scope}"] += 1
-                continue
             try:
                 t, had_zone = parse_utc(row["timestamp"])
             except ValueError:
@@ -261,5 +277,24 @@ def read_working_time(path: Path, threshold_ms: int = THRESHOLD_MS) -> CvatTime:
     problems: Counter = Counter()
     events = read_events(path, problems)
     if not events:
-        raise CvatEventsError(f"{path}: no events of a known scope; is this a CVAT events export (logs_*.csv)?")
+        raise CvatEventsError(f"{path}: no events; is this a CVAT events export (logs_*.csv)?")
     return working_time(events, threshold_ms, problems)
+
+
+def keep_jobs(wt: CvatTime, keep: set[str]) -> dict[str, float]:
+    """Restrict `wt` to the jobs in `keep` (those an annotation export covers); returns {job: active_s} left out.
+
+    Computed after the clock ran over every event, so a step at a switch between jobs stays with the job CVAT
+    credits it to; only the per-job results are dropped, and tasks/users/frames are summed again from those kept."""
+    left_out = {j: v["active_s"] for j, v in wt.jobs.items() if j not in keep}
+    wt.jobs = {j: v for j, v in wt.jobs.items() if j in keep}
+    tasks: dict[str, float] = defaultdict(float)
+    users: dict[str, float] = defaultdict(float)
+    for j in wt.jobs.values():
+        tasks[j["task_id"] or "unknown"] += j["active_s"]
+        for u, s in j["users"].items():
+            users[u] += s
+    wt.tasks = {t: round(s, 3) for t, s in sorted(tasks.items())}
+    wt.users = {u: round(s, 3) for u, s in sorted(users.items())}
+    wt.frames = [f for f in wt.frames if f["job_id"] in keep]
+    return left_out

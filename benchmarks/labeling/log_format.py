@@ -8,8 +8,9 @@ time with the rule that produced it, so a figure can always be traced back to it
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 SCHEMA_VERSION = 1
@@ -28,25 +29,25 @@ class LogFormatError(Exception):
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_utc_text(t: datetime) -> str:
     """ISO 8601 with an explicit `Z`, millisecond resolution (CVAT's own resolution)."""
-    return t.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_utc(text: str) -> tuple[datetime, bool]:
     """Parse an ISO timestamp (or epoch seconds); returns (aware UTC datetime, had_zone). No zone means UTC."""
     text = str(text).strip()
     try:
-        return datetime.fromtimestamp(float(text), tz=timezone.utc), True
+        return datetime.fromtimestamp(float(text), tz=UTC), True
     except ValueError:
         pass
     t = datetime.fromisoformat(text.replace(" UTC", "Z"))  # raises ValueError with the text in the message
     if t.tzinfo is None:
-        return t.replace(tzinfo=timezone.utc), False
-    return t.astimezone(timezone.utc), True
+        return t.replace(tzinfo=UTC), False
+    return t.astimezone(UTC), True
 
 
 @dataclass
@@ -89,6 +90,15 @@ class LabelingLog:
             raise LogFormatError(f"method {self.method!r} is not one of {METHODS}")
         if self.source not in SOURCES:
             raise LogFormatError(f"source {self.source!r} is not one of {SOURCES}")
+        # a hand-edited or damaged log must not turn into negative, NaN or text "seconds" in a cost
+        for key in ("active_s", "paused_s"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise LogFormatError(f"`{key}` = {value!r}: must be a finite number of seconds >= 0")
+        for key in ("n_images", "n_labels", "n_boxes"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise LogFormatError(f"`{key}` = {value!r}: must be a whole number >= 0")
 
     @property
     def rough(self) -> bool:
@@ -137,6 +147,10 @@ def read_log(path: Path) -> LabelingLog:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise LogFormatError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from exc
+    except UnicodeDecodeError:
+        raise LogFormatError(
+            f"{path}: not UTF-8 text; logs are UTF-8 JSON: save it as UTF-8, or move it out of the log folder"
+        ) from None
     if not isinstance(data, dict):
         raise LogFormatError(f"{path}: a labeling log is a JSON object, got {type(data).__name__}")
     data = _migrate(data, path)
@@ -150,11 +164,17 @@ def read_log(path: Path) -> LabelingLog:
         for f in fields(LabelingLog)
         if f.name not in data and f.default is MISSING and f.default_factory is MISSING
     )
+    if missing:
+        raise LogFormatError(f"{path}: missing key(s) {missing}; fix the log or move it out of the log folder")
     try:
         data["events"] = [Event(**e) for e in data.get("events", [])]
         return LabelingLog(**data)
-    except TypeError as exc:
-        raise LogFormatError(f"{path}: {exc} (missing keys: {missing or 'none'})") from exc
+    except TypeError as exc:  # an event row with unknown keys, or `events` not a list of objects
+        raise LogFormatError(
+            f"{path}: bad `events` row ({exc}); fix the log or move it out of the log folder"
+        ) from None
+    except LogFormatError as exc:
+        raise LogFormatError(f"{path}: {exc}; fix the log or move it out of the log folder") from None
 
 
 def find_logs(log_dir: Path) -> list[Path]:

@@ -64,7 +64,10 @@ def start_session(
     return {"images": len(tree.images), "labels": len(tree.pairs), "ignored_files": sum(tree.ignored.values())}
 
 
-def stop_session(sorted_dir: Path, log_dir: Path, notes: str = "") -> LabelingLog:
+def stop_session(
+    sorted_dir: Path, log_dir: Path, notes: str = "", annotator: str = "", dataset: str = "", example: bool = False
+) -> LabelingLog:
+    """Diff the tree against `start`'s snapshot; `annotator`, `dataset` and `example` given here win over start's."""
     root = Path(sorted_dir).resolve()
     state = _load(log_dir)
     if str(root) not in state:
@@ -77,15 +80,15 @@ def stop_session(sorted_dir: Path, log_dir: Path, notes: str = "") -> LabelingLo
     ended = utc_now()
     log = LabelingLog(
         method="folder_sort",
-        dataset=begun["dataset"],
-        annotator=begun["annotator"],
+        dataset=dataset or begun["dataset"],
+        annotator=annotator or begun["annotator"],
         started_utc=begun["started_utc"],
         ended_utc=to_utc_text(ended),
         source="stopwatch",
-        active_s=round((ended - started).total_seconds(), 3),
+        active_s=max(round((ended - started).total_seconds(), 3), 0.0),  # a clock set back must not log < 0 s
         n_images=len({name for name, _ in new_pairs}),
         n_labels=len(new_pairs),
-        example=begun.get("example", False),
+        example=example or begun.get("example", False),
         notes=notes or "stopwatch: wall-clock span, pauses not detectable",
         counts={
             "images_at_start": len({n for n, _ in before}),

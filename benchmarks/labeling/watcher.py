@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks.labeling.log_format import Event, LabelingLog, to_utc_text, utc_now
 from benchmarks.labeling.timing import active_time
 from benchmarks.labeling.tree import classify
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _ms(t: datetime) -> int:

@@ -127,9 +127,20 @@ class FakeCvat:
     """`with FakeCvat(token=..., user=..., password=...) as cvat:` -> cvat.url; tasks {id: name}."""
 
     def __init__(
-        self, token="", user="", password="", tasks=None, fail_export=False, events_api="new", events_forbidden=False
+        self,
+        token="",
+        user="",
+        password="",
+        tasks=None,
+        fail_export=False,
+        events_api="new",
+        events_forbidden=False,
+        echo_auth=False,
     ):
         self.token, self.user, self.password = token, user, password
+        # a careless server or proxy: answers task requests with 500, the request's credentials in the reason
+        # phrase and the body, as debugging middleware sometimes does
+        self.echo_auth = echo_auth
         self.tasks = tasks if tasks is not None else {7: "street scenes"}
         self.fail_export = fail_export
         self.events_forbidden = events_forbidden  # CVAT answers 403 to accounts without analytics access
@@ -311,6 +322,14 @@ class FakeCvat:
                         },
                     )
                 segs = path.split("/")
+                if fake.echo_auth and len(segs) >= 4 and segs[2] == "tasks":
+                    seen = f"Authorization: {self.headers.get('Authorization')} Cookie: {self.headers.get('Cookie')}"
+                    body = json.dumps({"detail": "internal error", "request_headers": dict(self.headers)}).encode()
+                    self.send_response(500, f"Internal error; the request had {seen}")
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    return self.wfile.write(body)
                 if len(segs) >= 4 and segs[2] == "tasks":
                     task_id = int(segs[3])
                     if task_id not in fake.tasks:

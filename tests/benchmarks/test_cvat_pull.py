@@ -251,3 +251,108 @@ def test_no_events_flag(env, tmp_path, monkeypatch, capsys):
         assert pull(fake, out, "--no-events") == 0
     assert not any("/api/events" in p for _, p in fake.requests)
     assert json.loads((out / "pull.json").read_text())["events"] == {"status": "skipped"}
+
+
+@pytest.mark.parametrize("auth", ["token", "password"])
+def test_echoed_credentials_are_redacted_everywhere(auth, env, tmp_path, monkeypatch, capsys, caplog):
+    """The server puts the request's Authorization and Cookie headers in its reason phrase and body: neither our
+    error, nor the sdk's log records (its exception text, its debug log of bodies), nor any file may hold them."""
+    if auth == "token":
+        monkeypatch.setenv("CVAT_ACCESS_TOKEN", TOKEN)
+    else:
+        monkeypatch.setenv("CVAT_USER", USER)
+        monkeypatch.setenv("CVAT_PASSWORD", PASSWORD)
+    out = tmp_path / "pulled"
+    with FakeCvat(token=TOKEN, user=USER, password=PASSWORD, echo_auth=True) as fake:
+        assert pull(fake, out) == 2
+    captured = capsys.readouterr()
+    assert "reading the task for task 7 failed: HTTP 500 (Internal error; the request had Authorization: ***" in (
+        captured.err
+    )
+    cookies = [h.get("Cookie", "") for h in fake.headers_seen if h.get("Cookie")]
+    session_values = [v.split("=", 1)[1] for c in cookies for v in c.split("; ") if "=" in v]
+    assert auth == "token" or session_values  # a password login sent session cookies: they must not leak either
+    assert_no_secret([TOKEN, PASSWORD, *session_values], out, captured, caplog)
+
+
+def _silent_server():
+    """Accepts connections and reads the request, never answers; returns (port, requests seen, stop)."""
+    import threading
+
+    seen, held = [], []
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    srv.settimeout(0.05)
+    stop = threading.Event()
+
+    def loop():
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except TimeoutError:
+                continue
+            held.append(conn)
+            conn.settimeout(0.5)
+            try:
+                data = conn.recv(4096)
+            except OSError:
+                data = b""
+            if data:
+                seen.append(data.split(b"\r\n", 1)[0].decode())
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+
+    def close():
+        stop.set()
+        thread.join(timeout=2)
+        for c in held:
+            c.close()
+        srv.close()
+
+    return srv.getsockname()[1], seen, close
+
+
+def test_server_that_never_answers_ends_in_an_error_naming_the_url(env, tmp_path, monkeypatch, capsys):
+    import time
+
+    monkeypatch.setenv("CVAT_ACCESS_TOKEN", TOKEN)
+    port, seen, close = _silent_server()
+    started = time.monotonic()
+    try:
+        rc = main(["cvat", "pull", "--url", f"http://127.0.0.1:{port}", "--task-id", "1", "--out", str(tmp_path / "o"),
+                   "--timeout-s", "0.3", "--retries", "2"])  # fmt: skip
+    finally:
+        close()
+    elapsed = time.monotonic() - started
+    assert rc == 2 and elapsed < 10
+    err = capsys.readouterr().err
+    assert f"GET http://127.0.0.1:{port}/api/server/about did not answer (no answer within 0.3 s, 3 tries)" in err
+    assert seen.count("GET /api/server/about HTTP/1.1") == 3  # bounded: the first try and 2 retries, no more
+
+
+def test_sdk_log_records_are_redacted_while_pulling(caplog):
+    """What the sdk logs (its ApiException text holds response headers and body, e.g. in check_server_version's
+    warning) is redacted as the record is made, whatever logger it comes from; outside a pull nothing changes."""
+    from types import SimpleNamespace
+
+    from cvat_sdk.api_client.exceptions import ApiException
+
+    from benchmarks.cvat_http import Redactor, redacted_logs
+
+    resp = SimpleNamespace(
+        status=500, reason="oops", data=f'{{"key": "login-key-77", "echo": "Bearer {TOKEN}"}}'.encode(),
+        headers={"Set-Cookie": "sessionid=sess-1234abcd; HttpOnly", "X-Echo": f"Token {TOKEN}"},
+    )  # fmt: skip
+    exc = ApiException(http_resp=resp)
+    caplog.set_level(logging.DEBUG)
+    with redacted_logs(Redactor(TOKEN)):
+        logging.getLogger("cvat_sdk.core.client").warning("Failed to retrieve server API version: %s", exc)
+        logging.getLogger("urllib3.connectionpool").debug("headers: %s", {"Authorization": f"Bearer {TOKEN}"})
+    text = caplog.text
+    for secret in (TOKEN, "sess-1234abcd", "login-key-77"):
+        assert secret not in text
+    assert text.count("***") >= 4 and "Failed to retrieve server API version" in text
+    logging.getLogger("cvat_sdk").warning("after: %s", "sessionid=kept")
+    assert "sessionid=kept" in caplog.text  # the factory is restored

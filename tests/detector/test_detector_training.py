@@ -99,3 +99,13 @@ def test_box_metrics_on_test_split(trained):
     n_boxes = json.loads((trained["view"] / "view.json").read_text())["splits"]["test"]["boxes"]
     assert sum(c["n_instances"] for c in m["per_class"].values()) == n_boxes
     assert (trained["artifact"] / "ultralytics_val").is_dir()
+
+
+def test_truncated_pretrained_weights_are_a_user_error(trained, tmp_path):
+    good = trained["artifact"] / "weights" / "best.pt"
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(good.read_bytes()[:4096])  # an interrupted download
+    cfg = detector.DetectorConfig(epochs=1, imgsz=64, batch=8, device="cpu", close_mosaic=0, weights=str(cut))
+    with pytest.raises(Exception, match="cannot be read") as info:
+        detector.train(trained["view"], cfg, tmp_path / "det", progress=False)
+    assert getattr(info.value, "user_error", False) and str(cut) in str(info.value)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 
 from benchmarks.labeling.cvat_events import EXPECTED_COLUMNS
 
-T0 = datetime(2025, 3, 1, 9, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 1, 9, 0, 0, tzinfo=UTC)
 USERS = {"A": ("7", "alice"), "B": ("8", "bob")}
 JOB_TASK = {"1": "1", "2": "2", "3": "2"}
 
@@ -58,7 +58,7 @@ def stream():
     ]
     noise = [
         row(100, "create:shapes", "A", "1", source="server"),  # server event: not part of the clock
-        row(120, "foo:bar", "A", "1"),  # unknown scope: ignored, counted
+        row(120, "foo:bar", "A", "1"),  # unknown scope, source=client: on CVAT's clock (splits the 100 s gap), warned
     ]
     rows = sorted(a + b + noise, key=lambda r: r["timestamp"])
     rows[3]["timestamp"] = rows[3]["timestamp"].replace("+00:00", "")  # no zone: read as UTC, counted
@@ -66,7 +66,8 @@ def stream():
     return rows
 
 
-EXPECTED_JOB_S = {"1": 10 + 99.999 + 10 + 10 + 10, "2": 10 + 12 + 30, "3": 5}
+# job 1: 10 + 99.999, then foo:bar at 120 (+10.001) and the click at 209.999 (+89.999), then 5 + 5 span, 10, 10
+EXPECTED_JOB_S = {"1": 10 + 99.999 + 10.001 + 89.999 + 10 + 10 + 10, "2": 10 + 12 + 30, "3": 5}
 
 
 @pytest.fixture

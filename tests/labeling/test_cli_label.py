@@ -47,17 +47,45 @@ def test_import_cvat_and_summary(tmp_path, export_zip, capsys, cvat):
                  "--dataset", "pets"]) == 0  # fmt: skip
     (path,) = sorted(logs.glob("*.json"))
     log = read_log(path)
-    total = sum(cvat.expected_job_s.values())
+    total = cvat.expected_job_s["1"]  # the export is job 1's: jobs 2 and 3 (in the CSV) are left out, counted
     assert log.active_s == pytest.approx(total)
-    assert (log.n_images, log.n_boxes, log.counts["other_shapes"]) == (3, 5, {"polygon": 1})
+    assert log.counts["jobs_left_out"] == pytest.approx({"2": cvat.expected_job_s["2"], "3": cvat.expected_job_s["3"]})
+    assert set(log.breakdown["jobs"]) == {"1"} and "left out (not in the annotation export): job(s) 2, 3" in (
+        capsys.readouterr().out
+    )
+    # one counting rule with the harness: the polygon becomes a truth box in the reader, so it is a box here too
+    assert (log.n_images, log.n_boxes, log.counts["other_shapes"]) == (3, 6, {"polygon": 1})
     assert log.source == "cvat_client_events"
     assert log.counts["problems"]["unknown_scope:foo:bar"] == 1
-    capsys.readouterr()
     assert main(["label", "summary", "--log-dir", str(logs), "--json"]) == 0
     rows = {r["method"]: r for r in json.loads(capsys.readouterr().out)}
-    assert rows["cvat"]["s_per_box"] == pytest.approx(round(total / 5, 3))
+    assert rows["cvat"]["s_per_box"] == pytest.approx(round(total / 6, 3))
     assert rows["cvat"]["s_per_image"] == pytest.approx(round(total / 3, 3))
     assert rows["folder_sort"]["source"].startswith("modeled")
+
+
+def test_import_cvat_refuses_events_of_other_jobs(tmp_path, capsys, cvat):
+    events = cvat.write(tmp_path / "logs.csv", cvat.stream())  # jobs 1, 2, 3
+    other = tmp_path / "job_9.xml"
+    other.write_text(XML.replace("<id>1</id>", "<id>9</id>"))
+    assert main(["label", "import-cvat", str(events), "--annotations", str(other), "--log-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{events} holds jobs 1, 2, 3, none of which is in {other} (job(s) 9)" in err
+    no_ids = tmp_path / "no_ids.xml"
+    no_ids.write_text(XML.replace("<id>1</id>", ""))
+    assert main(["label", "import-cvat", str(events), "--annotations", str(no_ids), "--log-dir", str(tmp_path)]) == 2
+    assert "names no job or task id" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_task_export_keeps_the_jobs_in_its_segments(tmp_path, cvat):
+    from benchmarks.labeling.cvat_import import import_cvat
+
+    segments = "<segments><segment><id>5</id><url>http://cvat:8080/api/jobs/3</url></segment></segments>"
+    task_xml = XML.replace("<job><id>1</id>", f"<task><id>2</id>{segments}").replace("</job>", "</task>")
+    (tmp_path / "task.xml").write_text(task_xml)
+    log = import_cvat(cvat.write(tmp_path / "logs.csv", cvat.stream()), tmp_path / "task.xml")
+    assert set(log.breakdown["jobs"]) == {"3"} and log.active_s == pytest.approx(cvat.expected_job_s["3"])
 
 
 def test_rough_figure_from_export_timestamps(tmp_path, export_zip, capsys):

@@ -105,3 +105,87 @@ def test_stopwatch(tmp_path):
     assert log.source == "stopwatch" and log.active_s >= 0
     with pytest.raises(SessionError, match="no session running"):
         stop_session(tree, logs)
+
+
+def test_stopwatch_stop_honours_dataset_and_annotator(tmp_path, capsys):
+    from benchmarks.cli import main
+
+    tree, logs = tmp_path / "sorted", tmp_path / "logs"
+    (tree / "cat").mkdir(parents=True)
+    base = ["label", "session"]
+    assert main([*base, "start", str(tree), "--log-dir", str(logs), "--dataset", "old", "--annotator", "ann"]) == 0
+    (tree / "cat" / "a.jpg").write_bytes(b"x")
+    assert main([*base, "stop", str(tree), "--log-dir", str(logs), "--dataset", "pets", "--annotator", "bo"]) == 0
+    (path,) = [p for p in logs.glob("*.json") if p.name != ".session_state.json" and "state" not in p.name]
+    log = read_log(path)
+    assert (log.dataset, log.annotator, log.n_images) == ("pets", "bo", 1)
+    assert main([*base, "start", str(tree), "--log-dir", str(logs), "--dataset", "kept", "--annotator", "al"]) == 0
+    assert main([*base, "stop", str(tree), "--log-dir", str(logs)]) == 0  # none given at stop: start's are kept
+    newest = max((p for p in logs.glob("*.json") if p != path and "state" not in p.name), key=lambda p: p.name)
+    assert (read_log(newest).dataset, read_log(newest).annotator) == ("kept", "al")
+
+
+def test_rates_divide_by_the_counts_of_the_logs_that_have_them(tmp_path):
+    """Three CVAT logs of 32.5 s; only one counted images (1) and boxes (1): 32.5 s per image and per box, not
+    97.5 (all the time over one log's counts)."""
+    write_log(_log("cvat", active_s=32.5, n_images=1, n_labels=1, n_boxes=1), tmp_path)
+    write_log(_log("cvat", active_s=32.5, n_images=0, n_labels=0, n_boxes=0), tmp_path)
+    write_log(_log("cvat", active_s=32.5, n_images=0, n_labels=0, n_boxes=0), tmp_path)
+    rows = {r["method"]: r for r in summary_rows(totals(load_logs(tmp_path)), LabelingRates())}
+    assert rows["cvat"]["active_s"] == pytest.approx(97.5)
+    assert rows["cvat"]["s_per_image"] == rows["cvat"]["s_per_label"] == rows["cvat"]["s_per_box"] == 32.5
+    cost = labeling_cost(10, 10, 10, tmp_path)
+    assert cost["cvat"]["total_s"] == pytest.approx(325.0) and cost["cvat"]["reason"] is None
+
+
+def test_measured_log_without_counts_says_why_it_is_modeled(tmp_path):
+    write_log(_log("cvat", active_s=50.0, n_images=0, n_labels=0, n_boxes=0), tmp_path)
+    write_log(_log("folder_sort", active_s=20.0, n_images=0, n_labels=0), tmp_path)
+    rows = {r["method"]: r for r in summary_rows(totals(load_logs(tmp_path)), LabelingRates())}
+    assert all("costs use the modeled rate" in rows[m]["source"] for m in ("cvat", "folder_sort"))
+    cost = labeling_cost(10, 12, 30, tmp_path)
+    for method, counted in (("cvat", "0 images and 0 boxes"), ("folder_sort", "0 images")):
+        entry = cost[method]
+        assert entry["source"] == "modeled"
+        assert entry["reason"].startswith("measured log(s) ") and f"counted {counted}" in entry["reason"]
+        assert entry["reason"] in entry["basis"]  # the report prints the basis
+    assert cost["cvat"]["total_s"] == pytest.approx(7.0 * 30)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"active_s": -5.0}, "`active_s` = -5.0: must be a finite number of seconds >= 0"),
+        ({"active_s": "12 s"}, "`active_s` = '12 s'"),
+        ({"n_boxes": 2.5}, "`n_boxes` = 2.5: must be a whole number >= 0"),
+        ({"method": None, "drop": "method"}, "missing key(s) ['method']"),
+    ],
+)
+def test_damaged_log_is_a_clear_error(tmp_path, edit, message):
+    path = write_log(_log(), tmp_path)
+    data = json.loads(path.read_text())
+    data.update({k: v for k, v in edit.items() if k != "drop"})
+    data.pop(edit.get("drop", "-"), None)
+    path.write_text(json.dumps(data))  # json writes NaN too; a negative or text value is the usual damage
+    with pytest.raises(LogFormatError, match="move it out of the log folder") as info:
+        read_log(path)
+    assert str(path) in str(info.value) and message in str(info.value)
+    path.write_bytes(json.dumps(_log().to_dict()).encode("utf-16"))
+    with pytest.raises(LogFormatError, match="not UTF-8 text"):
+        read_log(path)
+
+
+def test_bad_rates_and_folders_are_refused(tmp_path, capsys):
+    from benchmarks.cli import main
+
+    for bad in ("-1", "0", "nan"):
+        with pytest.raises(SystemExit) as info:
+            main(["label", "summary", "--log-dir", str(tmp_path), "--folder-sort-s-per-image", bad])
+        assert info.value.code == 2 and "must be a number of seconds > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["label", "import-cvat", "x.csv", "--threshold-s", "0"])
+    assert main(["label", "summary", "--log-dir", str(tmp_path / "typo")]) == 2
+    assert f"log folder {tmp_path / 'typo'} does not exist" in capsys.readouterr().err
+    cost = labeling_cost(10, 10, 10, tmp_path / "typo")
+    assert cost["cvat"]["source"] == "modeled"
+    assert cost["cvat"]["reason"] == cost["folder_sort"]["reason"] == f"log folder {tmp_path / 'typo'} does not exist"

@@ -15,10 +15,21 @@ def test_client_events_per_job_task_user(tmp_path, cvat):
     assert {v["method"] for v in wt.jobs.values()} == {"client_events"}
     assert wt.tasks == pytest.approx({"1": expected["1"], "2": expected["2"] + expected["3"]})
     assert wt.users == pytest.approx({"7": expected["1"] + 5, "8": 52})
-    assert wt.paused_s == pytest.approx(100 + 100.001 + 128)
+    assert wt.paused_s == pytest.approx(100.001 + 128)  # foo:bar splits the 100 s gap into two counted ones
     assert wt.problems["unknown_scope:foo:bar"] == 1
     assert wt.problems["timestamp_without_zone_taken_as_utc"] == 1
     assert wt.problems["events_out_of_order_sorted"] >= 1
+
+
+def test_unknown_client_scope_counts_and_warns(tmp_path, cvat):
+    """CVAT keeps only client events its server accepted, so a client row of a scope outside our list (a newer
+    CVAT) was on CVAT's clock: counted (job 1 is 240 s, not 140 s), and listed as a warning."""
+    wt = read_working_time(cvat.write(tmp_path / "logs.csv", cvat.stream()))
+    assert wt.jobs["1"]["active_s"] == pytest.approx(239.999)
+    assert wt.problems["unknown_scope:foo:bar"] == 1
+    server_only = [cvat.row(0, "load:job", "A", "1"), cvat.row(20, "frob:widget", "A", "1", source="server")]
+    wt = read_working_time(cvat.write(tmp_path / "server.csv", server_only))
+    assert wt.active_s == 0 and wt.problems["unknown_scope:frob:widget"] == 1  # server rows never on the clock
 
 
 def test_per_frame_time(tmp_path, cvat):
@@ -26,7 +37,7 @@ def test_per_frame_time(tmp_path, cvat):
     wt = read_working_time(cvat.write(tmp_path / "logs.csv", cvat.stream()))
     frames = {(f["job_id"], f["frame"]): f["active_s"] for f in wt.frames}
     # job 1: frame 0 until the change:frame (its own step included), frame 1 after it
-    assert frames[("1", 0)] == pytest.approx(10 + 99.999 + 10)
+    assert frames[("1", 0)] == pytest.approx(10 + 99.999 + 10.001 + 89.999 + 10)
     assert frames[("1", 1)] == pytest.approx(10 + 10)
     assert frames[("2", 3)] == pytest.approx(10 + 12)
     assert frames[("2", 4)] == pytest.approx(30)

@@ -6,7 +6,7 @@ import os
 import shutil
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -99,7 +99,7 @@ def test_watcher_default_observer(tmp_path):
 def test_delete_then_arrive_is_one_resort(tmp_path):
     root = tmp_path / "sorted"
     w = FolderSortWatcher(root, ["a", "b"], polling=True)
-    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
     w.begin(at=t0)
     _img(root / "a" / "x.jpg")
     w.record_created(root / "a" / "x.jpg", t0 + timedelta(seconds=2))
@@ -115,7 +115,7 @@ def test_delete_then_arrive_is_one_resort(tmp_path):
 def test_pauses_excluded_and_reported(tmp_path):
     root = tmp_path / "sorted"
     w = FolderSortWatcher(root, ["a"], pause_threshold_s=100)
-    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
     w.begin(at=t0)
     for i, dt in enumerate([5, 10, 150, 155]):  # 140 s between the 2nd and 3rd image: a pause
         _img(root / "a" / f"{i}.jpg")

@@ -17,6 +17,7 @@ from pathlib import Path
 from benchmarks.data.images import ImageIndex, check_options, is_hidden, list_images
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import SourceResult, SourceRow, SourceSpec, register_source
+from benchmarks.data.text import read_text
 
 
 def _lists_dir(path: Path) -> Path:
@@ -86,7 +87,7 @@ def read(spec: SourceSpec, problems: Problems) -> SourceResult:
             continue
         cls = f.stem
         vocabulary.append(cls)
-        for no, raw in enumerate(f.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        for no, raw in enumerate(read_text(f).splitlines(), start=1):
             image_id = raw.strip()
             if not image_id or image_id.startswith("#"):
                 continue

@@ -23,10 +23,11 @@ from benchmarks.data.images import header_size
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import IMAGE_SUFFIXES, SourceBox, SourceResult, SourceRow, SourceSpec, register_source
 from benchmarks.data.sources.cvat_xml import LABEL_FIX, cvat_options
+from benchmarks.data.text import decode
 
 
 def _text(export: Export, member: str) -> list[str]:
-    return export.read_bytes(member).decode("utf-8-sig").splitlines()
+    return decode(export.read_bytes(member), export.where(member)).splitlines()
 
 
 def _lists(export: Export, base: str) -> list[str]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from benchmarks.data.images import check_options
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import SourceResult, SourceRow, SourceSpec, register_source
+from benchmarks.data.text import read_text
 
 VALUES = {"1": 1, "0": 0, "na": None}
 DEFAULT_NAMES = ("labels.txt", "labels.csv", "labels.tsv")
@@ -83,7 +84,7 @@ def read(spec: SourceSpec, problems: Problems) -> SourceResult:
             fix=f"fix `sources.{spec.name}.images` in the config",
         )
         return SourceResult([], [], exhaustive=False, origin=str(file))
-    lines = file.read_text(encoding="utf-8-sig").splitlines()  # utf-8-sig: spreadsheet exports start with a BOM
+    lines = read_text(file).splitlines()
 
     header: list[str] | None = None
     header_line = 0

@@ -33,6 +33,7 @@ import yaml
 from benchmarks.data.images import check_options, header_size, list_images
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import IMAGE_SUFFIXES, SourceBox, SourceResult, SourceRow, SourceSpec, register_source
+from benchmarks.data.text import read_text
 
 SPLITS = ("train", "val", "test")
 
@@ -90,7 +91,7 @@ def _split_images(root: Path, entry: str, file: Path, split: str, problems: Prob
         return list_images(p, problems, name)
     if p.is_file():
         out = []
-        for no, raw in enumerate(p.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        for no, raw in enumerate(read_text(p).splitlines(), start=1):
             line = raw.strip()
             if not line:
                 continue
@@ -132,7 +133,7 @@ def label_path(image: Path) -> Path:
 def parse_label_file(file: Path, size: tuple[int, int], names: dict[int, str], problems: Problems) -> list[SourceBox]:
     w_img, h_img = size
     boxes = []
-    for no, raw in enumerate(file.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    for no, raw in enumerate(read_text(file).splitlines(), start=1):
         fields = raw.split()
         if not fields:
             continue
