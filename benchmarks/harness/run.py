@@ -1,9 +1,10 @@
 """`clsdet bench`: data -> split -> train (every candidate's jobs) -> evaluate -> size -> latency -> labeling cost
 -> results.json -> reports -> MLflow.
 
-Each stage writes its output into the run folder and is marked done in `stages.json`, keyed by a hash of the
-resolved config and the manifest; `--resume` reuses the newest run with the same key and starts at the first
-unfinished stage. The stage functions live in `benchmarks/harness/stages.py`; this module only sequences them.
+Each stage writes its output into the run folder and is marked done in `stages.json`, with a hash of the resolved
+config and one of its data/split part; `--resume` reuses the newest run with the same data/split part and starts at
+the first unfinished stage (from `train` when the training or measurement settings changed: training jobs whose
+inputs did not change stay finished). The stage functions live in `benchmarks/harness/stages.py`; this module only sequences them.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def new_run_dir(runs_dir: Path, cfg: BenchConfig, key: str) -> Path:
 
 
 class Progress:
-    """One line per stage: `[3/11] train_classifier ...` then `done in 52.1 s`."""
+    """One line per stage: `[3/11] train ...` then `done in 52.1 s`."""
 
     def __init__(self, total: int, echo: Callable[[str], None] = print):
         self.total, self.echo, self.i = total, echo, 0
