@@ -20,7 +20,7 @@ def score_bars(classes: list[str], scores: np.ndarray, tuned: np.ndarray, active
     import matplotlib.pyplot as plt
 
     n = len(classes)
-    fig, ax = plt.subplots(figsize=(4.6, 0.36 * n + 0.9), dpi=110)
+    fig, ax = plt.subplots(figsize=(4.6, 0.36 * n + 0.9), dpi=100)
     y = np.arange(n)
     on = np.asarray(scores) >= active
     ax.barh(y, scores, color=[ON if o else OFF for o in on], height=0.65)
@@ -28,7 +28,7 @@ def score_bars(classes: list[str], scores: np.ndarray, tuned: np.ndarray, active
         ax.plot([tuned[i], tuned[i]], [i - 0.42, i + 0.42], color="black", linewidth=2)
         if not np.isclose(active[i], tuned[i]):
             ax.plot([active[i], active[i]], [i - 0.42, i + 0.42], color="#d62728", linewidth=1.5, linestyle="--")
-        ax.text(min(float(scores[i]) + 0.02, 0.86), i, f"{scores[i]:.2f}", va="center", fontsize=8)
+        ax.text(1.02, i, f"{scores[i]:.2f}", va="center", fontsize=8, transform=ax.get_yaxis_transform())
     ax.set_yticks(y, classes, fontsize=9)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
@@ -42,7 +42,7 @@ def score_bars(classes: list[str], scores: np.ndarray, tuned: np.ndarray, active
 def cam_overlay(image_rgb: np.ndarray, heat: np.ndarray, title: str):
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(4.2, 4.2 * image_rgb.shape[0] / max(image_rgb.shape[1], 1) + 0.4), dpi=110)
+    fig, ax = plt.subplots(figsize=(4.2, 4.2 * image_rgb.shape[0] / max(image_rgb.shape[1], 1) + 0.4), dpi=100)
     ax.imshow(image_rgb)
     ax.imshow(heat, cmap="jet", alpha=0.45, vmin=0.0, vmax=1.0)
     ax.set_xticks([])

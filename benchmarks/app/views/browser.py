@@ -67,9 +67,9 @@ def render(ctx: state.Ctx) -> None:
     for n, i in enumerate(chosen[: int(limit)]):
         cls = core.Prediction(cls_name, "classifier", ts.classes, cls_scores[i], cls_th)
         det = core.Prediction(det_name, "detector", ts.classes, det_scores[i], det_th, det_boxes[i])
-        fig, ax = plt.subplots(figsize=(3.6, 4.6))
+        fig, ax = plt.subplots(figsize=(3.6, 4.6), dpi=100)
         draw_prediction(ax, core.read_image(ts.paths[i]), ts.classes, ts.truth[i], cls, det, title=ts.ids[i])
         fig.subplots_adjust(left=0.02, right=0.98, top=0.94, bottom=0.28)
         with cols[n % 3]:
-            st.pyplot(fig, clear_figure=True)
+            st.pyplot(fig, clear_figure=True, width="content")
         plt.close(fig)

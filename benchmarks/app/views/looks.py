@@ -44,18 +44,18 @@ def render(ctx: state.Ctx) -> None:
             st.info(f"Grad-CAM is {exc}.")
         else:
             fig = charts.cam_overlay(image.rgb, heat, f"classifier: where '{cls.classes[k]}' comes from")
-            st.pyplot(fig, clear_figure=True)
+            st.pyplot(fig, clear_figure=True, width="content")
             plt.close(fig)
     with c2:
         if not det_name:
             st.info("This run has no trained detector.")
             return
         det = state.predict(ctx.run_dir, det_name, ctx.device, image.data, image.label)
-        fig, ax = plt.subplots(figsize=(4.2, 4.2 * image.rgb.shape[0] / max(image.rgb.shape[1], 1) + 0.9))
+        fig, ax = plt.subplots(figsize=(4.2, 4.0 * image.rgb.shape[0] / max(image.rgb.shape[1], 1) + 1.1), dpi=100)
         draw_prediction(ax, image.rgb, det.classes, image.truth, detector=det, only_class=int(k))
         ax.set_title(f"detector: '{det.classes[k]}' boxes at its tuned threshold", fontsize=9, loc="left")
         fig.tight_layout()
-        st.pyplot(fig, clear_figure=True)
+        st.pyplot(fig, clear_figure=True, width="content")
         plt.close(fig)
 
 

@@ -40,14 +40,15 @@ def render(ctx: state.Ctx) -> None:
         "Each model's per-class score and decision. The classifier's score is its sigmoid output; the detector's "
         "image score for a class is its most confident box of that class. Black ticks: the thresholds tuned on val."
     )
+    images = pick.images(ctx, "predict")
     c1, c2 = st.columns(2)
     with c1:
-        st.subheader(f"Classifier: {cls_name or 'none in this run'}")
+        st.markdown(f"##### Classifier `{cls_name or 'none in this run'}`")
         cls_one = threshold_controls("classifier", "Classifier") if cls_name else None
     with c2:
-        st.subheader(f"Detector: {det_name or 'none in this run'}")
+        st.markdown(f"##### Detector `{det_name or 'none in this run'}`")
         det_one = threshold_controls("detector", "Detector") if det_name else None
-    for image in pick.images(ctx, "predict"):
+    for image in images:
         st.divider()
         _show(ctx, image, cls_name, det_name, cls_one, det_one)
 
@@ -64,7 +65,7 @@ def _show(ctx, image: state.Image, cls_name, det_name, cls_one, det_one) -> None
             active = charts.active_thresholds(pred.thresholds, cls_one)
             st.markdown(f"**Classifier says:** {_labels_line(pred, active)}")
             fig = charts.score_bars(pred.classes, pred.scores, pred.thresholds, active, f"{cls_name}: sigmoid scores")
-            st.pyplot(fig, clear_figure=True)
+            st.pyplot(fig, clear_figure=True, width="content")
             plt.close(fig)
             st.dataframe(charts.decision_table(pred.classes, pred.scores, active, image.truth), hide_index=True)
     if det_name:
@@ -72,9 +73,9 @@ def _show(ctx, image: state.Image, cls_name, det_name, cls_one, det_one) -> None
             pred = state.predict(ctx.run_dir, det_name, ctx.device, image.data, image.label)
             active = charts.active_thresholds(pred.thresholds, det_one)
             st.markdown(f"**Detector says:** {_labels_line(pred, active)}")
-            fig, ax = plt.subplots(figsize=(4.6, 4.6 * image.rgb.shape[0] / max(image.rgb.shape[1], 1) + 0.9))
+            fig, ax = plt.subplots(figsize=(4.2, 4.0 * image.rgb.shape[0] / max(image.rgb.shape[1], 1) + 1.1), dpi=100)
             draw_prediction(ax, image.rgb, pred.classes, image.truth, detector=pred, detector_thresholds=active)
             fig.tight_layout()
-            st.pyplot(fig, clear_figure=True)
+            st.pyplot(fig, clear_figure=True, width="content")
             plt.close(fig)
             st.dataframe(charts.decision_table(pred.classes, pred.scores, active, image.truth), hide_index=True)
