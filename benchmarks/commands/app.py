@@ -80,4 +80,27 @@ def app_cmd(args) -> int:
     shown = "localhost" if args.host in ("127.0.0.1", "localhost") else args.host
     print(f"run: {run_dir}")
     print(f"open http://{shown}:{args.port} in a browser (Ctrl-C stops the app)", flush=True)
-    return subprocess.call(streamlit_command(run_dir, args.port, args.host, extra))
+    return _run_child(streamlit_command(run_dir, args.port, args.host, extra))
+
+
+def _run_child(cmd: list[str]) -> int:
+    """Run streamlit and never leave it behind: Ctrl-C and SIGTERM to `clsdet app` stop the server too."""
+    import signal
+
+    def _terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    proc = subprocess.Popen(cmd)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        signal.signal(signal.SIGTERM, previous)
