@@ -193,3 +193,16 @@ def plot_predictions(run_dir: str | Path, results: dict, out_path: str | Path, n
     fig.savefig(out_path, format="png", dpi=110)
     plt.close(fig)
     return out_path
+
+
+def render(run_dir: str | Path, results: dict, out_path: str | Path) -> Path | str:
+    """plot_predictions for the report: any failure (models or test images gone) is the reason, never a crash, and
+    leaves no stale PNG behind (STYLE.md 9)."""
+    out_path = Path(out_path)
+    try:
+        drawn = plot_predictions(run_dir, results, out_path)
+    except Exception as exc:
+        drawn = f"could not draw: {type(exc).__name__}: {exc}"
+    if isinstance(drawn, str):
+        out_path.unlink(missing_ok=True)
+    return drawn
