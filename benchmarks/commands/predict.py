@@ -50,7 +50,7 @@ def predict(run_dir: Path, images: list[str], models: list[str] | None, threshol
         pipeline = core.pipeline_of(n, results["models"][n])
         doc["models"][n] = {
             "pipeline": pipeline,
-            "thresholds": {c: round(float(t), 4) for c, t in zip(pred.classes, th)},
+            "thresholds": {c: float(t) for c, t in zip(pred.classes, th)},  # unrounded: labels follow from them
             "thresholds_source": source,
         }
     for f in files:
@@ -67,14 +67,14 @@ def predict(run_dir: Path, images: list[str], models: list[str] | None, threshol
             th = np.array([meta["thresholds"][c] for c in p.classes], np.float32)
             out = {
                 "labels": p.labels(th),
-                "scores": {c: round(float(s), 4) for c, s in zip(p.classes, p.scores)},
+                "scores": {c: float(s) for c, s in zip(p.classes, p.scores)},
             }
             if p.boxes is not None:
                 keep = [b for b in p.boxes if b[4] >= th[int(b[5])]]
                 out["boxes"] = [
                     {
                         "class": p.classes[int(b[5])],
-                        "conf": round(float(b[4]), 4),
+                        "conf": float(b[4]),
                         "xyxy": [round(float(v), 1) for v in b[:4]],
                     }
                     for b in keep
