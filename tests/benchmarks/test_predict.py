@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 from tiny_run import tiny_run  # noqa: E402
 
+from benchmarks.app import core  # noqa: E402
 from benchmarks.cli import main  # noqa: E402
 
 
@@ -35,16 +36,20 @@ def test_json_has_both_models_with_tuned_thresholds(run_dir, images, capsys, tmp
     doc = _json(capsys, ["predict", str(run_dir), *map(str, images), str(junk), "--json"])
     assert [e["image"] for e in doc["images"]] == [str(p) for p in images]
     assert doc["skipped"] == [f"{junk}: not an image this app can read (JPEG, PNG, BMP, WebP or TIFF)"]
-    assert set(doc["models"]) == {"classifier", "detector"}
-    tuned = json.loads((run_dir / "classifier" / "thresholds.json").read_text())["thresholds"]
-    assert doc["models"]["classifier"]["thresholds"] == pytest.approx(tuned, abs=1e-4)
+    results = core.load_run(run_dir)
+    groups = core.candidates(results)
+    assert set(doc["models"]) == {n for names in groups.values() for n in names}
+    cls = groups["classifier"][0]
+    tuned = json.loads((run_dir / results["models"][cls]["artifact"] / "thresholds.json").read_text())["thresholds"]
+    assert doc["models"][cls]["thresholds"] == pytest.approx(tuned, abs=1e-6)
     for entry in doc["images"]:
         for name, out in entry["models"].items():
             th = doc["models"][name]["thresholds"]
             assert out["labels"] == [c for c, s in out["scores"].items() if s >= th[c]]
-        boxes = entry["models"]["detector"]["boxes"]
-        assert all(b["conf"] >= doc["models"]["detector"]["thresholds"][b["class"]] for b in boxes)
-        assert "boxes" not in entry["models"]["classifier"]
+        det = groups["detector"][0]
+        boxes = entry["models"][det]["boxes"]
+        assert all(b["conf"] >= doc["models"][det]["thresholds"][b["class"]] for b in boxes)
+        assert "boxes" not in entry["models"][cls]
 
 
 def test_one_model_and_a_threshold_override(run_dir, images, capsys):
@@ -63,7 +68,9 @@ def test_table_and_folders(run_dir, capsys):
     n = len(list((run_dir / "latency_images").iterdir()))
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["image", "model", "labels"]
-    assert sum(" classifier " in line for line in lines) == n and sum(" detector " in line for line in lines) == n
+    names = [n for ns in core.candidates(core.load_run(run_dir)).values() for n in ns]
+    for name in names:
+        assert sum(f" {name} " in line for line in lines) == n
     assert "classifier thresholds (tuned on val):" in out
 
 
