@@ -125,11 +125,16 @@ def test_test_set_browser_filters(app, run_dir):
 
 
 def test_report_page_reads_the_run(app, run_dir):
+    from benchmarks.app import core
+
     app.sidebar.radio(key="page").set_value("Report").run()
     assert not app.exception and not app.warning
     subheaders = [s.value for s in app.subheader]
     assert "Headline" in subheaders and "Latency on every machine that measured this run" in subheaders
     assert any(m.value == "**cpu**: median ms per call" for m in app.markdown)
+    headline = app.table[0].value
+    names = [n for ns in core.candidates(core.load_run(run_dir)).values() for n in ns]
+    assert all(any(n in str(col) for col in headline.columns) for n in names)  # one column per candidate
     assert len(_elements(app, "Image")) == len(list((run_dir / "plots").glob("*.png"))) > 0
 
 

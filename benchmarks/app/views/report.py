@@ -16,7 +16,7 @@ def _table(title: str, fn, results: dict) -> None:
         st.warning(f"{title}: n/a ({type(exc).__name__}: {exc})")
         return
     st.subheader(title)
-    st.dataframe(df, hide_index=True)
+    st.table(df.set_index(df.columns[0]))  # a static table: every row visible, no inner scroll bar
 
 
 def render(ctx: state.Ctx) -> None:
@@ -24,9 +24,8 @@ def render(ctx: state.Ctx) -> None:
 
     r = ctx.results
     st.header("Report")
-    st.caption(
-        f"Run {r.get('run_id', Path(ctx.run_dir).name)} ({r.get('profile', '?')} profile), {r.get('created_utc', '')}"
-    )
+    profile = f", profile {r['profile']}" if r.get("profile") else ""
+    st.caption(f"Run {r.get('run_id', Path(ctx.run_dir).name)}{profile}, created {r.get('created_utc', 'n/a')}")
     _table("Headline", tables.headline, r)
     st.subheader("Latency on every machine that measured this run")
     try:
