@@ -19,6 +19,8 @@ COMMANDS = [
     "benchmarks.commands.label",  # clsdet label watch|session|import-cvat|summary
     "benchmarks.commands.bench",  # clsdet bench / latency / report
     "benchmarks.commands.config",  # clsdet config --example / --reference
+    "benchmarks.commands.predict",  # clsdet predict RUN_DIR IMAGES...
+    "benchmarks.commands.app",  # clsdet app [RUN_DIR] (Streamlit)
 ]
 
 

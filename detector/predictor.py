@@ -90,25 +90,34 @@ class Predictor:
             out.append(det[:, :6].float().cpu().numpy())
         return out
 
-    def predict_boxes(self, paths, batch_size: int = 32) -> list[np.ndarray]:
-        """Per image (K, 6): x1, y1, x2, y2, conf, cls in original pixels, conf >= conf_floor."""
+    def predict_boxes(self, images, conf: float | None = None, batch_size: int = 32) -> list[np.ndarray]:
+        """Per image (K, 6): x1, y1, x2, y2, conf, cls in original pixels, conf >= max(conf, conf_floor).
+
+        `images` are file paths or numpy HWC BGR uint8 arrays (cv2's layout), mixed freely. `conf` only filters
+        the boxes NMS kept at the recorded conf_floor, so per class the highest box confidence is the same number
+        `predict_scores` gives (the app's confidence slider then never changes the image-level scores)."""
         from ultralytics.utils.patches import imread
 
         out: list[np.ndarray] = []
-        paths = [str(p) for p in paths]
-        for i in range(0, len(paths), batch_size):
-            images = []
-            for p in paths[i : i + batch_size]:
-                im = imread(p)
+        items = list(images)
+        for i in range(0, len(items), batch_size):
+            arrays = []
+            for item in items[i : i + batch_size]:
+                if isinstance(item, np.ndarray):
+                    arrays.append(item)
+                    continue
+                im = imread(str(item))
                 if im is None:
-                    raise ArtifactError(f"detector: cannot read image {p}")
-                images.append(im)
-            out += self._detect(images)
+                    raise ArtifactError(f"detector: cannot read image {item}")
+                arrays.append(im)
+            out += self._detect(arrays)
+        if conf is not None:
+            out = [d[d[:, 4] >= conf] for d in out]
         return out
 
     def predict_scores(self, paths, batch_size: int = 32) -> np.ndarray:
         """(N, C) float32: per class the highest detection confidence in the image, 0 when none >= conf_floor."""
-        return max_conf_per_class(self.predict_boxes(paths, batch_size), len(self.classes))
+        return max_conf_per_class(self.predict_boxes(paths, batch_size=batch_size), len(self.classes))
 
     def end_to_end(self, encoded: list[bytes]) -> np.ndarray:
         """Encoded images -> (N, C) bool: decode, letterbox, forward, NMS, max conf per class, >= thresholds."""

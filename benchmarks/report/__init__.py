@@ -17,7 +17,7 @@ def render_reports(run_dir: str | Path, results: dict | None = None) -> dict[str
     matplotlib.use("Agg")  # headless: reports are rendered on servers and in CI
 
     from benchmarks.record import load_results, results_path
-    from benchmarks.report import document, html, markdown, plots
+    from benchmarks.report import document, html, markdown, plots, predictions
 
     run_dir = Path(run_dir).resolve()
     if run_dir.suffix == ".json":
@@ -25,6 +25,7 @@ def render_reports(run_dir: str | Path, results: dict | None = None) -> dict[str
     if results is None:
         results = load_results(results_path(run_dir))
     drawn = plots.render_plots(results, run_dir / "plots")
+    drawn["predictions"] = predictions.render(run_dir, results, run_dir / "plots" / "predictions.png")
     blocks = document.build(results, drawn)
     md = run_dir / "report.md"
     md.write_text(markdown.render(blocks, run_dir), encoding="utf-8")

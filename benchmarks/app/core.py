@@ -1,0 +1,257 @@
+"""What the app, `clsdet predict` and the predictions figure share, with no Streamlit in it (so it is testable):
+finding a run, its candidates per pipeline, loading their predictors, the test images with their truth, decoding
+an upload in memory, and one image through both models.
+
+Scores are computed exactly as each predictor's `end_to_end` does (the same decoders on the same encoded bytes),
+so what the app shows is what the latency's end-to-end scope timed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+PIPELINES = ("classifier", "detector")
+MAX_UPLOAD_MB = 20  # the app's upload cap (server.maxUploadSize) and what predict reads from one file
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+class AppError(ValueError):
+    """A user-facing error (printed without a traceback by the CLI, shown with st.error in the app)."""
+
+    user_error = True
+
+
+# --- runs and candidates -------------------------------------------------------------------------------------------
+def newest_run(runs_dir: str | Path) -> Path:
+    """The newest folder under runs_dir holding a results.json (by the file's modification time)."""
+    runs_dir = Path(runs_dir)
+    found = sorted(runs_dir.glob("*/results.json"), key=lambda p: p.stat().st_mtime) if runs_dir.is_dir() else []
+    if not found:
+        raise AppError(
+            f"no finished run under {runs_dir} (no */results.json): run `make bench` or `clsdet bench CONFIG` first, "
+            "or give the run folder"
+        )
+    return found[-1].parent
+
+
+def load_run(run_dir: str | Path) -> dict:
+    from benchmarks.record import load_results
+
+    return load_results(Path(run_dir))
+
+
+def pipeline_of(name: str, entry: dict) -> str:
+    """A candidate's pipeline; records written before candidates existed key models by pipeline name."""
+    return str((entry or {}).get("pipeline") or name)
+
+
+def candidates(results: dict) -> dict[str, list[str]]:
+    """pipeline -> candidate names in record order, for candidates with a trained artifact."""
+    out: dict[str, list[str]] = {}
+    for name, entry in (results.get("models") or {}).items():
+        if isinstance(entry, dict) and entry.get("artifact"):
+            out.setdefault(pipeline_of(name, entry), []).append(name)
+    return out
+
+
+def resolve_candidate(results: dict, wanted: str) -> list[str]:
+    """`--model NAME_OR_PIPELINE` -> candidate names: a candidate name, or every candidate of a pipeline."""
+    groups = candidates(results)
+    names = [n for ns in groups.values() for n in ns]
+    if wanted in names:
+        return [wanted]
+    if wanted in groups:
+        return groups[wanted]
+    raise AppError(f"--model {wanted!r}: this run has candidates {names} (pipelines {sorted(groups)}); pick one")
+
+
+def pick_device() -> str:
+    """CUDA, then Apple's MPS, then the CPU: the app works everywhere and uses an accelerator when present."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def load_predictor(run_dir: str | Path, results: dict, name: str, device: str = "cpu"):
+    entry = (results.get("models") or {}).get(name)
+    if not isinstance(entry, dict) or not entry.get("artifact"):
+        raise AppError(f"{Path(run_dir) / 'results.json'}: no trained candidate {name!r} (models.{name}.artifact)")
+    artifact = Path(run_dir) / entry["artifact"]
+    if not artifact.is_dir():
+        raise AppError(f"{artifact} is missing: the run folder is incomplete; re-run `clsdet bench ... --resume`")
+    pipeline = pipeline_of(name, entry)
+    try:
+        from benchmarks.pipelines import load_predictor as _registry_load  # the pipeline registry, when present
+    except ImportError:
+        return importlib.import_module(pipeline).load(artifact, device=device)
+    return _registry_load(pipeline, artifact, device)
+
+
+# --- test images -------------------------------------------------------------------------------------------------
+@dataclass
+class TestSet:
+    ids: list[str]
+    paths: list[str]
+    truth: np.ndarray  # (N, C) 1 / 0 / NaN (the truth source cannot speak about that class)
+    classes: list[str]
+    truth_source: str
+    skipped: list[str] = field(default_factory=list)  # "id: reason" for test images that cannot be shown
+
+
+def test_set(run_dir: str | Path, results: dict) -> TestSet:
+    """The run's test images (results.split.test_ids) with their truth labels, from the run's manifest.json."""
+    from benchmarks.data.manifest import Manifest
+
+    run_dir = Path(run_dir)
+    classes = list((results.get("data") or {}).get("classes") or [])
+    truth_source = (results.get("data") or {}).get("truth") or ""
+    ids = list((results.get("split") or {}).get("test_ids") or [])
+    mfile = run_dir / "manifest.json"
+    if not mfile.is_file() or not ids:
+        why = f"{mfile} is missing" if not mfile.is_file() else "results.json lists no split.test_ids"
+        return TestSet([], [], np.zeros((0, len(classes)), np.float32), classes, truth_source, [why])
+    manifest = Manifest.load(mfile)
+    keep, paths, skipped = [], [], []
+    for i in ids:
+        try:
+            path = manifest.get(i).path
+        except KeyError:
+            skipped.append(f"{i}: not in {mfile.name}")
+            continue
+        if not Path(path).is_file():
+            skipped.append(f"{i}: {path} no longer exists")
+            continue
+        keep.append(i)
+        paths.append(path)
+    truth = (
+        manifest.targets(truth_source, keep)
+        if truth_source in manifest.sources
+        else np.full((len(keep), len(manifest.classes)), np.nan, np.float32)
+    )
+    return TestSet(keep, paths, truth, list(manifest.classes), truth_source, skipped)
+
+
+# --- images ------------------------------------------------------------------------------------------------------
+def decode_upload(data: bytes, name: str = "upload") -> np.ndarray:
+    """Encoded bytes -> HWC RGB uint8, in memory; an unreadable, empty, oversized or non-image file is an AppError."""
+    import cv2
+
+    if not data:
+        raise AppError(f"{name}: the file is empty")
+    if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
+        raise AppError(f"{name}: {len(data) / 2**20:.1f} MB is over the {MAX_UPLOAD_MB} MB limit; resize it first")
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise AppError(f"{name}: not an image this app can read (JPEG, PNG, BMP, WebP or TIFF)")
+    return np.ascontiguousarray(bgr[..., ::-1])
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """A file the run already reads (a test image) -> HWC RGB uint8; no size cap, unlike an upload."""
+    import cv2
+
+    bgr = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise AppError(f"{path}: cannot decode this image; remove or re-save the file")
+    return np.ascontiguousarray(bgr[..., ::-1])
+
+
+def image_files(items: list[str | Path]) -> tuple[list[Path], list[str]]:
+    """Files and folders (searched recursively for image suffixes) -> image files, and what was skipped and why."""
+    files, skipped = [], []
+    for item in map(Path, items):
+        if item.is_dir():
+            found = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                skipped.append(f"{item}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
+            files += found
+        elif item.is_file():
+            files.append(item)
+        else:
+            skipped.append(f"{item}: no such file or folder")
+    return files, skipped
+
+
+@dataclass
+class Prediction:
+    """One image through one candidate: per-class scores, and the detector's boxes (None for a classifier)."""
+
+    name: str
+    pipeline: str
+    classes: list[str]
+    scores: np.ndarray  # (C,)
+    thresholds: np.ndarray  # (C,) the tuned ones
+    boxes: np.ndarray | None = None  # (K, 6) x1, y1, x2, y2, conf, cls in original pixels, conf >= conf_floor
+
+    def labels(self, thresholds: np.ndarray | None = None) -> list[str]:
+        th = self.thresholds if thresholds is None else np.asarray(thresholds, dtype=np.float32)
+        return [c for c, s, t in zip(self.classes, self.scores, th) if s >= t]
+
+
+def predict_encoded(pred, pipeline: str, name: str, data: bytes) -> Prediction:
+    """Encoded image bytes through one predictor, decoded as its end_to_end decodes them."""
+    import cv2
+    import torch
+
+    if pipeline == "detector":
+        from detector.scores import max_conf_per_class
+
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise AppError(f"{name}: the detector cannot decode this image")
+        (boxes,) = pred.predict_boxes([bgr])
+        scores = max_conf_per_class([boxes], len(pred.classes))[0]
+        return Prediction(name, pipeline, pred.classes, scores, np.asarray(pred.thresholds), boxes)
+    from classifier.data import decode_bytes
+
+    image = decode_bytes(torch.frombuffer(bytearray(data), dtype=torch.uint8), name)
+    with torch.inference_mode():
+        logits = pred.forward(pred.preprocess([image]))
+    scores = torch.sigmoid(logits.float()).cpu().numpy()[0].astype(np.float32)
+    return Prediction(name, pipeline, pred.classes, scores, np.asarray(pred.thresholds))
+
+
+def mistakes(labels: list[str], truth_row: np.ndarray, classes: list[str]) -> dict[str, list[str]]:
+    """Against the truth: missed (truth 1, not predicted) and false (truth 0, predicted); NA classes are neither."""
+    said = set(labels)
+    missed = [c for c, t in zip(classes, truth_row) if t == 1 and c not in said]
+    false = [c for c, t in zip(classes, truth_row) if t == 0 and c in said]
+    return {"missed": missed, "false": false}
+
+
+# --- the whole test set ------------------------------------------------------------------------------------------
+def score_paths(pred, pipeline: str, name: str, paths: list[str]) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    """(N, C) scores for image files, plus per-image boxes for a detector (None for a classifier)."""
+    if pipeline == "detector":
+        from detector.scores import max_conf_per_class
+
+        boxes = pred.predict_boxes(paths)
+        return max_conf_per_class(boxes, len(pred.classes)), boxes
+    return np.asarray(pred.predict_scores(paths), dtype=np.float32), None
+
+
+def disagreement(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per image the largest per-class score difference between two models: 1 = one is sure, the other silent."""
+    if len(a) == 0:
+        return np.zeros(0, dtype=np.float32)
+    return np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32)).max(axis=1)
+
+
+def choose_examples(disagree: np.ndarray, n: int = 12, n_random: int = 4, seed: int = 0) -> list[int]:
+    """The fixed rule for the predictions figure: the n - n_random largest disagreements (ties by position), then
+    n_random seeded random picks among the rest, so typical images show beside the hard ones."""
+    order = sorted(range(len(disagree)), key=lambda i: (-float(disagree[i]), i))
+    top = order[: max(n - n_random, 0)]
+    rest = sorted(set(range(len(disagree))) - set(top))
+    rng = np.random.default_rng(seed)
+    extra = rng.choice(rest, size=min(n_random, len(rest)), replace=False).tolist() if rest else []
+    return top + [int(i) for i in extra]

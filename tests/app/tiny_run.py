@@ -1,0 +1,48 @@
+"""One tiny trained run per test session, shared by tests/app and tests/benchmarks/test_predict.py.
+
+A 40-image demo at 64 px, both models trained one epoch, latency minimal: the stages the app reads (artifacts,
+results.json, plots/) in well under a minute of CPU.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TINY = [
+    "classifier.epochs=1",
+    "classifier.batch=8",
+    "classifier.imgsz=64",
+    "detector.epochs=1",
+    "detector.batch=8",
+    "detector.imgsz=64",
+    "latency.batch_sizes=[1]",
+    "latency.warmup=1",
+    "latency.iters=2",
+    "latency.min_seconds=0.0",
+    "metrics.bootstrap=10",
+]
+SKIPPED = ("size", "mlflow")  # the app never reads them
+_BUILT: dict[str, Path] = {}
+
+
+def tiny_run(tmp_path_factory) -> Path:
+    """The run folder (built on first use in this session; later callers get the same folder)."""
+    if "run" in _BUILT:
+        return _BUILT["run"]
+    from benchmarks.cli import main
+    from benchmarks.config import load_config
+    from benchmarks.harness import STAGES, run_bench
+
+    root = tmp_path_factory.mktemp("tiny_run")
+    data = root / "demo"
+    assert main(["demo-data", str(data), "--images", "40", "--size", "64", "--seed", "1"]) == 0
+    cfg = load_config(data / "clsdet.yaml", overrides=[*TINY, f"mlflow.tracking_uri=sqlite:///{root / 'mlflow.db'}"])
+    _BUILT["run"] = run_bench(
+        cfg, root / "runs", devices=["cpu"], only=[s for s in STAGES if s not in SKIPPED], echo=lambda _: None
+    )
+    _BUILT["data"] = data
+    return _BUILT["run"]
+
+
+def demo_data() -> Path:
+    return _BUILT["data"]
