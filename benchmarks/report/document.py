@@ -86,6 +86,16 @@ def build(results: dict, plots: dict[str, Path | str]) -> list[tuple]:
         ),
     ]
     b += [
+        ("h2", "Predictions on test images"),
+        (
+            "plot",
+            "predictions",
+            plots.get("predictions"),
+            "12 test images: the 8 where the two models' scores differ most, then 4 seeded random ones; boxes at "
+            "the detector's tuned thresholds, red text = a mistake against the truth.",
+        ),
+    ]
+    b += [
         ("h2", "Training"),
         _table(T.training, results),
         (
