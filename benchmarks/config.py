@@ -71,6 +71,41 @@ class LatencyConfig:
     iters: int = 30  # at least this many timed iterations ...
     min_seconds: float = 1.0  # ... and at least this long
     threads: int | None = None  # torch intra-op threads on CPU; None = all cores available
+    # how people deploy (issue 14): each backend x dtype is a variant, timed and gated on test macro AP
+    backends: list[str] = field(default_factory=lambda: ["eager"])  # eager, compile, onnxruntime, tensorrt, ...
+    dtypes: list[str] = field(default_factory=lambda: ["float32"])  # float32, float16, bfloat16
+    channels_last: str = "auto"  # auto: a short probe picks the faster layout per model; always | never
+    rounds: int = 3  # interleaved rounds (A, B, A, B, ...): every round kept, cells report the median over rounds
+    throughput: bool = True  # peak throughput: batch sweep 1, 2, 4, ... until OOM or < 5% gain
+    throughput_max_batch: int = 64
+    throughput_min_seconds: float = 0.3  # timed seconds per sweep step
+    gate_max_drop: float = 0.01  # a variant > this below eager float32 test macro AP fails the accuracy gate
+    gate_images: int = 4  # images whose raw outputs are compared with eager (max abs difference)
+    timer_check: bool = True  # the harness's CPU timer vs torch.utils.benchmark.Timer.blocked_autorange
+
+
+def _check_latency(lc: LatencyConfig, file: str) -> None:
+    from benchmarks.measure.variants import BACKENDS, DTYPES
+
+    for key, values, allowed in (
+        ("devices", lc.devices, ("auto", "cpu", "cuda", "mps")),
+        ("scopes", lc.scopes, ("model", "end_to_end")),
+        ("backends", lc.backends, BACKENDS),
+        ("dtypes", lc.dtypes, DTYPES),
+        ("channels_last", [lc.channels_last], ("auto", "always", "never")),
+    ):
+        bad = [v for v in values if v not in allowed]
+        if bad or not values:
+            raise ConfigError(f"{file}: `latency.{key}` has {bad or 'nothing'}; allowed: {', '.join(allowed)}")
+    for key, value, low in (
+        ("rounds", lc.rounds, 1),
+        ("throughput_max_batch", lc.throughput_max_batch, 1),
+        ("throughput_min_seconds", lc.throughput_min_seconds, 0),
+        ("gate_max_drop", lc.gate_max_drop, 0),
+        ("gate_images", lc.gate_images, 1),
+    ):
+        if value < low:
+            raise ConfigError(f"{file}: `latency.{key}` = {value} must be >= {low}")
 
 
 @dataclass
@@ -340,12 +375,7 @@ def _check(cfg: BenchConfig, file: str) -> None:
 
     cfg.candidates = build_candidates(cfg, file)
     check_curve(cfg, file)
-    bad = [d for d in cfg.latency.devices if d not in ("auto", "cpu", "cuda", "mps")]
-    if bad:
-        raise ConfigError(f"{file}: `latency.devices` has {bad}; allowed: auto, cpu, cuda, mps")
-    bad = [x for x in cfg.latency.scopes if x not in ("model", "end_to_end")]
-    if bad:
-        raise ConfigError(f"{file}: `latency.scopes` has {bad}; allowed: model, end_to_end")
+    _check_latency(cfg.latency, file)
 
 
 def save_resolved(cfg: BenchConfig, path: Path) -> Path:

@@ -24,9 +24,13 @@ from typing import Any
 SCHEMA_VERSION = 2  # 2: models keyed by candidate, each with pipeline + labeling_method; curve points
 RESULTS_FILE = "results.json"
 # a latency "cell": one measurement setting on one machine; repeated measurements of a cell are all kept
-CELL_KEYS = ("model", "machine_id", "device", "batch_size", "scope", "dtype")
-# what identifies one latency record (a cell measured at one time)
-RECORD_KEYS = (*CELL_KEYS, "measured_utc")
+# backend and kind (latency | peak_throughput | timer_check) came with issue 14; older records read as eager latency
+CELL_KEYS = ("model", "machine_id", "device", "batch_size", "scope", "dtype", "backend", "kind")
+CELL_DEFAULTS = {"backend": "eager", "kind": "latency"}
+# what identifies one latency record (a cell measured at one time, in one round)
+RECORD_KEYS = (*CELL_KEYS, "measured_utc", "round")
+# per-round statistics that newest_per_cell reports as the median over the rounds of one session
+ROUND_STATS = ("latency_ms_p50", "latency_ms_p90", "latency_ms_p99", "latency_ms_mean", "throughput_img_s")
 
 
 class RecordError(ValueError):
@@ -163,8 +167,13 @@ def _locked(path: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _cell_value(rec: dict, key: str):
+    v = rec.get(key)
+    return CELL_DEFAULTS.get(key) if v is None else v
+
+
 def _record_id(rec: dict) -> tuple:
-    return tuple(json.dumps(rec.get(k), sort_keys=True) for k in RECORD_KEYS)
+    return tuple(json.dumps(_cell_value(rec, k), sort_keys=True) for k in RECORD_KEYS)
 
 
 def _keep_existing_latency(new: dict, old: dict) -> None:
@@ -248,19 +257,35 @@ def append_latency(run_dir: str | Path, model: str, records: Iterable[dict]) -> 
     return path
 
 
-def newest_per_cell(records: Iterable[dict]) -> list[dict]:
-    """One record per cell (CELL_KEYS): the newest (by measured_utc, then list order), with `n_measurements`."""
-    cells: dict[tuple, dict] = {}
-    counts: dict[tuple, int] = {}
+def newest_per_cell(records: Iterable[dict], kind: str = "latency") -> list[dict]:
+    """One record per cell (CELL_KEYS) of `kind`: the newest session's, with `n_measurements` (records of the cell).
+
+    A session measured in interleaved rounds (records sharing `session`, each with its `round`) becomes one
+    record: ROUND_STATS are the median over its ok rounds, `latency_ms_p50_rounds` keeps each round's p50 and
+    `latency_ms_p50_spread_pct` = (max - min) / median, in %."""
+    import statistics
+
+    groups: dict[tuple, list[dict]] = {}
     for rec in records or []:
-        if not isinstance(rec, dict):
-            continue
-        key = tuple(json.dumps(rec.get(k)) for k in CELL_KEYS)
-        counts[key] = counts.get(key, 0) + 1
-        old = cells.get(key)
-        if old is None or str(rec.get("measured_utc") or "") >= str(old.get("measured_utc") or ""):
-            cells[key] = rec
-    return [{**rec, "n_measurements": counts[key]} for key, rec in cells.items()]
+        if isinstance(rec, dict) and _cell_value(rec, "kind") == kind:
+            groups.setdefault(tuple(json.dumps(_cell_value(rec, k)) for k in CELL_KEYS), []).append(rec)
+    out = []
+    for recs in groups.values():
+        newest = max(enumerate(recs), key=lambda ir: (str(ir[1].get("measured_utc") or ""), ir[0]))[1]
+        session = newest.get("session")
+        rounds = [r for r in recs if session is not None and r.get("session") == session] or [newest]
+        merged = {**newest, "n_measurements": len(recs)}
+        ok = [r for r in rounds if r.get("status") == "ok" and isinstance(r.get("latency_ms_p50"), (int, float))]
+        if len(rounds) > 1 and ok:
+            for k in ROUND_STATS:
+                vals = [r[k] for r in ok if isinstance(r.get(k), (int, float))]
+                merged[k] = statistics.median(vals) if vals else None
+            p50 = [r["latency_ms_p50"] for r in ok]
+            med = statistics.median(p50)
+            merged.update(status="ok", error=None, n_rounds=len(ok), latency_ms_p50_rounds=p50,
+                          latency_ms_p50_spread_pct=(max(p50) - min(p50)) / med * 100 if med else None)  # fmt: skip
+        out.append(merged)
+    return out
 
 
 # --- validation --------------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
+BACKENDS = ("eager", "compile", "onnxruntime", "tensorrt", "openvino", "coreml")  # = measure.variants.BACKENDS
+DTYPES = ("float32", "float16", "bfloat16")  # = measure.variants.DTYPES (not imported: keeps start-up light)
 
 
 def _common(p) -> None:
@@ -44,6 +46,12 @@ def register(sub) -> None:
     p.add_argument("--iters", type=int, help="timed iterations at least (default: the run's config)")
     p.add_argument("--min-seconds", type=float, help="timed seconds at least (default: the run's config)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores available)")
+    p.add_argument("--backend", nargs="+", choices=BACKENDS, help="eager, compile, onnxruntime, ... (default: config)")
+    p.add_argument("--dtype", nargs="+", choices=DTYPES, help="float32, float16, bfloat16 (default: the run's config)")
+    p.add_argument("--rounds", type=int, help="interleaved rounds, every one kept (default: the run's config)")
+    p.add_argument("--no-throughput", action="store_true", help="skip the peak-throughput batch sweep")
+    p.add_argument("--throughput-max-batch", type=int, help="largest batch of the sweep (default: the run's config)")
+    p.add_argument("--no-gate", action="store_true", help="skip scoring each variant on the test images")
     p.set_defaults(func=latency_cmd)
 
     p = sub.add_parser("report", help="re-render a run's report.md/report.html from its results.json")
@@ -80,49 +88,87 @@ def bench_cmd(args) -> int:
 
 
 def latency_cmd(args) -> int:
-    from benchmarks.measure.latency import measure_predictor
+    from benchmarks.measure.rounds import ratios
+    from benchmarks.measure.run_latency import latency_images, measure_models
     from benchmarks.record import append_latency, load_results
     from benchmarks.report import render_reports
 
     run_dir = Path(args.run_dir).resolve()
     results = load_results(run_dir)
-    lc = results["config"]["latency"]
-    # the encoded test images the run timed, kept in the run folder (so this works on another machine)
-    encoded = [p.read_bytes() for p in sorted((run_dir / "latency_images").glob("*")) if p.is_file()]
-    if not encoded:
+    if not latency_images(run_dir):
         from benchmarks.cli import CliError
 
         raise CliError(
             f"{run_dir / 'latency_images'} is missing or empty: end-to-end latency needs the run's encoded test "
             "images; copy the whole run folder (or re-run `clsdet bench ... --resume` to write them)"
         )
-    from benchmarks.pipelines import load_predictor
-
-    for model, entry in results["models"].items():
-        artifact = run_dir / entry["artifact"]
-        pipeline = entry.get("pipeline", model)
-        records = measure_predictor(
-            load_predictor(pipeline, artifact, "cpu"),
-            model,
-            args.device,
-            args.batch_sizes or lc["batch_sizes"],
-            lc["scopes"],
-            encoded,
-            warmup=lc["warmup"],
-            iters=lc["iters"] if args.iters is None else args.iters,
-            min_seconds=lc["min_seconds"] if args.min_seconds is None else args.min_seconds,
-            threads=args.threads or lc.get("threads"),
-            load_on=lambda d, p=pipeline, a=artifact: load_predictor(p, a, d),
-        )
-        for r in records:
-            r["pipeline"] = pipeline
-        append_latency(run_dir, model, records)
-        for r in records:
-            p50 = f"p50 {r['latency_ms_p50']:.2f} ms" if r["status"] == "ok" else r["status"]
-            print(f"{model} {r['device']} b{r['batch_size']} {r['scope']}: {p50}")
+    settings = dict(results["config"]["latency"])
+    cli = {
+        "devices": args.device, "batch_sizes": args.batch_sizes, "iters": args.iters, "min_seconds": args.min_seconds,
+        "threads": args.threads, "backends": args.backend, "dtypes": args.dtype, "rounds": args.rounds,
+        "throughput_max_batch": args.throughput_max_batch, "throughput": False if args.no_throughput else None,
+    }  # fmt: skip
+    settings.update({k: v for k, v in cli.items() if v is not None})
+    models = run_models(run_dir, results)
+    test = None if args.no_gate else load_test(run_dir)
+    records = measure_models(run_dir, models, settings, test=test)
+    for cand in models:
+        append_latency(run_dir, cand, [r for r in records if r["model"] == cand])
+    print_summary(records, list(models), ratios)
     for kind, p in render_reports(run_dir).items():
         print(f"{kind}: {p}")
     return 0
+
+
+def run_models(run_dir: Path, results: dict) -> dict[str, tuple[str, Path]]:
+    """candidate -> (pipeline, artifact dir) of a finished run (`pipeline` defaults to the candidate's name)."""
+    out = {}
+    for name, entry in (results.get("models") or {}).items():
+        if isinstance(entry, dict) and entry.get("artifact"):
+            out[name] = (entry.get("pipeline") or name, run_dir / entry["artifact"])
+    return out
+
+
+def load_test(run_dir: Path) -> dict:
+    """What the accuracy gate scores: the run's test images (eval.json's ids, the manifest's paths and truth)."""
+    import json
+
+    from benchmarks.data.manifest import Manifest
+
+    try:
+        ev = json.loads((run_dir / "eval.json").read_text())
+        manifest = Manifest.load(run_dir / "manifest.json")
+    except (OSError, ValueError) as e:
+        return {"why_not": f"eval.json/manifest.json unreadable in {run_dir}: {e}"}
+    ids = list(ev.get("test_ids") or [])
+    paths = [manifest.get(i).path for i in ids]
+    missing = [p for p in paths if not Path(p).is_file()]
+    if not ids or missing:
+        return {"why_not": f"{len(missing)} of {len(ids)} test images are not on this machine (e.g. {missing[:1]})"}
+    return {"paths": paths, "targets": manifest.targets(ev["truth"], ids), "classes": list(manifest.classes)}
+
+
+def print_summary(records: list[dict], names: list[str], ratios) -> None:
+    from benchmarks.measure.rounds import cell_medians
+
+    for key, sp in cell_medians(records).items():
+        model, _, _, device, backend, dtype, scope, bs = key
+        print(f"{model} {device} {backend} {dtype} b{bs} {scope}: p50 {sp['median']:.2f} ms "
+              f"(rounds {sp['n_rounds']}, spread {sp['spread_pct']:.1f}%)")  # fmt: skip
+    for r in records:
+        if r.get("kind") == "peak_throughput" and r["status"] == "ok":
+            print(f"{r['model']} {r['device']} {r['backend']} {r['dtype']}: peak {r['throughput_img_s']:.1f} img/s "
+                  f"at batch {r['batch_size']} ({r['stop']})")  # fmt: skip
+        elif r.get("kind") == "timer_check" and r["status"] == "ok":
+            print(f"{r['model']} timer check: harness {r['harness_ms']:.3f} ms vs torch Timer "
+                  f"{r['torch_timer_ms']:.3f} ms ({r['diff_pct']:+.1f}%)")  # fmt: skip
+        elif r["status"] not in ("ok",):
+            print(f"{r['model']} {r['device']} {r.get('backend')} {r.get('dtype')} b{r['batch_size']} "
+                  f"{r['scope']}: {r['status']} {r.get('error') or ''}")  # fmt: skip
+    for num in names[1:]:
+        for q in ratios(records, num, names[0]):
+            print(f"ratio {num}/{names[0]} {q['device']} {q['backend']} {q['dtype']} b{q['batch_size']} "
+                  f"{q['scope']}: {q['ratio_median']:.3f} [{q['ratio_min']:.3f}, {q['ratio_max']:.3f}]")  # fmt: skip
 
 
 def report_cmd(args) -> int:

@@ -87,9 +87,18 @@ def _free(device: str) -> None:
         torch.mps.empty_cache()
 
 
-def _callable(predictor, scope: str, batch_size: int, encoded: list[bytes]) -> Callable[[], object]:
+def real_batch(images, batch_size: int):
+    """`batch_size` of the preprocessed test images `images` (N, ...), repeated when N < batch_size."""
+    import torch
+
+    reps = math.ceil(batch_size / images.shape[0])
+    return (torch.cat([images] * reps) if reps > 1 else images)[:batch_size].contiguous()
+
+
+def _callable(predictor, scope: str, batch_size: int, encoded: list[bytes], images=None) -> Callable[[], object]:
     if scope == "model":
-        x = predictor.example_input(batch_size)
+        # real preprocessed test images when given: random inputs can time differently (denormals, issue 14)
+        x = predictor.example_input(batch_size) if images is None else real_batch(images, batch_size)
         return lambda: predictor.forward(x)
     if not encoded:
         raise ValueError("scope end_to_end needs encoded images; pass encoded_images (bytes of test images)")
@@ -117,8 +126,11 @@ def _error_text(e: BaseException) -> str:
     return f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300] if str(e).strip() else ''}"
 
 
-def measure_cell(predictor, device: str, scope: str, batch_size: int, encoded: list[bytes], base: dict) -> list[dict]:
-    """Records for one (device, scope, requested batch size): `ok`, or `oom` records down to the batch that fits."""
+def measure_cell(
+    predictor, device: str, scope: str, batch_size: int, encoded: list[bytes], base: dict, images=None
+) -> list[dict]:
+    """Records for one (device, scope, requested batch size): `ok`, or `oom` records down to the batch that fits.
+    `images`: preprocessed test images on the device, timed by the `model` scope instead of a random tensor."""
     records = []
     bs = batch_size
     while True:
@@ -126,8 +138,9 @@ def measure_cell(predictor, device: str, scope: str, batch_size: int, encoded: l
         rec.update(measured_utc=utc_now(), sync=SYNC[_kind(device)], timer=TIMER[_kind(device)])
         try:
             rec["device_name"] = device_name(device)
-            rec["dtype"] = _dtype(predictor)
-            fn = _callable(predictor, scope, bs, encoded)
+            rec["dtype"] = base.get("dtype") or _dtype(predictor)
+            rec["input"] = "random tensor" if scope == "model" and images is None else "test images"
+            fn = _callable(predictor, scope, bs, encoded, images)
             timing = time_callable(fn, device, base["warmup"], base["iters_min"], base["min_seconds"])
         except Exception as e:  # noqa: BLE001 - STYLE 9: a failed cell is recorded, the others still run
             oom = _is_oom(e)
