@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from benchmarks.report import common as C  # noqa: N812
+from benchmarks.report import latency_variants as LV  # noqa: N812
 from benchmarks.report import tables as T  # noqa: N812
 from benchmarks.report.curve_blocks import verdict_blocks
 
@@ -134,13 +135,16 @@ def _latency_blocks(results: dict) -> list[tuple]:
     b.append(
         (
             "p",
-            "p50 latency per batch, newest measurement per cell; one column per machine (hostname [machine "
-            "id] : device name). Records from other machines are appended with `clsdet latency RUN_DIR`.",
+            "p50 latency per batch, newest measurement per cell (the median over its interleaved rounds); one "
+            "column per machine (hostname [machine id] : device name); ×N = speed-up over eager float32 in the "
+            "same cell; `peak` rows = best images/s of a batch sweep. Records from other machines are appended "
+            "with `clsdet latency RUN_DIR`.",
         )
     )
     for dev, df in by_dev.items():
         b += [("h3", f"{dev}"), ("table", df)]
     b += [("h3", "All cells (newest record each)"), _table(T.latency_detail, results)]
+    b += LV.blocks(results, _table)
     return b
 
 

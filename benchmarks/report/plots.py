@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from benchmarks.report import common as T  # noqa: N812
+from benchmarks.report import latency_variants as LV  # noqa: N812
 from benchmarks.report.budget import plot_budget_from_results
 
 COLORS = {"baseline": "#7f7f7f"}
@@ -19,7 +20,8 @@ PALETTES = {
     "detector": ("#d62728", "#ff7f0e", "#e377c2", "#8c564b", "#ff9896"),
 }
 OTHER = ("#2ca02c", "#bcbd22", "#98df8a")
-MARKERS = {"model": "o", "end_to_end": "s"}
+BACKEND_MARKERS = {"eager": "o", "compile": "D", "onnxruntime": "s"}
+DTYPE_SHORT = {"float16": "fp16", "bfloat16": "bf16"}
 MAX_CLASSES_CM = 12  # more small multiples than this are unreadable; the caption says how many are shown
 CM_PER_ROW = 6
 DPI = 110
@@ -41,10 +43,18 @@ def _figure(w: float, h: float):
 
 
 def plot_accuracy_latency(results: dict):
-    """Macro AP vs p50 latency, one panel per machine x device, one point per model and batch/scope."""
+    """Macro AP vs p50 latency, one panel per machine x device, one point per model, variant, batch and scope.
+
+    Colour: model. Marker: backend. Filled: model scope, hollow: end-to-end. Label: batch and a non-float32 dtype.
+    A variant's y is its own test macro AP from the accuracy gate where recorded; a crossed grey point failed it."""
     cells = [c for c in T.latency_cells(results) if c.get("status") == "ok" and T.num(c.get("latency_ms_p50"))]
     ap = {m: T.num((T.section(results, m, "accuracy") or {}).get("macro_ap")) for m in T.model_names(results)}
-    cells = [c for c in cells if ap.get(c["model"]) is not None]
+
+    def y_of(c):
+        own = T.num(c.get("gate_macro_ap"))
+        return own if own is not None else ap.get(c["model"])
+
+    cells = [c for c in cells if y_of(c) is not None]
     if not cells:
         return "no successful latency measurement of a model with a macro AP"
     mach = T.machines(results)
@@ -63,11 +73,15 @@ def plot_accuracy_latency(results: dict):
         info = mach.get(mid, {"hostname": "?", "devices": {}})
         names = ", ".join(sorted(info["devices"].get(dev) or [])) or dev
         for c in (c for c in cells if c.get("machine_id") == mid and c.get("device") == dev):
-            x, y = c["latency_ms_p50"], ap[c["model"]]
-            ax.scatter(
-                x, y, color=color_for(results, c["model"]), marker=MARKERS.get(c.get("scope"), "^"), s=46, zorder=3
-            )
-            ax.annotate(f"b{c.get('batch_size')}", (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+            x, y = c["latency_ms_p50"], y_of(c)
+            color = color_for(results, c["model"])
+            face = color if c.get("scope") == "model" else "none"
+            marker = BACKEND_MARKERS.get(LV.backend(c), "^")
+            ax.scatter(x, y, edgecolors=color, facecolors=face, marker=marker, s=46, zorder=3, linewidths=1.3)
+            if LV.gate_failed(c):
+                ax.scatter(x, y, color="#555555", marker="x", s=70, zorder=4)
+            dt = "" if c.get("dtype") in ("float32", None) else " " + DTYPE_SHORT.get(c["dtype"], c["dtype"])
+            ax.annotate(f"b{c.get('batch_size')}{dt}", (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(plain)
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(f"{v:g}")[0] in "25" else ""))
@@ -85,12 +99,19 @@ def plot_accuracy_latency(results: dict):
         Line2D([], [], color=color_for(results, m), marker="o", ls="", label=T.model_label(results, m)) for m in ap
     ]
     handles += [
-        Line2D([], [], color="k", marker=mk, ls="", mfc="none", label=f"scope: {T.SCOPE_NAMES[s]}")
-        for s, mk in MARKERS.items()
+        Line2D([], [], color="k", marker="o", ls="", mfc=fill, label=f"scope: {T.SCOPE_NAMES[s]}")
+        for s, fill in (("model", "k"), ("end_to_end", "none"))
     ]
-    # two rows: four entries in one row are wider than a one-panel figure
+    used = sorted({LV.backend(c) for c in cells}, key=lambda b: LV.BACKEND_ORDER.get(b, 9))
+    handles += [
+        Line2D([], [], color="k", marker=BACKEND_MARKERS.get(b, "^"), ls="", mfc="none", label=f"backend: {b}")
+        for b in used
+    ]
+    if any(LV.gate_failed(c) for c in cells):
+        handles.append(Line2D([], [], color="#555555", marker="x", ls="", label=LV.FAILED))
+    # two columns: four entries in one row are wider than a one-panel figure
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
-    fig.suptitle("Accuracy vs latency (label: batch size)", fontsize=11)
+    fig.suptitle("Accuracy vs latency (label: batch size, dtype when not float32)", fontsize=11)
     return fig
 
 
@@ -99,9 +120,11 @@ def inference_reference(results: dict) -> dict | None:
     preferred (what a user pays per image), falling back to any successful batch-1 record."""
     own = (results.get("machine") or {}).get("machine_id")
     ok = [c for c in T.latency_cells(results) if c.get("status") == "ok" and T.num(c.get("throughput_img_s"))]
+    ok = [c for c in ok if not LV.gate_failed(c)]  # a variant that failed the accuracy gate never prices anything
 
     def rank(c):
         return (
+            not LV.is_reference_variant(c),
             c.get("machine_id") != own,
             c.get("device") != "cpu",
             c.get("batch_size") != 1,

@@ -10,7 +10,6 @@ import pandas as pd
 from benchmarks.report.common import (
     SCOPE_NAMES,
     baseline,
-    cell_order,
     cell_text,
     fmt,
     fmt_big,
@@ -27,6 +26,18 @@ from benchmarks.report.common import (
     num,
     section,
     why_missing,
+)
+from benchmarks.report.latency_variants import (
+    backend,
+    gate_text,
+    is_reference_variant,
+    kind_cells,
+    peak_text,
+    reference_cells,
+    rounds_text,
+    speedup_text,
+    variant_order,
+    variant_text,
 )
 
 
@@ -89,7 +100,7 @@ def headline(results: dict) -> pd.DataFrame:
 
 def _headline_latency(results: dict, models: list[str], put) -> None:
     """One row per machine x device: p50 at batch 1, `model / end-to-end` scope, newest measurement."""
-    cells = [c for c in latency_cells(results) if c.get("batch_size") == 1]
+    cells = [c for c in latency_cells(results) if c.get("batch_size") == 1 and is_reference_variant(c)]
     mach = machines(results)
     keys = sorted(
         {(c.get("machine_id") or "?", c.get("device") or "?") for c in cells},
@@ -116,29 +127,32 @@ def _headline_latency(results: dict, models: list[str], put) -> None:
 
 
 def latency_by_device(results: dict) -> dict[str, pd.DataFrame]:
-    """device -> table: rows model/batch/scope/dtype, one column per machine (hostname [id] + device name)."""
+    """device -> table: rows model/batch/scope/backend/dtype (+ a peak-throughput row per variant), one column per
+    machine (hostname [id] + device name); a cell: p50 (median over rounds), x speed-up over eager float32, gate."""
     cells = latency_cells(results)
+    peaks = kind_cells(results, "peak_throughput")
     mach = machines(results)
     out = {}
-    for dev in sorted({c.get("device") or "?" for c in cells}):
+    for dev in sorted({c.get("device") or "?" for c in cells + peaks}):
         dcells = [c for c in cells if (c.get("device") or "?") == dev]
+        dpeaks = [c for c in peaks if (c.get("device") or "?") == dev]
         cols = {}
-        for mid in [k for k in mach if any((c.get("machine_id") or "?") == k for c in dcells)]:
+        for mid in [k for k in mach if any((c.get("machine_id") or "?") == k for c in dcells + dpeaks)]:
             names = ", ".join(sorted(mach[mid]["devices"].get(dev) or [])) or "device n/a"
             cols[mid] = f"{machine_label(mid, mach[mid])}: {names}"
+        refs = reference_cells(dcells)
         rows = {}
-        for c in sorted(dcells, key=cell_order):
-            key = (
-                model_label(results, c["model"]),
-                c.get("batch_size"),
-                SCOPE_NAMES.get(c.get("scope"), c.get("scope")),
-                c.get("dtype"),
-            )
-            rows.setdefault(key, {})[cols[c.get("machine_id") or "?"]] = cell_text(c)
+        for c in sorted(dcells, key=variant_order):
+            scope = SCOPE_NAMES.get(c.get("scope"), c.get("scope"))
+            key = (model_label(results, c["model"]), c.get("batch_size"), scope, backend(c), c.get("dtype"))
+            rows.setdefault(key, {})[cols[c.get("machine_id") or "?"]] = variant_text(c, refs)
+        for c in sorted(dpeaks, key=variant_order):
+            key = (model_label(results, c["model"]), "peak", "model", backend(c), c.get("dtype"))
+            rows.setdefault(key, {})[cols[c.get("machine_id") or "?"]] = peak_text(c)
         df = (
             pd.DataFrame.from_dict(rows, orient="index").reindex(columns=list(cols.values())).astype(object).fillna("—")
         )
-        df.index = pd.MultiIndex.from_tuples(df.index, names=["model", "batch", "scope", "dtype"])
+        df.index = pd.MultiIndex.from_tuples(df.index, names=["model", "batch", "scope", "backend", "dtype"])
         out[dev] = df.reset_index()
     return out
 
@@ -149,8 +163,9 @@ def latency_detail(results: dict) -> pd.DataFrame:
     order = {mid: i for i, mid in enumerate(mach)}
     cells = sorted(
         latency_cells(results),
-        key=lambda c: (c["model"], order.get(c.get("machine_id"), 99), str(c.get("device")), *cell_order(c)[1:]),
+        key=lambda c: (c["model"], order.get(c.get("machine_id"), 99), str(c.get("device")), *variant_order(c)[1:]),
     )
+    refs = reference_cells(cells)
     for c in cells:
         ok = c.get("status") == "ok"
         mid = c.get("machine_id") or "?"
@@ -159,10 +174,15 @@ def latency_detail(results: dict) -> pd.DataFrame:
                 "model": c["model"],
                 "machine": machine_label(mid, mach.get(mid, {"hostname": c.get("hostname") or "?"})),
                 "device": f"{c.get('device')} ({c.get('device_name') or 'n/a'})",
+                "backend": backend(c),
                 "dtype": c.get("dtype"),
                 "batch": c.get("batch_size"),
                 "scope": SCOPE_NAMES.get(c.get("scope"), c.get("scope")),
                 "status": c.get("status") if ok else cell_text(c),
+                "speed-up": speedup_text(c, refs),
+                "gate": gate_text(c),
+                "rounds (spread)": rounds_text(c),
+                "flag": c.get("flag") or "",
                 "p50 ms": fmt(c.get("latency_ms_p50"), 2, "—") if ok else "—",
                 "p90 ms": fmt(c.get("latency_ms_p90"), 2, "—") if ok else "—",
                 "p99 ms": fmt(c.get("latency_ms_p99"), 2, "—") if ok else "—",
@@ -277,6 +297,9 @@ def latency_method(results: dict) -> pd.DataFrame:
                 "batch": ", ".join(str(b) for b in sorted({r.get("batch_size") for r in ok if r.get("batch_size")}))
                 or "n/a",
                 "scope": vals(ok, "scope"),
+                "backend": ", ".join(sorted({backend(r) for r in ok})),
+                "rounds": vals(ok, "n_rounds"),
+                "model-scope input": vals([r for r in ok if r.get("scope") == "model"], "input"),
                 "imgsz": vals(ok, "imgsz"),
                 "warm-up": vals(ok, "warmup"),
                 "iterations": vals(ok, "iters"),
