@@ -258,7 +258,7 @@ def append_latency(run_dir: str | Path, model: str, records: Iterable[dict]) -> 
 
 
 def newest_per_cell(records: Iterable[dict], kind: str = "latency") -> list[dict]:
-    """One record per cell (CELL_KEYS) of `kind`: the newest session's, with `n_measurements` (records of the cell).
+    """One record per cell (CELL_KEYS) of `kind`: the newest session's, with `n_measurements` (sessions of the cell).
 
     A session measured in interleaved rounds (records sharing `session`, each with its `round`) becomes one
     record: ROUND_STATS are the median over its ok rounds, `latency_ms_p50_rounds` keeps each round's p50 and
@@ -274,7 +274,9 @@ def newest_per_cell(records: Iterable[dict], kind: str = "latency") -> list[dict
         newest = max(enumerate(recs), key=lambda ir: (str(ir[1].get("measured_utc") or ""), ir[0]))[1]
         session = newest.get("session")
         rounds = [r for r in recs if session is not None and r.get("session") == session] or [newest]
-        merged = {**newest, "n_measurements": len(recs)}
+        # a measurement = one session (its rounds together); records from before sessions count one each
+        sessions = {r.get("session") or f"record {i}" for i, r in enumerate(recs)}
+        merged = {**newest, "n_measurements": len(sessions)}
         ok = [r for r in rounds if r.get("status") == "ok" and isinstance(r.get("latency_ms_p50"), (int, float))]
         if len(rounds) > 1 and ok:
             for k in ROUND_STATS:

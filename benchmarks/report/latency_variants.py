@@ -121,7 +121,8 @@ def latency_ratios(results: dict) -> pd.DataFrame:
             mid = q.get("machine_id") or "?"
             rows.append({
                 "ratio": f"{model_label(results, num)} / {model_label(results, names[0])}",
-                "machine": machine_label(mid, mach.get(mid, {"hostname": "?"})), "session (UTC)": q.get("session"),
+                "machine": machine_label(mid, mach.get(mid, {"hostname": "?"})),
+                "session (UTC)": q.get("session") or "—",
                 "device": q.get("device"), "backend": q.get("backend") or "eager", "dtype": q.get("dtype"),
                 "batch": q.get("batch_size"), "scope": SCOPE_NAMES.get(q.get("scope"), q.get("scope")),
                 "ratio (median)": fmt(q["ratio_median"], 3),

@@ -146,7 +146,7 @@ def latency_by_device(results: dict) -> dict[str, pd.DataFrame]:
             scope = SCOPE_NAMES.get(c.get("scope"), c.get("scope"))
             key = (model_label(results, c["model"]), c.get("batch_size"), scope, backend(c), c.get("dtype"))
             rows.setdefault(key, {})[cols[c.get("machine_id") or "?"]] = variant_text(c, refs)
-        for c in sorted(dpeaks, key=variant_order):
+        for c in sorted(dpeaks, key=lambda c: variant_order({**c, "batch_size": 0})):  # best batch differs
             key = (model_label(results, c["model"]), "peak", "model", backend(c), c.get("dtype"))
             rows.setdefault(key, {})[cols[c.get("machine_id") or "?"]] = peak_text(c)
         df = (
