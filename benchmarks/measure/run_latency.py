@@ -123,6 +123,8 @@ def _variants(cand, pipeline, pred, images, device, s, run_dir, test, echo) -> l
     for backend, dtype in keys:
         local = {**s, "eager_channels_last": eager_cl.get(dtype, s["channels_last"] == "always")}
         v = V.build(pred, pipeline, device, backend, dtype, x, local, Path(run_dir) / "export" / cand)
+        if v.info.get("export_path"):  # relative: the run folder moves between machines
+            v.info["export_path"] = str(Path(v.info["export_path"]).resolve().relative_to(Path(run_dir).resolve()))
         if backend == "eager" and v.predictor is not None:
             eager_cl[dtype] = bool(v.info.get("channels_last"))
         if (backend, dtype) not in wanted:
