@@ -240,3 +240,50 @@ def test_latency_config_rejects_unknown_backends_and_dtypes(tmp_path):
         _check_latency(LatencyConfig(dtypes=["int8"]), "x.yaml")
     with pytest.raises(ConfigError, match=r"latency.rounds"):
         _check_latency(LatencyConfig(rounds=0), "x.yaml")
+
+
+def test_latency_command_appends_variant_records_and_renders(tmp_path, capsys):
+    """`clsdet latency RUN_DIR --backend ... --dtype ...` on a run folder with an (untrained) classifier artifact:
+    records per variant appended (the unavailable ones with their reason), the report shows backend columns."""
+    import json
+
+    from benchmarks.cli import main
+
+    run = tmp_path / "run"
+    art = run / "classifier"
+    art.mkdir(parents=True)
+    pred = _classifier()
+    torch.save(pred.model.state_dict(), art / "weights.pt")
+    docs = {
+        "config.json": {"backbone": "mobilenet_v3_small", "imgsz": 32},
+        "classes.json": pred.classes,
+        "thresholds.json": {"thresholds": dict.fromkeys(pred.classes, 0.5)},
+        "normalization.json": pred.normalization,
+    }
+    for name, doc in docs.items():  # fmt: skip
+        (art / name).write_text(json.dumps(doc))
+    (run / "latency_images").mkdir()
+    for i in range(3):
+        (run / "latency_images" / f"{i:03d}.png").write_bytes(_png(40, i))
+    results = json.loads((Path(__file__).parent / "fixtures" / "results_example.json").read_text())
+    results["models"] = {"classifier": {**results["models"]["classifier"], "latency": []}}
+    (run / "results.json").write_text(json.dumps(results))
+    args = ["latency", str(run), "--device", "cpu", "--backend", "eager", "onnxruntime", "tensorrt", "--dtype",
+            "float32", "float16", "--batch-sizes", "2", "--iters", "2", "--min-seconds", "0", "--rounds", "2",
+            "--throughput-max-batch", "2"]  # fmt: skip
+    assert main(args) == 0
+    recs = json.loads((run / "results.json").read_text())["models"]["classifier"]["latency"]
+    ok = [r for r in recs if r["status"] == "ok" and r["kind"] == "latency"]
+    assert {(r["backend"], r["dtype"], r["round"]) for r in ok} == {
+        (b, "float32", n) for b in ("eager", "onnxruntime") for n in (0, 1)
+    } and len(ok) == 2 * 2 * 2  # 2 backends x 2 rounds x 2 scopes
+    assert {r["gate"] for r in ok} == {G.NOT_RUN}  # no eval.json/manifest in this folder: recorded, not crashed
+    assert {r["kind"] for r in recs} == {"latency", "peak_throughput", "timer_check"}
+    assert (run / "export" / "classifier" / "float32.onnx").is_file()
+    assert next(r for r in ok if r["backend"] == "onnxruntime")["export_path"] == "export/classifier/float32.onnx"
+    unavailable = {(r["backend"], r["dtype"]) for r in recs if r["status"] == "unavailable"}
+    assert unavailable == {("tensorrt", "float32"), ("tensorrt", "float16"), ("eager", "float16"),
+                           ("onnxruntime", "float16")}  # fmt: skip
+    md = (run / "report.md").read_text()
+    assert "| onnxruntime" in md and "img/s @ b" in md and "Timer check" in md
+    assert "ratio detector" not in capsys.readouterr().out  # one model: no ratio to print
