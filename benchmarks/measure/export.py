@@ -20,11 +20,13 @@ import json
 import time
 from pathlib import Path
 
+from benchmarks.measure.devices import kind as device_kind
+
 OPSET = 17  # supported by onnxruntime >= 1.14 and by both exporters; recorded with every export
 
 
-def _kind(device: str) -> str:
-    return str(device).split(":", 1)[0]
+def torch_index(device: str) -> int:
+    return int(str(device).split(":", 1)[1]) if ":" in str(device) else 0
 
 
 def _torch_onnx(predictor, path: Path, dtype: str, device: str) -> str:
@@ -63,9 +65,9 @@ def _ultralytics_onnx(predictor, path: Path, dtype: str, device: str) -> str:
     model = copy.deepcopy(predictor.model).float()
     model.pt_path = str(path.with_suffix(".pt"))  # the exporter names its output after pt_path: <path>.onnx
     args = {"format": "onnx", "imgsz": int(predictor.imgsz), "dynamic": True, "simplify": False, "opset": OPSET}
-    args.update(half=dtype == "float16", device="cpu" if _kind(device) == "cpu" else str(device).replace("cuda:", ""))
-    if _kind(device) == "cuda" and args["device"] == "cuda":
-        args["device"] = "0"
+    # Ultralytics names a CUDA device by its index ("0"), the CPU by "cpu"
+    index = torch_index(device)
+    args.update(half=dtype == "float16", device="cpu" if device_kind(device) == "cpu" else str(index))
     out = Path(Exporter(overrides=args)(model=model))
     if out.resolve() != path.resolve():
         out.replace(path)
@@ -91,7 +93,7 @@ def export_onnx(predictor, pipeline: str, out_dir: Path, dtype: str = "float32",
         "exporter": exporter,
         "opset": OPSET,
         "dtype": dtype,
-        "exported_on": _kind(device),
+        "exported_on": device_kind(device),
         "file_mb": round(path.stat().st_size / 2**20, 4),
         "export_s_first": round(time.perf_counter() - t0, 3),
     }

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from benchmarks.measure import gate as G  # noqa: N812
 from benchmarks.measure import variants as V  # noqa: N812
+from benchmarks.measure.devices import kind
 from benchmarks.measure.latency import (
     _error_text,
     _fill,
@@ -27,6 +28,7 @@ from benchmarks.measure.latency import (
 from benchmarks.measure.machine import machine_id
 from benchmarks.measure.stats import PERCENTILE_METHOD
 from benchmarks.measure.timers import SYNC, TIMER
+from benchmarks.pipelines import load_predictor
 from benchmarks.record import utc_now
 
 DEFAULTS = {
@@ -57,12 +59,6 @@ def preprocess_images(predictor, encoded: list[bytes]):
         for b in encoded
     ]  # as the predictors decode (EXIF orientation applied)
     return predictor.preprocess(images)
-
-
-def _load(pipeline: str, artifact: Path, device: str):
-    import importlib
-
-    return importlib.import_module(pipeline).load(artifact, device=device)
 
 
 def measure_models(
@@ -148,8 +144,8 @@ def _measure_device(run_dir, models, device, s, common, encoded, test, echo, pre
         base0 = {**common, "model": cand, "pipeline": pipeline, "backend": None, "imgsz": None}
         try:
             pred = predictors.get(cand)
-            if pred is None or torch.device(pred.device).type != V._kind(device):
-                pred = _load(pipeline, Path(artifact), device)
+            if pred is None or torch.device(pred.device).type != kind(device):
+                pred = load_predictor(pipeline, Path(artifact), device)
             images = preprocess_images(pred, encoded)
             variants = _variants(cand, pipeline, pred, images, device, s, run_dir, test, echo)
         except Exception as e:  # noqa: BLE001 - STYLE 9: this candidate's cells are errors, the others run
@@ -169,7 +165,7 @@ def _measure_device(run_dir, models, device, s, common, encoded, test, echo, pre
     records += interleaved_rounds(loaded, device, s, encoded)
     if s["throughput"]:
         records += _peak(loaded, device, s)
-    if s["timer_check"] and V._kind(device) == "cpu":
+    if s["timer_check"] and kind(device) == "cpu":
         records += _timer_checks(loaded, device, s)
     loaded.clear()
     _free(device)
@@ -211,7 +207,7 @@ def _peak(loaded: dict, device: str, s: dict) -> list[dict]:
                    "error": None if ok else (res["sweep"][-1].get("error") if res["sweep"] else "no step"),
                    "throughput_img_s": res["best_img_s"], "latency_ms_p50": res["best_latency_ms_p50"],
                    "iters": 3, "min_seconds": float(s["throughput_min_seconds"]), "warmup": 2,
-                   "sync": SYNC[V._kind(device)], "timer": TIMER[V._kind(device)], "samples_ms": [],
+                   "sync": SYNC[kind(device)], "timer": TIMER[kind(device)], "samples_ms": [],
                    "input": "test images" if images is not None else "random tensor", **res}  # fmt: skip
             records.append(rec)
     return records

@@ -15,6 +15,8 @@ import importlib.util
 import time
 from dataclasses import dataclass, field
 
+from benchmarks.measure.devices import kind as device_kind
+
 BACKENDS = ("eager", "compile", "onnxruntime", "tensorrt", "openvino", "coreml")
 DTYPES = ("float32", "float16", "bfloat16")
 # recorded `unavailable` with the package to install (issue 14: one of them implemented is a bonus)
@@ -34,10 +36,6 @@ class Variant:
     info: dict = field(default_factory=dict)  # recorded with every record of the variant
 
 
-def _kind(device: str) -> str:
-    return str(device).split(":", 1)[0]
-
-
 def cpu_bf16_native() -> bool:
     """True when the CPU has bfloat16 instructions (AVX512-BF16 or AMX) that oneDNN uses; False: emulated."""
     import torch
@@ -53,7 +51,7 @@ def dtype_reason(device: str, dtype: str) -> str | None:
     """None when `dtype` is measured on `device`, else why not (issue 14's matrix)."""
     import torch
 
-    kind = _kind(device)
+    kind = device_kind(device)
     if dtype == "float32":
         return None
     if kind == "cuda":
@@ -148,7 +146,7 @@ def onnxruntime_variant(predictor, device: str, dtype: str, onnx_path: str, thre
     import onnxruntime as ort
     import torch
 
-    kind = _kind(device)
+    kind = device_kind(device)
     provider = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}.get(kind)
     if provider is None:
         return Variant("onnxruntime", dtype, None, f"ONNX Runtime has no {kind} provider (on Apple: backend coreml)")
@@ -206,12 +204,12 @@ def build(predictor, pipeline: str, device: str, backend: str, dtype: str, x, se
     if backend in EXTERNAL:
         return external(backend, dtype)
     reason = dtype_reason(device, dtype)
-    onnx_half_ok = dtype == "float32" or (dtype == "float16" and _kind(device) == "cuda")
+    onnx_half_ok = dtype == "float32" or (dtype == "float16" and device_kind(device) == "cuda")
     if reason is None and backend == "onnxruntime" and not onnx_half_ok:
         reason = f"ONNX Runtime {dtype} is measured on CUDA float16 only (few {dtype} kernels elsewhere)"
     if reason:
         return Variant(backend, dtype, None, reason)
-    info = {"dtype_native": cpu_bf16_native()} if (_kind(device), dtype) == ("cpu", "bfloat16") else {}
+    info = {"dtype_native": cpu_bf16_native()} if (device_kind(device), dtype) == ("cpu", "bfloat16") else {}
     try:
         if backend == "eager":
             v = eager(predictor, device, dtype, x, settings.get("channels_last", "auto"))
