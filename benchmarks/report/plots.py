@@ -111,7 +111,7 @@ def plot_accuracy_latency(results: dict):
         handles.append(Line2D([], [], color="#555555", marker="x", ls="", label=LV.FAILED))
     # two columns: four entries in one row are wider than a one-panel figure
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
-    fig.suptitle("Accuracy vs latency (label: batch size, dtype when not float32)", fontsize=11)
+    fig.suptitle("Accuracy vs latency (label: batch, dtype)", fontsize=11)
     return fig
 
 
