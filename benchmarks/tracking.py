@@ -308,6 +308,8 @@ def final_metrics(entry: dict, labeling: dict, latency_cells: list[dict], own_ma
         name = f"{c.get('device')}/b{c.get('batch_size')}/{c.get('scope')}"
         if c.get("dtype") not in (None, "float32"):
             name += f"/{c['dtype']}"
+        if (c.get("backend") or "eager") != "eager":  # else an onnxruntime cell overwrites the eager one
+            name += f"/{c['backend']}"
         if c.get("machine_id") != own_machine:
             name += f"/{c.get('hostname') or c.get('machine_id')}"
         out[f"latency_ms_p50/{name}"] = c.get("latency_ms_p50")

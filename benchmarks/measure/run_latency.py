@@ -118,6 +118,8 @@ def _variants(cand, pipeline, pred, images, device, s, run_dir, test, echo) -> l
     eager_cl: dict[str, bool] = {}
     for backend, dtype in keys:
         local = {**s, "eager_channels_last": eager_cl.get(dtype, s["channels_last"] == "always")}
+        if backend == "compile" and (backend, dtype) in wanted:
+            echo(f"  {cand} {device} compile {dtype}: compiling (minutes on a CPU for a large network) ...")
         v = V.build(pred, pipeline, device, backend, dtype, x, local, Path(run_dir) / "export" / cand)
         if v.info.get("export_path"):  # relative: the run folder moves between machines
             v.info["export_path"] = str(Path(v.info["export_path"]).resolve().relative_to(Path(run_dir).resolve()))
