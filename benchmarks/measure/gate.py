@@ -41,7 +41,7 @@ def gate(reference, variant, is_reference: bool, test: dict | None, ref_ap: floa
     gate_max_drop, max_abs_diff). Failures to score are recorded, never raised."""
     out: dict = {"gate_max_drop": max_drop}
     try:
-        out["max_abs_diff"] = 0.0 if is_reference else max_abs_diff(reference, variant, x)
+        out["max_abs_diff"] = 0.0 if variant is reference else max_abs_diff(reference, variant, x)
         out["max_abs_diff_images"] = int(x.shape[0])
     except Exception as e:  # noqa: BLE001 - STYLE 9
         out.update(max_abs_diff=None, max_abs_diff_error=f"{type(e).__name__}: {e}"[:300])

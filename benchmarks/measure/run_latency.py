@@ -110,9 +110,8 @@ def _variants(cand, pipeline, pred, images, device, s, run_dir, test, echo) -> l
             ref_ap = G.macro_ap(pred, test)
         except Exception as e:  # noqa: BLE001 - STYLE 9: the gate is then not run, recorded
             test = {"why_not": f"eager float32 scoring failed: {_error_text(e)}"}
-    keys = [("eager", "float32")] + [
-        (b, d) for d in s["dtypes"] for b in s["backends"] if (b, d) != ("eager", "float32")
-    ]
+    backends = sorted(s["backends"], key=V.BACKENDS.index)  # eager before compile: compile reuses its layout
+    keys = [("eager", "float32")] + [(b, d) for d in s["dtypes"] for b in backends if (b, d) != ("eager", "float32")]
     wanted = {(b, d) for d in s["dtypes"] for b in s["backends"]}
     out = []
     eager_cl: dict[str, bool] = {}
