@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-BACKENDS = ("eager", "compile", "onnxruntime", "tensorrt", "openvino", "coreml")  # = measure.variants.BACKENDS
-DTYPES = ("float32", "float16", "bfloat16")  # = measure.variants.DTYPES (not imported: keeps start-up light)
 
 
 def _common(p) -> None:
@@ -46,8 +44,17 @@ def register(sub) -> None:
     p.add_argument("--iters", type=int, help="timed iterations at least (default: the run's config)")
     p.add_argument("--min-seconds", type=float, help="timed seconds at least (default: the run's config)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores available)")
-    p.add_argument("--backend", nargs="+", choices=BACKENDS, help="eager, compile, onnxruntime, ... (default: config)")
-    p.add_argument("--dtype", nargs="+", choices=DTYPES, help="float32, float16, bfloat16 (default: the run's config)")
+    from benchmarks.measure.variants import BACKENDS, DTYPES  # plain tuples: no torch at start-up
+
+    p.add_argument(
+        "--backend", nargs="+", choices=BACKENDS, help="deployment backends to time (default: the run's config)"
+    )
+    p.add_argument(
+        "--dtype",
+        nargs="+",
+        choices=DTYPES,
+        help="dtypes to time; unsupported ones are recorded unavailable (default: the run's config)",
+    )
     p.add_argument("--rounds", type=int, help="interleaved rounds, every one kept (default: the run's config)")
     p.add_argument("--no-throughput", action="store_true", help="skip the peak-throughput batch sweep")
     p.add_argument("--throughput-max-batch", type=int, help="largest batch of the sweep (default: the run's config)")
