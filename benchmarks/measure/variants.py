@@ -99,10 +99,15 @@ def with_forward(predictor, forward):
 
 
 def _time_forward(forward, x, iters: int = 3) -> float:
+    from benchmarks.measure.timers import _sync_fn
+
+    sync = _sync_fn(str(x.device))  # accelerators run asynchronously: the probe waits for the work it times
     forward(x)
+    sync()
     t0 = time.perf_counter()
     for _ in range(iters):
         forward(x)
+    sync()
     return (time.perf_counter() - t0) / iters * 1e3
 
 
