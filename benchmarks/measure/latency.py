@@ -2,6 +2,8 @@
 
 Scopes:
 - `model`: a preprocessed tensor already on the device in, the raw network output out (`predictor.forward`).
+  measure_models (run_latency.py) passes the run's test images preprocessed once (`images`); a random tensor
+  (`example_input`) is the fallback, recorded as `input: random tensor` (it can time differently: denormals).
 - `end_to_end`: encoded image bytes in, per-class decisions out (`predictor.end_to_end`: decode, preprocess,
   forward, postprocess incl. NMS for the detector, thresholds). Each iteration takes the next `batch_size` images
   of `encoded_images`, cycling, so decoding sees the real mix of image sizes.
