@@ -54,16 +54,30 @@ def _cell_key(c: dict) -> tuple:
     return (c.get("model"), c.get("machine_id"), c.get("device"), c.get("batch_size"), c.get("scope"))
 
 
-def reference_cells(cells: list[dict]) -> dict[tuple, dict]:
-    """The eager float32 cell each variant's speed-up is taken against (same model, machine, device, batch, scope)."""
-    return {_cell_key(c): c for c in cells if is_reference_variant(c) and c.get("status") == "ok"}
+def reference_cells(cells: list[dict], results: dict | None = None) -> dict[tuple, float]:
+    """Eager float32 p50 each variant's speed-up is taken against (same model, machine, device, batch, scope):
+    from the variant's own session when `results` has one (same threads, same machine load), else the newest."""
+    import statistics
+
+    refs: dict[tuple, float] = {}
+    for c in cells:
+        if is_reference_variant(c) and c.get("status") == "ok" and c.get("latency_ms_p50"):
+            refs[_cell_key(c)] = c["latency_ms_p50"]
+    by_session: dict[tuple, list[float]] = {}
+    for m in model_names(results or {}):
+        for r in model_entry(results, m).get("latency") or []:
+            ok = isinstance(r, dict) and r.get("status") == "ok" and r.get("kind", "latency") == "latency"
+            if ok and r.get("session") and is_reference_variant(r) and r.get("latency_ms_p50"):
+                by_session.setdefault((*_cell_key({**r, "model": m}), r["session"]), []).append(r["latency_ms_p50"])
+    refs.update({k: statistics.median(v) for k, v in by_session.items()})
+    return refs
 
 
 def speedup(c: dict, refs: dict) -> float | None:
-    ref = refs.get(_cell_key(c))
+    ref = refs.get((*_cell_key(c), c.get("session"))) or refs.get(_cell_key(c))
     if c.get("status") != "ok" or ref is None or not c.get("latency_ms_p50"):
         return None
-    return ref["latency_ms_p50"] / c["latency_ms_p50"]
+    return ref / c["latency_ms_p50"]
 
 
 def speedup_text(c: dict, refs: dict) -> str:

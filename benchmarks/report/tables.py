@@ -140,7 +140,7 @@ def latency_by_device(results: dict) -> dict[str, pd.DataFrame]:
         for mid in [k for k in mach if any((c.get("machine_id") or "?") == k for c in dcells + dpeaks)]:
             names = ", ".join(sorted(mach[mid]["devices"].get(dev) or [])) or "device n/a"
             cols[mid] = f"{machine_label(mid, mach[mid])}: {names}"
-        refs = reference_cells(dcells)
+        refs = reference_cells(dcells, results)
         rows = {}
         for c in sorted(dcells, key=variant_order):
             scope = SCOPE_NAMES.get(c.get("scope"), c.get("scope"))
@@ -165,7 +165,7 @@ def latency_detail(results: dict) -> pd.DataFrame:
         latency_cells(results),
         key=lambda c: (c["model"], order.get(c.get("machine_id"), 99), str(c.get("device")), *variant_order(c)[1:]),
     )
-    refs = reference_cells(cells)
+    refs = reference_cells(cells, results)
     for c in cells:
         ok = c.get("status") == "ok"
         mid = c.get("machine_id") or "?"

@@ -77,3 +77,16 @@ def test_headline_and_cost_use_eager_float32_never_a_failed_gate(results):
     assert not isinstance(fig, str)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "backend: onnxruntime" in labels and LV.FAILED in labels
+
+
+def test_speedup_is_taken_within_the_variants_own_session(results):
+    # a later rerun of eager float32 alone (another load, other threads) must not change onnxruntime's speed-up
+    later = {**_rec("classifier", "eager", "float32", "model", 100.0, 0), "session": "2026-12-02T09:00:00Z",
+             "measured_utc": "2026-12-02T09:00:00Z"}  # fmt: skip
+    results["models"]["classifier"]["latency"].append(later)
+    cpu = tables.latency_by_device(results)["cpu"]
+    col = next(c for c in cpu.columns if c.startswith("ci-runner"))
+    rows = cpu[(cpu["model"] == "classifier (resnet18)") & (cpu["batch"] == 1) & (cpu["scope"] == "model")]
+    by_backend = dict(zip(rows["backend"] + "/" + rows["dtype"], rows[col]))
+    assert by_backend["eager/float32"].startswith("100 ms")
+    assert by_backend["onnxruntime/float32"] == "11.0 ms ×2.00"
