@@ -102,6 +102,7 @@ class Predictor(Protocol):
 #   count_flops(example_input) -> (flops | None, method)       when FlopCounterMode needs a library's own counter
 #   box_metrics(samples, work_dir) -> {"map50", "map50_95", ...}  box mAP for pipelines that predict boxes
 #   predict_boxes(paths) -> list of (N_i, 6) [x1, y1, x2, y2, conf, cls] arrays
+#   export_onnx(path, dtype, device) -> exporter name   when torch.onnx.export of `model` would lose the output layout
 
 
 def load_predictor(pipeline: str, artifact_dir: str | Path, device: str = "cpu") -> Predictor:

@@ -15,21 +15,41 @@ BUILTIN_PROFILES: dict[str, dict] = {
         "detector": {"epochs": 20},
         "curve": {"fractions": [0.25, 0.5, 1.0], "seeds": [0]},
         "metrics": {"bootstrap": 500},
-        "latency": {"batch_sizes": [1, 8], "iters": 20, "min_seconds": 0.5},
+        "latency": {
+            "batch_sizes": [1, 8],
+            "iters": 20,
+            "min_seconds": 0.5,
+            "backends": ["eager", "onnxruntime"],
+            "dtypes": ["float32"],
+            "rounds": 3,
+            "throughput_max_batch": 16,
+            "throughput_min_seconds": 0.2,
+        },
     },
     # the numbers to publish: the real curve (4 fractions x 3 seeds), the full bootstrap and latency grid
     "full": {
         "curve": {"fractions": [0.1, 0.25, 0.5, 1.0], "seeds": [0, 1, 2]},
         "metrics": {"bootstrap": 2000},
-        "latency": {"batch_sizes": [1, 8, 32], "iters": 50, "min_seconds": 2.0},
+        # torch.compile takes minutes per model on a CPU: it belongs here, not in quick
+        "latency": {
+            "batch_sizes": [1, 8, 32],
+            "iters": 50,
+            "min_seconds": 2.0,
+            "backends": ["eager", "compile", "onnxruntime"],
+            "dtypes": ["float32", "float16", "bfloat16"],
+            "rounds": 5,
+            "throughput_max_batch": 256,
+            "throughput_min_seconds": 1.0,
+        },
     },
 }
 
 DESCRIPTIONS = {
     "quick": "classifier 10 epochs, detector 20, curve at 25/50/100% of train x 1 seed, 500 bootstrap resamples, "
-    "latency at batch 1 and 8",
+    "latency at batch 1 and 8, eager and onnxruntime float32, 3 interleaved rounds, peak throughput up to batch 16",
     "full": "the config's epochs, curve at 10/25/50/100% x seeds 0, 1, 2, 2000 bootstrap resamples, latency at "
-    "batch 1, 8 and 32",
+    "batch 1, 8 and 32, eager, torch.compile and onnxruntime in float32/float16/bfloat16 where the device has them, "
+    "5 rounds, peak throughput up to batch 256",
 }
 
 

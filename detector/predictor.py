@@ -22,6 +22,7 @@ class ArtifactError(FileNotFoundError):
 
 
 MAX_DET = 300  # Ultralytics' max_det default for predict and val
+ONNX_OPSET = 17  # supported by onnxruntime >= 1.14; the harness records it with every export
 
 
 class Predictor:
@@ -137,6 +138,29 @@ class Predictor:
         if not gflops:
             return None, f"not counted: ultralytics get_flops returned {gflops!r} at imgsz {imgsz}"
         return int(gflops * 1e9), f"ultralytics.utils.torch_utils.get_flops (thop MACs x 2), batch 1, imgsz {imgsz}"
+
+    def export_onnx(self, path, dtype: str = "float32", device: str = "cpu") -> str:
+        """Ultralytics' own ONNX exporter (dynamic batch): its export-mode head keeps the (B, 4 + nc, anchors) layout
+        this predictor's NMS reads. Returns the exporter's name for the record."""
+        import copy
+
+        from detector.runtime import import_ultralytics
+
+        import_ultralytics()
+        from ultralytics.engine.exporter import Exporter
+
+        if dtype not in ("float32", "float16"):
+            raise ValueError(f"Ultralytics' ONNX exporter writes float32 or float16, not {dtype}")
+        path = Path(path)
+        model = copy.deepcopy(self.model).float()
+        model.pt_path = str(path.with_suffix(".pt"))  # the exporter names its output after pt_path: <path>.onnx
+        args = {"format": "onnx", "imgsz": self.imgsz, "dynamic": True, "simplify": False, "opset": ONNX_OPSET}
+        kind, _, index = str(device).partition(":")  # Ultralytics names a CUDA device by its index, the CPU "cpu"
+        args.update(half=dtype == "float16", device="cpu" if kind == "cpu" else (index or "0"))
+        out = Path(Exporter(overrides=args)(model=model))
+        if out.resolve() != path.resolve():
+            out.replace(path)
+        return "ultralytics Exporter(format=onnx, dynamic=True)"
 
     def box_metrics(self, samples: list[dict], work_dir) -> dict:
         """Box mAP on `samples` (plain dicts: id, path, width, height, boxes [[cls, x1, y1, x2, y2], ...]),

@@ -174,9 +174,6 @@ def stage_size(ctx: Context) -> None:
 
 
 def stage_latency(ctx: Context) -> None:
-    from benchmarks.measure.latency import measure_predictor
-
-    lc = ctx.cfg.latency
     test = ctx.split["test"] or ctx.split["val"]
     encoded = [Path(p).read_bytes() for p in ctx.paths(test[:LATENCY_IMAGES])]
     # kept in the run folder: `clsdet latency RUN_DIR` on another machine times the same encoded bytes
@@ -184,32 +181,25 @@ def stage_latency(ctx: Context) -> None:
     img_dir.mkdir(exist_ok=True)
     for i, (image_id, data) in enumerate(zip(test, encoded)):
         (img_dir / f"{i:03d}_{image_id}{Path(ctx.manifest.get(image_id).path).suffix.lower()}").write_bytes(data)
-    records = []
-    for c in ctx.cfg.candidates:
-        artifact = ctx.headline_artifact(c.name)
-        recs = measure_predictor(
-            ctx.predictor(c.name),
-            c.name,
-            lc.devices,
-            lc.batch_sizes,
-            lc.scopes,
-            encoded,
-            warmup=lc.warmup,
-            iters=lc.iters,
-            min_seconds=lc.min_seconds,
-            threads=lc.threads,
-            load_on=lambda d, p=c.pipeline, a=artifact: load_predictor(p, a, d),
-        )
-        for r in recs:
-            r["pipeline"] = c.pipeline
-        records += recs
-        for r in recs:
-            if r["status"] == "ok":
-                ctx.echo(f"  {c.name} {r['device']} b{r['batch_size']} {r['scope']}: p50 {r['latency_ms_p50']:.2f} ms")
-            else:
-                ctx.echo(
-                    f"  {c.name} {r['device']} b{r['batch_size']} {r['scope']}: {r['status']} {r.get('error') or ''}"
-                )
+    import dataclasses
+
+    from benchmarks.measure.run_latency import measure_models
+
+    ev = ctx.read_json("eval.json")  # the accuracy gate scores the images evaluate scored, the same way
+    gate_test = {
+        "paths": ctx.paths(ev["test_ids"]),
+        "targets": ctx.manifest.targets(ev["truth"], ev["test_ids"]),
+        "classes": ctx.manifest.classes,
+    }
+    models = {c.name: (c.pipeline, ctx.headline_artifact(c.name)) for c in ctx.cfg.candidates}
+    records = measure_models(
+        ctx.run_dir,
+        models,
+        dataclasses.asdict(ctx.cfg.latency),
+        test=gate_test,
+        echo=ctx.echo,
+        predictors={c.name: ctx.predictor(c.name) for c in ctx.cfg.candidates},
+    )
     ctx.write_json("latency.json", records)
 
 

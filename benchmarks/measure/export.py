@@ -5,12 +5,9 @@ exported model's output:
 - a plain torch network (the classifier): `torch.onnx.export` with the TorchScript-based exporter (the one
   Ultralytics uses; seconds instead of the dynamo exporter's ~15 s), falling back to the dynamo exporter (needs
   onnxscript) where the installed torch has dropped it; a dynamic batch axis.
-- an Ultralytics model (the detector): Ultralytics' own `Exporter(format="onnx", dynamic=True)`, which switches the
-  head to its export mode (one (B, 4 + nc, anchors) tensor, the first element of the eager output) and writes
-  Ultralytics' metadata into the file. Its auto-install is off (detector.runtime), so `onnx` must be installed.
-
-Which exporter a pipeline needs is named once, in EXPORTERS (the pipeline registry is the place for it once the
-predictor protocol carries an `export_onnx`).
+- a predictor with its own `export_onnx(path, dtype, device) -> exporter name` (optional part of the predictor
+  protocol, benchmarks/pipelines.py) uses it: the detector's is Ultralytics' own `Exporter(format="onnx",
+  dynamic=True)`, which switches the head to its export mode and writes Ultralytics' metadata into the file.
 """
 
 from __future__ import annotations
@@ -54,29 +51,6 @@ def _torch_onnx(predictor, path: Path, dtype: str, device: str) -> str:
         return "torch.onnx.export (dynamo)"
 
 
-def _ultralytics_onnx(predictor, path: Path, dtype: str, device: str) -> str:
-    from detector.runtime import import_ultralytics
-
-    import_ultralytics()
-    from ultralytics.engine.exporter import Exporter
-
-    if dtype not in ("float32", "float16"):
-        raise ValueError(f"Ultralytics' ONNX exporter writes float32 or float16, not {dtype}")
-    model = copy.deepcopy(predictor.model).float()
-    model.pt_path = str(path.with_suffix(".pt"))  # the exporter names its output after pt_path: <path>.onnx
-    args = {"format": "onnx", "imgsz": int(predictor.imgsz), "dynamic": True, "simplify": False, "opset": OPSET}
-    # Ultralytics names a CUDA device by its index ("0"), the CPU by "cpu"
-    index = torch_index(device)
-    args.update(half=dtype == "float16", device="cpu" if device_kind(device) == "cpu" else str(index))
-    out = Path(Exporter(overrides=args)(model=model))
-    if out.resolve() != path.resolve():
-        out.replace(path)
-    return "ultralytics Exporter(format=onnx, dynamic=True)"
-
-
-EXPORTERS = {"detector": _ultralytics_onnx}  # pipeline -> exporter; others: _torch_onnx
-
-
 def export_onnx(predictor, pipeline: str, out_dir: Path, dtype: str = "float32", device: str = "cpu") -> dict:
     """`out_dir/<dtype>.onnx` (reused when it exists, with its `.json` description) -> the export record:
     path, file_mb, exporter, opset, export_s (0 when reused), reused."""
@@ -88,7 +62,8 @@ def export_onnx(predictor, pipeline: str, out_dir: Path, dtype: str = "float32",
         meta = json.loads(meta_path.read_text())
         return {**meta, "path": str(path), "export_s": 0.0, "reused": True}
     t0 = time.perf_counter()
-    exporter = EXPORTERS.get(pipeline, _torch_onnx)(predictor, path, dtype, device)
+    own = getattr(predictor, "export_onnx", None)
+    exporter = own(path, dtype, device) if own is not None else _torch_onnx(predictor, path, dtype, device)
     meta = {
         "exporter": exporter,
         "opset": OPSET,

@@ -22,6 +22,9 @@ TINY = [
     "latency.iters=3",
     "latency.min_seconds=0.0",
     "metrics.bootstrap=200",
+    "latency.rounds=1",
+    "latency.throughput=false",
+    "latency.timer_check=false",
 ]
 
 
@@ -140,7 +143,23 @@ def test_latency_command_appends(bench_run):
     run_dir, _, _ = bench_run
     before = json.loads((run_dir / "results.json").read_text())["models"]["classifier"]["latency"]
     assert (
-        main(["latency", str(run_dir), "--device", "cpu", "--batch-sizes", "1", "--iters", "2", "--min-seconds", "0"])
+        main(
+            [
+                "latency",
+                str(run_dir),
+                "--device",
+                "cpu",
+                "--batch-sizes",
+                "1",
+                "--iters",
+                "2",
+                "--min-seconds",
+                "0",
+                "--rounds",
+                "1",
+                "--no-throughput",
+            ]
+        )  # fmt: skip
         == 0
     )
     after = json.loads((run_dir / "results.json").read_text())["models"]["classifier"]["latency"]
