@@ -1,34 +1,27 @@
-"""Backbone registry (by name) and the network factory: a torchvision builder with a C-output head.
+"""Backbones by name: torchvision's own classification registry, its weights metadata and the ImageNet weights file.
 
-Only names and head locations live at module level, so importing this (e.g. for `list_backbones()` or config
-validation) does not import torch.
+Every name in `torchvision.models.list_models(module=torchvision.models)` is a backbone (resnet, vgg, inception,
+densenet, mobilenet, efficientnet, regnet, convnext, vit, swin, maxvit, ...). Importing this module stays light;
+the functions import torchvision when called (config validation, `clsdet models`, building a network).
+
+Input-size rules (`check_input_size`), from torchvision's weights metadata (`meta["min_size"]`):
+- most families: imgsz >= the declared minimum (e.g. inception_v3 75, densenet 29, swin 224, swin_v2 256);
+- ViT has a fixed input size: with ImageNet weights exactly the weights' size (224; vit_h_14 518), from random
+  init any multiple of the patch size (the network is built for that size);
+- MaxViT's window partitions need imgsz a multiple of 224 (its pretrained weights: exactly 224).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+import re
+from functools import cache
 from pathlib import Path
 
-
-@dataclass(frozen=True)
-class BackboneSpec:
-    builder: str  # torchvision.models.<builder>
-    head: str  # dotted path of the final nn.Linear that gets replaced by a C-output one
-
-
-BACKBONES: dict[str, BackboneSpec] = {
-    "resnet18": BackboneSpec("resnet18", "fc"),
-    "resnet34": BackboneSpec("resnet34", "fc"),
-    "resnet50": BackboneSpec("resnet50", "fc"),
-    "mobilenet_v3_small": BackboneSpec("mobilenet_v3_small", "classifier.3"),
-    "mobilenet_v3_large": BackboneSpec("mobilenet_v3_large", "classifier.3"),
-    "efficientnet_b0": BackboneSpec("efficientnet_b0", "classifier.1"),
-    "convnext_tiny": BackboneSpec("convnext_tiny", "classifier.2"),
-}
-
-# torchvision's ImageNet normalisation (the `transforms` of every IMAGENET1K weight enum used above)
+# torchvision's ImageNet normalisation (the `transforms` of every IMAGENET1K weight enum)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+IMAGENET_CLASSES = 1000  # the head every registry model is built with; the one replaced by a C-output head
 
 
 class BackboneError(ValueError):
@@ -41,52 +34,141 @@ class WeightsError(RuntimeError):
     user_error = True
 
 
+@cache
 def list_backbones() -> list[str]:
-    return sorted(BACKBONES)
+    """Every torchvision classification model name (the registry of the installed torchvision)."""
+    import torchvision.models as tvm
+
+    return sorted(tvm.list_models(module=tvm))
 
 
-def spec(name: str) -> BackboneSpec:
-    if name not in BACKBONES:
-        raise BackboneError(f"unknown backbone {name!r}; valid names: {', '.join(list_backbones())}")
-    return BACKBONES[name]
+def family(name: str) -> str:
+    """The family a name belongs to: its leading letters (resnet18 -> resnet, vit_b_16 -> vit, swin_v2_t -> swin),
+    except the variants whose name does not start with the family's (wide_resnet50_2/resnext -> resnet)."""
+    if name.startswith(("wide_resnet", "resnext")):
+        return "resnet"
+    return re.match(r"[a-z]+", name).group(0)
+
+
+def check_backbone(name: str) -> str:
+    names = list_backbones()
+    if name not in names:
+        close = difflib.get_close_matches(str(name), names, n=5, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise BackboneError(
+            f"unknown backbone {name!r}; {hint}valid names (torchvision's classification models, "
+            f"`clsdet models --pipeline classifier`): {', '.join(names)}"
+        )
+    return name
+
+
+def default_weights(name: str):
+    """torchvision's DEFAULT weights enum member for `name`, or None when it has none."""
+    from torchvision.models import get_model_weights
+
+    try:
+        return get_model_weights(check_backbone(name)).DEFAULT
+    except (AttributeError, KeyError, ValueError):
+        return None
+
+
+def info(name: str) -> dict:
+    """What `clsdet models` shows: params and default input size from the weights metadata (no model built)."""
+    w = default_weights(name)
+    if w is None:
+        return {"name": name, "family": family(name), "params": None, "input_size": None, "min_size": None,
+                "imagenet_weights": None, "cached": False}  # fmt: skip
+    file_name, folder = imagenet_weights_file(name)
+    return {
+        "name": name,
+        "family": family(name),
+        "params": w.meta.get("num_params"),
+        "input_size": _crop_size(w),
+        "min_size": w.meta.get("min_size", (1, 1))[0],
+        "imagenet_weights": file_name,
+        "cached": (folder / file_name).is_file(),
+    }
+
+
+def _crop_size(w) -> int | None:
+    size = getattr(w.transforms, "keywords", {}).get("crop_size")
+    return int(size[0] if isinstance(size, list | tuple) else size) if size else None
+
+
+def check_input_size(name: str, imgsz: int, pretrained: bool) -> str | None:
+    """None when `name` accepts imgsz x imgsz inputs, else the reason and the fix (the config turns it into an
+    error naming the key)."""
+    w = default_weights(name)
+    min_size = w.meta.get("min_size", (1, 1))[0] if w is not None else 1
+    fam = family(name)
+    if fam == "vit":
+        patch = int(name.rsplit("_", 1)[-1])
+        if pretrained and imgsz != min_size:
+            return f"{name} with ImageNet weights has a fixed input size: imgsz must be {min_size}"
+        if imgsz % patch:
+            return f"{name} cuts the image into {patch} px patches: imgsz must be a multiple of {patch}"
+        return None
+    if fam == "maxvit":
+        if pretrained and imgsz != min_size:
+            return f"{name} with ImageNet weights has a fixed input size: imgsz must be {min_size}"
+        if imgsz % 224:
+            return f"{name}'s 7x7 window partitions need imgsz a multiple of 224 (e.g. 224)"
+        return None
+    if imgsz < min_size:
+        return f"{name} needs inputs of at least {min_size} px (torchvision's min_size): set imgsz >= {min_size}"
+    return None
+
+
+def build_kwargs(name: str, imgsz: int | None, pretrained: bool = False) -> dict:
+    """Constructor arguments beyond torchvision's defaults.
+
+    Inception v3 / GoogLeNet: the auxiliary heads are off (`aux_logits=False`): the loss is on the main output
+    only, so every mode and the predictor see one tensor of logits (the aux head is an ImageNet-training
+    regulariser; its pretrained weights are dropped). `transform_input=True` always, as the pretrained builder
+    sets it, so a trained artifact rebuilt without weights computes the same function.
+    ViT / MaxViT: built for imgsz (None -> the default size)."""
+    fam = family(name)
+    if fam in ("inception", "googlenet"):
+        kw = {"aux_logits": False, "transform_input": True}
+        return kw if pretrained else kw | {"init_weights": True}
+    if fam == "vit" and imgsz:
+        return {"image_size": imgsz}
+    if fam == "maxvit" and imgsz:
+        return {"input_size": (imgsz, imgsz)}
+    return {}
 
 
 def imagenet_weights_file(name: str) -> tuple[str, Path]:
     """(file name, cache folder) torchvision uses for `name`'s default ImageNet weights: $TORCH_HOME/hub/checkpoints."""
     import torch
-    from torchvision.models import get_model_weights
 
-    url = get_model_weights(spec(name).builder).DEFAULT.url
-    return url.rsplit("/", 1)[-1], Path(torch.hub.get_dir()) / "checkpoints"
+    w = default_weights(name)
+    if w is None:
+        raise WeightsError(f"backbone {name!r} has no ImageNet weights in torchvision; use weights='none'")
+    return w.url.rsplit("/", 1)[-1], Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def load_imagenet_state_dict(name: str) -> dict:
-    """torchvision's own default weights through its cache; offline and uncached -> WeightsError with the fix."""
+def ensure_imagenet_file(name: str) -> Path:
+    """The cached ImageNet weights file (downloaded once when online); offline and uncached -> WeightsError with
+    the exact file and folder."""
     import torch
-    from torchvision.models import get_model_weights
 
-    weights = get_model_weights(spec(name).builder).DEFAULT
+    w = default_weights(name)
     file_name, folder = imagenet_weights_file(name)
     cached = folder / file_name
     if not cached.is_file():
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            torch.hub.download_url_to_file(weights.url, str(cached), progress=False)
+            torch.hub.download_url_to_file(w.url, str(cached), progress=False)
         except Exception as exc:  # URLError, HTTPError, timeouts, a read-only cache: all mean "fetch it by hand"
             cached.unlink(missing_ok=True)
             raise WeightsError(
-                f"ImageNet weights for {name} ({weights}) are not cached and cannot be downloaded ({exc}). "
-                f"Download {weights.url} on a machine with internet and put it at {cached} "
+                f"ImageNet weights for {name} ({w}) are not cached and cannot be downloaded ({exc}). "
+                f"Download {w.url} on a machine with internet and put it at {cached} "
                 f"(file name {file_name} in folder {folder}; the folder is $TORCH_HOME/hub/checkpoints), "
                 "or use weights='none' with mode='scratch'"
             ) from exc
-    try:
-        return torch.load(cached, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a download cut short by an earlier run, or a damaged cache
-        raise WeightsError(
-            f"cached ImageNet weights {cached} cannot be read ({type(exc).__name__}); the file is damaged or "
-            f"incomplete: delete it and run again (it is downloaded again), or put a good copy of {weights.url} there"
-        ) from None
+    return cached
 
 
 def read_state_dict(path: str | Path) -> dict:

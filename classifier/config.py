@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -49,19 +50,32 @@ class ClassifierConfig:
     eval_crop_ratio: float = 1.0
 
     def __post_init__(self) -> None:
-        from classifier.backbones import BACKBONES
+        from classifier.backbones import BackboneError, check_backbone, check_input_size, default_weights
 
-        if self.backbone not in BACKBONES:
-            raise _bad("backbone", self.backbone, ", ".join(sorted(BACKBONES)))
+        try:
+            check_backbone(self.backbone)
+        except BackboneError as exc:
+            raise ConfigError(f"classifier config: backbone={self.backbone!r}: {exc}") from exc
         if self.mode not in MODES:
             raise _bad("mode", self.mode, " | ".join(MODES))
         if not isinstance(self.weights, str) or not self.weights:
             raise _bad("weights", self.weights, "none | imagenet | a path to a state dict (.pt)")
-        if self.mode in ("frozen", "finetune") and self.weights == "none":
+        if self.mode == "finetune" and self.weights == "none":
             raise ConfigError(
                 f"classifier config: mode={self.mode!r} needs pretrained weights but weights='none'; "
                 "set weights='imagenet' (or a path to a state dict), or use mode='scratch'"
             )
+        if self.mode == "frozen" and self.weights == "none":
+            # allowed: a linear probe on random features is a floor baseline, and the CPU demo's frozen candidate
+            warnings.warn(
+                f"classifier config: mode='frozen' with weights='none' trains only the head of a randomly "
+                f"initialised {self.backbone} (a random-feature baseline); set weights='imagenet' for the real "
+                "frozen-feature study",
+                UserWarning,
+                stacklevel=2,
+            )
+        if self.weights == "imagenet" and default_weights(self.backbone) is None:
+            raise _bad("weights", self.weights, f"none or a state dict path ({self.backbone} has no ImageNet weights)")
         if self.mode == "scratch" and self.weights != "none":
             raise ConfigError(
                 f"classifier config: mode='scratch' trains from random init but weights={self.weights!r}; "
@@ -78,6 +92,9 @@ class ClassifierConfig:
                 raise _bad(key, value, "an integer >= 1")
         if self.imgsz < 32:
             raise _bad("imgsz", self.imgsz, "an integer >= 32 (the backbones downsample by 32)")
+        size_problem = check_input_size(self.backbone, self.imgsz, pretrained=self.weights == "imagenet")
+        if size_problem:
+            raise ConfigError(f"classifier config: imgsz={self.imgsz!r} is not valid: {size_problem}")
         for key in ("lr",):
             if not (isinstance(self.lr, int | float) and self.lr > 0):
                 raise _bad(key, self.lr, "a number > 0")

@@ -106,6 +106,6 @@ def load(artifact_dir: str | Path, device: str = "cpu") -> Predictor:
             "damaged or incomplete: copy the artifact folder again, or re-run training"
         ) from None
     # the trained weights replace everything, so the network is built without its original weights source
-    net = build_network(config["backbone"], len(classes), mode="scratch", weights="none")
+    net = build_network(config["backbone"], len(classes), mode="scratch", weights="none", imgsz=config.get("imgsz"))
     net.load_state_dict(state)
     return Predictor(net, classes, thresholds, normalization, config, resolve_device(device), artifact_dir)

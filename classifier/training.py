@@ -129,13 +129,16 @@ def train(
     device = hardware.resolve_device(cfg.device)
     precision = hardware.resolve_precision(cfg.precision, device)
     workers = hardware.choose_workers(cfg.workers, device)
-    if cfg.mode == "scratch":
+    if cfg.weights == "none":  # scratch, or frozen random features
         normalization = compute_normalization(train_paths, cfg.imgsz, seed=cfg.seed)
     else:  # pretrained features expect the statistics they were trained with
         normalization = {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "source": "imagenet"}
     pos_weight = pos_weight_from_targets(train_targets) if cfg.pos_weight else np.ones(len(classes), np.float32)
 
-    net = build_network(cfg.backbone, len(classes), cfg.mode, cfg.weights)
+    net = build_network(cfg.backbone, len(classes), cfg.mode, cfg.weights, imgsz=cfg.imgsz)
+    counts = net.param_counts()
+    print(f"classifier: {cfg.backbone} ({cfg.mode}, weights={cfg.weights}): {counts['trainable_params']:,} of "
+          f"{counts['params']:,} parameters train", flush=True)  # fmt: skip
     module = ClassifierModule(
         net, len(classes), torch.as_tensor(pos_weight), cfg.lr, cfg.weight_decay, cfg.warmup_epochs
     )
@@ -236,6 +239,7 @@ def train(
         "num_val_images": len(val_paths),
         "pos_weight": dict(zip(classes, pos_weight.tolist())),
         "normalization_source": normalization["source"],
+        **counts,  # params, trainable_params (frozen: the head's only)
     }
     (out_dir / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return out_dir

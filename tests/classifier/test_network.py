@@ -27,13 +27,26 @@ def resnet18_state(tmp_path_factory):
     return path
 
 
-def test_registry_names_and_unknown_name_lists_valid_ones():
-    assert set(list_backbones()) >= REQUIRED
-    with pytest.raises(ValueError, match="resnet18") as err:
+def test_registry_is_torchvisions_and_unknown_name_lists_close_matches():
+    import torchvision.models as tvm
+
+    assert list_backbones() == sorted(tvm.list_models(module=tvm))
+    assert set(list_backbones()) >= REQUIRED | {"vgg16", "inception_v3", "vit_b_16", "swin_t", "efficientnet_v2_s"}
+    with pytest.raises(ValueError, match=r"backbone='resnet19'.*did you mean resnet18") as err:
         ClassifierConfig(backbone="resnet19")
     assert err.value.user_error
-    with pytest.raises(BackboneError, match="valid names: .*mobilenet_v3_small"):
-        build_network("vgg11", 3)
+    with pytest.raises(BackboneError, match="did you mean vgg16") as err:
+        build_network("vgg_16", 3)
+    assert "valid names" in str(err.value)
+
+
+def test_every_registry_name_is_a_valid_config_backbone():
+    from classifier.backbones import check_input_size, info
+
+    for name in list_backbones():
+        size = max(info(name)["min_size"] or 1, 32)
+        size = 224 if check_input_size(name, size, pretrained=False) else size  # ViT/MaxViT sizes
+        assert ClassifierConfig(backbone=name, imgsz=size).backbone == name
 
 
 @pytest.mark.parametrize("name", sorted(REQUIRED))
@@ -86,11 +99,26 @@ def test_weights_of_another_backbone_are_rejected(resnet18_state):
         build_network("resnet34", 3, mode="finetune", weights=str(resnet18_state))
 
 
-@pytest.mark.parametrize("mode", ["frozen", "finetune"])
-def test_pretrained_modes_without_weights_are_config_errors(mode):
+def test_finetune_without_weights_is_a_config_error_frozen_a_warning():
     with pytest.raises(ValueError, match="weights='imagenet'") as err:
-        ClassifierConfig(mode=mode, weights="none")
+        ClassifierConfig(mode="finetune", weights="none")
     assert err.value.user_error
+    with pytest.warns(UserWarning, match="random-feature baseline"):
+        ClassifierConfig(mode="frozen", weights="none")
+
+
+def test_frozen_on_random_init_trains_only_the_head():
+    net = build_network("resnet18", 3, mode="frozen", weights="none")
+    assert net.param_counts() == {"params": 11_178_051, "trainable_params": 512 * 3 + 3}
+
+
+def test_imagenet_weights_file_of_other_families():
+    from classifier.backbones import info
+
+    assert imagenet_weights_file("vgg16")[0] == "vgg16-397923af.pth"
+    assert imagenet_weights_file("inception_v3")[0] == "inception_v3_google-0cc3c7bd.pth"
+    i = info("inception_v3")
+    assert (i["params"], i["input_size"], i["min_size"]) == (27_161_264, 299, 75)
 
 
 def test_bad_config_values_name_key_and_allowed():
@@ -127,3 +155,14 @@ def test_imagenet_weights_come_from_torchvisions_cache(tmp_path, monkeypatch, re
     net = build_network("resnet18", 3, mode="frozen", weights="imagenet")
     src = torch.load(resnet18_state, weights_only=True)
     assert torch.equal(net.state_dict()["model.conv1.weight"], src["conv1.weight"])
+
+
+def test_damaged_imagenet_cache_file_is_a_weights_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", pytest.fail)
+    file_name, folder = imagenet_weights_file("resnet18")
+    folder.mkdir(parents=True)
+    (folder / file_name).write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(WeightsError, match="cannot be read.*delete it and run again") as err:
+        build_network("resnet18", 3, mode="finetune", weights="imagenet")
+    assert str(folder / file_name) in str(err.value)
