@@ -1,28 +1,30 @@
-"""Detector models by name (timm-style registry) and where their starting weights come from.
+"""Detector models by name: what the installed Ultralytics ships (its cfg/models/**/*.yaml), and where their starting
+weights come from.
 
-A name maps to an Ultralytics model yaml (`yolo11n` -> `yolo11n.yaml`, which Ultralytics resolves to
-`cfg/models/11/yolo11.yaml` at scale n). Whether the installed Ultralytics ships that yaml is checked on disk,
-without importing it (importing ultralytics costs seconds and the config is validated at CLI start-up).
+A yaml whose last head module is a detection head (Detect, v10Detect) is a model family; a family yaml with
+`scales:` gives one name per scale, spelled as Ultralytics resolves it (`yolo11.yaml` -> yolo11n ... yolo11x,
+`yolov8-p2.yaml` -> yolov8n-p2 ...); a yaml without (yolov9t, yolov10n, yolov3-tiny) is its own name. YOLOv5 is
+spelled with its anchor-free `u` (yolov5nu, Ultralytics' weight names; the yaml is yolov5n.yaml). RT-DETR yamls
+build (see `all_detection_yamls`) but are not benchmarkable: the detector pipeline trains with `YOLO()` and
+scores with YOLO's NMS post-processing, which RT-DETR's decoder does not fit; they are listed as unsupported.
+
+Everything here reads yaml files on disk without importing ultralytics (seconds) or torch: the config is
+validated at CLI start-up.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import os
 import re
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-# name -> (yaml file Ultralytics resolves, the release that introduced it, for the "upgrade" hint)
-MODELS: dict[str, tuple[str, str]] = {
-    "yolov8n": ("yolov8n.yaml", "8.0"),
-    "yolov8s": ("yolov8s.yaml", "8.0"),
-    "yolov8m": ("yolov8m.yaml", "8.0"),
-    "yolo11n": ("yolo11n.yaml", "8.3.0"),
-    "yolo11s": ("yolo11s.yaml", "8.3.0"),
-    "yolo11m": ("yolo11m.yaml", "8.3.0"),
-    "yolo26n": ("yolo26n.yaml", "8.4.0"),
-    "yolo26s": ("yolo26s.yaml", "8.4.0"),
-}
+DETECT_HEADS = ("Detect", "v10Detect")  # YOLO heads the pipeline trains, scores and sizes
+UNSUPPORTED_HEADS = {"RTDETRDecoder": "RT-DETR: trained with RTDETR(), its decoder output is not YOLO's (NMS)"}
+# other heads (Segment, Pose, OBB, Classify, WorldDetect, YOLOEDetect, ...) belong to other tasks: not listed
 
 
 class ModelNameError(ValueError):
@@ -33,6 +35,24 @@ class WeightsMissingError(FileNotFoundError):
     user_error = True
 
 
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str  # what a config names: yolo11n, yolov8s-p2, yolov9t, yolov5nu
+    yaml_name: str  # what YOLO() is handed (Ultralytics resolves the scale letter to the family yaml)
+    family_yaml: Path  # the file shipped by Ultralytics
+    scale: str | None
+    params: int | None  # from the yaml's `summary:` comment (80 classes) when it has one
+    head: str
+
+    @property
+    def weights_file(self) -> str:
+        return f"{self.name}.pt"
+
+    @property
+    def supported(self) -> bool:
+        return self.head in DETECT_HEADS
+
+
 def _ultralytics_cfg_dir() -> Path | None:
     spec = importlib.util.find_spec("ultralytics")
     if spec is None or not spec.submodule_search_locations:
@@ -40,20 +60,63 @@ def _ultralytics_cfg_dir() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "cfg" / "models"
 
 
-def _installed_yaml(yaml_name: str) -> Path | None:
-    """The family yaml the installed Ultralytics would load for `yaml_name` (its rule: drop the scale letter)."""
+def _params_by_scale(text: str) -> dict[str | None, int]:
+    """{scale: params} from Ultralytics' comments (`n: [...] # summary: 181 layers, 2,624,080 parameters`, or a
+    header `# 544 layers, 2128720 parameters` for an unscaled yaml -> key None)."""
+    out: dict[str | None, int] = {}
+    for line in text.splitlines():
+        m = re.search(r"([\d,]+) parameters", line)
+        if not m:
+            continue
+        n = int(m.group(1).replace(",", ""))
+        s = re.match(r"\s+([a-z]):\s*\[", line)
+        out.setdefault(s.group(1) if s else None, n)
+    return out
+
+
+def _specs_of(path: Path) -> list[ModelSpec]:
+    import yaml
+
+    text = path.read_text()
+    doc = yaml.safe_load(text) or {}
+    head = (doc.get("head") or [[None, None, None]])[-1][2]
+    params = _params_by_scale(text)
+    stem = path.stem
+    base = re.match(r"^([a-z]+v?\d+)(-.*)?$", stem)  # a family stem: digits not followed by a scale letter
+    scales = list(doc.get("scales") or {})
+    if not (base and scales):
+        return [ModelSpec(stem, path.name, path, None, params.get(None), head)]
+    out = []
+    for s in scales:
+        yaml_name = f"{base.group(1)}{s}{base.group(2) or ''}.yaml"
+        name = yaml_name[:-5]
+        if stem == "yolov5":
+            name = f"yolov5{s}u"  # Ultralytics' anchor-free v5 weights: yolov5nu.pt
+        elif stem == "yolov5-p6":
+            name, yaml_name = f"yolov5{s}6u", f"yolov5{s}6.yaml"  # yolov5n6u.pt; yolov5n6 -> yolov5-p6.yaml
+        out.append(ModelSpec(name, yaml_name, path, s, params.get(s), head))
+    return out
+
+
+@cache
+def all_detection_yamls() -> dict[str, ModelSpec]:
+    """Every detection model name the installed Ultralytics ships (supported or not), name -> spec."""
     cfg = _ultralytics_cfg_dir()
     if cfg is None:
-        return None
-    unified = re.sub(r"(\d+)([nslmx])(.+)?$", r"\1\3", Path(yaml_name).stem) + ".yaml"
-    hits = sorted(cfg.rglob(unified))
-    return hits[0] if hits else None
+        return {}
+    specs: dict[str, ModelSpec] = {}
+    for path in sorted(cfg.rglob("*.yaml")):
+        for spec in _specs_of(path):
+            if spec.head in DETECT_HEADS or spec.head in UNSUPPORTED_HEADS:
+                specs.setdefault(spec.name, spec)
+    return specs
 
 
-def list_models(installed_only: bool = False) -> list[str]:
-    """Registered model names; with installed_only, those the installed Ultralytics can build."""
-    names = sorted(MODELS)
-    return [n for n in names if _installed_yaml(MODELS[n][0])] if installed_only else names
+def list_models(installed_only: bool = False, include_unsupported: bool = False) -> list[str]:
+    """Model names the installed Ultralytics can build and this pipeline benchmarks (`installed_only` is kept for
+    callers of the old hand list: the registry is the installed package, so both are the same)."""
+    specs = all_detection_yamls()
+    return sorted(n for n, s in specs.items() if s.supported or include_unsupported)
 
 
 def _ultralytics_version() -> str:
@@ -65,20 +128,29 @@ def _ultralytics_version() -> str:
         return "not installed"
 
 
+def get_spec(name: str) -> ModelSpec:
+    specs = all_detection_yamls()
+    spec = specs.get(name)
+    if spec is None:
+        names = list_models()
+        close = difflib.get_close_matches(str(name), names, n=5, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise ModelNameError(
+            f"detector config: model={name!r} is not a detection model of the installed ultralytics "
+            f"({_ultralytics_version()}); {hint}allowed (`clsdet models --pipeline detector`): "
+            f"{', '.join(names) or 'none (is ultralytics installed?)'}"
+        )
+    if not spec.supported:
+        raise ModelNameError(
+            f"detector config: model={name!r} is shipped by ultralytics but not supported by this pipeline "
+            f"({UNSUPPORTED_HEADS[spec.head]}); use a YOLO model, e.g. yolo11n"
+        )
+    return spec
+
+
 def check_model_name(name: str) -> str:
-    """The model yaml for a registered name; an unknown or not-installed name is an error listing valid names."""
-    if name not in MODELS:
-        raise ModelNameError(
-            f"detector config: model={name!r} is not a registered detector; allowed: {', '.join(list_models())}"
-        )
-    yaml_name, since = MODELS[name]
-    if _installed_yaml(yaml_name) is None:
-        raise ModelNameError(
-            f"detector config: model={name!r} ({yaml_name}) is not in the installed ultralytics "
-            f"({_ultralytics_version()}); it needs ultralytics>={since}. Installed models: "
-            f"{', '.join(list_models(installed_only=True)) or 'none'}"
-        )
-    return yaml_name
+    """The model yaml for a supported name; anything else is an error listing close matches and valid names."""
+    return get_spec(name).yaml_name
 
 
 def weights_cache_dirs() -> list[Path]:
@@ -101,18 +173,24 @@ def weights_cache_dirs() -> list[Path]:
     return dirs
 
 
+def cached_weights(model: str) -> Path | None:
+    """The pretrained `<model>.pt` in the weights cache, or None."""
+    fname = get_spec(model).weights_file
+    return next((d / fname for d in weights_cache_dirs() if (d / fname).is_file()), None)
+
+
 def resolve_source(model: str, weights: str) -> tuple[str, str]:
     """(what to hand YOLO(), how it starts): the yaml for 'none' (from scratch), a .pt file otherwise (pretrained).
     Nothing downloads: a missing file is an error naming it and where to put it."""
-    yaml_name = check_model_name(model)
+    spec = get_spec(model)
     if weights == "none":
-        return yaml_name, "scratch"
+        return spec.yaml_name, "scratch"
     if weights == "pretrained":
-        fname = f"{model}.pt"
+        fname = spec.weights_file
+        found = cached_weights(model)
+        if found is not None:
+            return str(found), "pretrained"
         dirs = weights_cache_dirs()
-        for d in dirs:
-            if (d / fname).is_file():
-                return str(d / fname), "pretrained"
         raise WeightsMissingError(
             f"detector config: weights='pretrained' needs {fname}, which is not in the weights cache "
             f"({' or '.join(str(d) for d in dirs)}) and nothing is downloaded (offline). Download it on a machine "
@@ -123,7 +201,7 @@ def resolve_source(model: str, weights: str) -> tuple[str, str]:
     if not path.is_file():
         raise WeightsMissingError(
             f"detector config: weights={weights!r}: file {path.resolve()} does not exist; give the path of an "
-            f"Ultralytics checkpoint (.pt), put {model}.pt in {weights_cache_dirs()[0]} and use weights: pretrained, "
-            "or train from scratch with weights: none"
+            f"Ultralytics checkpoint (.pt), put {spec.weights_file} in {weights_cache_dirs()[0]} and use weights: "
+            "pretrained, or train from scratch with weights: none"
         )
     return str(path.resolve()), "pretrained"

@@ -51,13 +51,13 @@ def untrained(model: str):
         cfg = ClassifierConfig()
         return build_network(cfg.backbone, N_CLASSES, mode="scratch", weights="none"), cfg.imgsz
     from detector.config import DetectorConfig
-    from detector.models import MODELS
+    from detector.models import check_model_name
 
     cfg = DetectorConfig()
     _ultralytics()
     from ultralytics.nn.tasks import DetectionModel
 
-    net = DetectionModel(MODELS[cfg.model][0], nc=N_CLASSES, verbose=False)
+    net = DetectionModel(check_model_name(cfg.model), nc=N_CLASSES, verbose=False)
     # Conv+BN fused, as detector.load() and Ultralytics' inference path run it
     return net.fuse(verbose=False), cfg.imgsz
 

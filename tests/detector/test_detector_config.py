@@ -14,15 +14,24 @@ def test_registry_names_and_installed():
     for required in ("yolo11n", "yolo11s", "yolov8n", "yolov8s", "yolo26n"):
         assert required in names
     assert set(list_models(installed_only=True)) <= set(names)
-    with pytest.raises(ModelNameError, match=r"model='resnet50'.*allowed: .*yolo11n") as err:
+    with pytest.raises(ModelNameError, match=r"model='resnet50'.*allowed .*yolo11n") as err:
         DetectorConfig(model="resnet50")
     assert err.value.user_error is True
 
 
-def test_registry_model_missing_from_installed_version(monkeypatch):
-    monkeypatch.setitem(models.MODELS, "yolo99n", ("yolo99n.yaml", "9.9.0"))
-    with pytest.raises(ModelNameError, match=r"not in the installed ultralytics .* needs ultralytics>=9\.9\.0"):
-        DetectorConfig(model="yolo99n")
+def test_registry_is_the_installed_ultralytics(monkeypatch, tmp_path):
+    # a release without YOLO26 -> yolo26n is unknown, and the message names the installed version
+    (tmp_path / "11").mkdir()
+    src = models._ultralytics_cfg_dir() / "11" / "yolo11.yaml"
+    (tmp_path / "11" / "yolo11.yaml").write_text(src.read_text())
+    monkeypatch.setattr(models, "_ultralytics_cfg_dir", lambda: tmp_path)
+    models.all_detection_yamls.cache_clear()
+    try:
+        assert list_models() == ["yolo11l", "yolo11m", "yolo11n", "yolo11s", "yolo11x"]
+        with pytest.raises(ModelNameError, match=r"model='yolo26n' is not a detection model of the installed"):
+            DetectorConfig(model="yolo26n")
+    finally:
+        models.all_detection_yamls.cache_clear()
 
 
 @pytest.mark.parametrize(
