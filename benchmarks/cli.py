@@ -21,6 +21,7 @@ COMMANDS = [
     "benchmarks.commands.config",  # clsdet config --example / --reference
     "benchmarks.commands.predict",  # clsdet predict RUN_DIR IMAGES...
     "benchmarks.commands.app",  # clsdet app [RUN_DIR] (Streamlit)
+    "benchmarks.commands.models",  # clsdet models
 ]
 
 

@@ -77,7 +77,7 @@ def info(name: str) -> dict:
     w = default_weights(name)
     if w is None:
         return {"name": name, "family": family(name), "params": None, "input_size": None, "min_size": None,
-                "imagenet_weights": None, "cached": False}  # fmt: skip
+                "input_rule": input_rule(name), "imagenet_weights": None, "cached": False}  # fmt: skip
     file_name, folder = imagenet_weights_file(name)
     return {
         "name": name,
@@ -85,6 +85,7 @@ def info(name: str) -> dict:
         "params": w.meta.get("num_params"),
         "input_size": _crop_size(w),
         "min_size": w.meta.get("min_size", (1, 1))[0],
+        "input_rule": input_rule(name),
         "imagenet_weights": file_name,
         "cached": (folder / file_name).is_file(),
     }
@@ -93,6 +94,18 @@ def info(name: str) -> dict:
 def _crop_size(w) -> int | None:
     size = getattr(w.transforms, "keywords", {}).get("crop_size")
     return int(size[0] if isinstance(size, list | tuple) else size) if size else None
+
+
+def input_rule(name: str) -> str:
+    """`check_input_size`'s rule in words (for `clsdet models`)."""
+    w = default_weights(name)
+    min_size = w.meta.get("min_size", (1, 1))[0] if w is not None else 1
+    fam = family(name)
+    if fam == "vit":
+        return f"={min_size} (imagenet), else k*{name.rsplit('_', 1)[-1]}"
+    if fam == "maxvit":
+        return "k*224"
+    return f">={max(32, min_size)}"
 
 
 def check_input_size(name: str, imgsz: int, pretrained: bool) -> str | None:
