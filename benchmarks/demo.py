@@ -4,6 +4,7 @@
     OUT/folders/<class>/img_00042.jpg   folder sorting: an image with k classes is copied into k folders
     OUT/cvat_export.zip                 a "CVAT for images 1.1" job export (annotations.xml), full-extent boxes
     OUT/clsdet.yaml                     a ready benchmark config: folders -> classifier, CVAT boxes -> detector
+    OUT/candidates.yaml                 the same with 3 classifier and 2 detector candidates (demo_candidates.py)
 
 Same (n_images, seed, size) -> same bytes in every file: each image is a pure function of (seed, index, size)
 (benchmarks/demo_render.py), the XML carries fixed timestamps and the zip fixed member dates.
@@ -25,10 +26,11 @@ from functools import partial
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from benchmarks.demo_candidates import candidates_yaml
 from benchmarks.demo_options import options_comment, options_lines, sorted_into
 from benchmarks.demo_render import CLASSES, DEFAULT_OPTIONS, MAX_OBJECTS, DemoObject, RenderOptions, render
 
-OUTPUTS = ("unsorted", "folders", "cvat_export.zip", "clsdet.yaml")
+OUTPUTS = ("unsorted", "folders", "cvat_export.zip", "clsdet.yaml", "candidates.yaml")
 # Fixed, so the export is byte-deterministic; a plausible labeling session (CVAT writes these as its job's times)
 CREATED = "2025-01-06 09:00:00.000000+00:00"
 UPDATED = "2025-01-06 11:30:00.000000+00:00"
@@ -275,6 +277,7 @@ def generate(
         entries.append((name, objects))
     _write_zip(out / "cvat_export.zip", cvat_xml(entries, size))
     (out / "clsdet.yaml").write_text(config_yaml(size, options, folder_noise))
+    (out / "candidates.yaml").write_text(candidates_yaml(config_yaml(size, options, folder_noise), size))
 
     counts = [len(objects) for _, objects in entries]
     return {
