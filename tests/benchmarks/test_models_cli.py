@@ -46,3 +46,26 @@ def test_models_command_module_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_readme_study_config_is_valid():
+    """The README's frozen/finetune/scratch + three-backbone example builds a valid config for every candidate."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from classifier.config import ClassifierConfig
+    from detector.config import DetectorConfig
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "r50-frozen" in b)
+    doc = yaml.safe_load(block)
+    built = [ClassifierConfig(**{k: v for k, v in c.items() if k != "name"}) for c in doc["classifier"]]
+    assert [(c.backbone, c.mode) for c in built] == [
+        ("resnet50", "frozen"), ("resnet50", "finetune"), ("resnet50", "scratch"),
+        ("vgg16", "finetune"), ("inception_v3", "finetune"),
+    ]  # fmt: skip
+    assert DetectorConfig(**{k: v for k, v in doc["detector"][0].items() if k != "name"}).model == "yolo11n"
+    names = {c["name"] for c in doc["classifier"] + doc["detector"]}
+    assert set(doc["curve"]["candidates"]) <= names

@@ -1,0 +1,69 @@
+"""The demo's candidates.yaml end to end (issue 9 "Done when"): 3 classifier and 2 detector candidates, 1 epoch each,
+all five in results.json, report.md and MLflow (a nested run each). Slow: ~5-10 min on 2 CPU cores."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.cli import main
+
+CANDIDATES = {
+    "r18-scratch": "classifier",
+    "r18-frozen": "classifier",
+    "mnv3s-scratch": "classifier",
+    "yolo11n": "detector",
+    "yolov8n": "detector",
+}
+TINY = [
+    "classifier.epochs=1",
+    "classifier.batch=8",
+    "classifier.imgsz=64",
+    "detector.epochs=1",
+    "detector.batch=8",
+    "detector.imgsz=64",
+    "latency.batch_sizes=[1]",
+    "latency.warmup=1",
+    "latency.iters=2",
+    "latency.min_seconds=0.0",
+    "metrics.bootstrap=100",
+]
+
+
+@pytest.mark.slow
+def test_demo_candidates_config_runs_every_candidate(tmp_path):
+    data = tmp_path / "demo"
+    assert main(["demo-data", str(data), "--images", "30", "--size", "64", "--seed", "1"]) == 0
+    assert (data / "candidates.yaml").is_file() and (data / "clsdet.yaml").is_file()
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    args = ["bench", str(data / "candidates.yaml"), "--device", "cpu", "--out", str(tmp_path / "runs")]
+    args += ["--tracking-uri", uri]
+    for o in TINY:
+        args += ["--set", o]
+    with pytest.warns(UserWarning, match="random-feature baseline"):  # r18-frozen on random init says so
+        assert main(args) == 0
+    (run_dir,) = (tmp_path / "runs").iterdir()
+
+    r = json.loads((run_dir / "results.json").read_text())
+    assert {k: v["pipeline"] for k, v in r["models"].items()} == CANDIDATES
+    for name, m in r["models"].items():
+        assert m["training"]["recipe"]["epochs"] == 1, name
+        assert 0.0 <= m["accuracy"]["macro_ap"] <= 1.0, name
+    frozen = json.loads((run_dir / "jobs" / "r18-frozen" / "f1-s0" / "artifact" / "training.json").read_text())
+    scratch = json.loads((run_dir / "jobs" / "r18-scratch" / "f1-s0" / "artifact" / "training.json").read_text())
+    assert frozen["trainable_params"] == 512 * 7 + 7 < frozen["params"] == scratch["params"]
+    assert scratch["trainable_params"] == scratch["params"]
+
+    report = (run_dir / "report.md").read_text()
+    assert all(name in report for name in CANDIDATES)
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    parents = [x for x in runs if "mlflow.parentRunId" not in x.data.tags]
+    assert len(parents) == 1
+    nested = {x.info.run_name for x in runs if x.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id}
+    assert set(CANDIDATES) <= nested
+    assert all(x.info.status == "FINISHED" for x in runs)
