@@ -31,6 +31,24 @@ TINY = [
 ]
 
 
+def test_demo_writes_candidates_yaml_beside_an_unchanged_clsdet_yaml(tmp_path):
+    from benchmarks.config import load_config
+    from benchmarks.demo import config_yaml, generate
+
+    generate(tmp_path, n_images=3, seed=0, size=64)
+    assert (tmp_path / "clsdet.yaml").read_text() == config_yaml(64)
+    assert [c.name for c in load_config(tmp_path / "clsdet.yaml").candidates] == ["classifier", "detector"]
+    with pytest.warns(UserWarning, match="random-feature baseline"):
+        cfg = load_config(tmp_path / "candidates.yaml", profile="quick", overrides=["classifier.epochs=2"])
+    assert {c.name: c.pipeline for c in cfg.candidates} == CANDIDATES
+    by_name = {c.name: c.config for c in cfg.candidates}
+    assert (by_name["r18-frozen"].mode, by_name["r18-frozen"].weights) == ("frozen", "none")
+    assert by_name["mnv3s-scratch"].backbone == "mobilenet_v3_small" and by_name["yolov8n"].model == "yolov8n"
+    assert {c.config.epochs for c in cfg.candidates if c.pipeline == "classifier"} == {2}  # --set: every candidate
+    assert {c.config.epochs for c in cfg.candidates if c.pipeline == "detector"} == {14}  # the demo's quick profile
+    assert {c.config.imgsz for c in cfg.candidates} == {64}
+
+
 @pytest.mark.slow
 def test_demo_candidates_config_runs_every_candidate(tmp_path):
     data = tmp_path / "demo"
