@@ -25,6 +25,34 @@ def _common(p) -> None:
     p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores available)")
 
 
+def _executor_args(p) -> None:
+    """Where the training jobs run (benchmarks/harness/executors.py); evaluation, latency and reports stay here."""
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="run the training jobs here in order (local), or as Ray tasks (ray: pip install clsdet-bench[ray]; the "
+        "run folder must be on a filesystem every node shares, see README 'Team and cluster')",
+    )
+    p.add_argument("--ray-address", help="Ray cluster: auto (on a cluster node) or ray://HEAD:10001; default: local")
+    p.add_argument("--ray-num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
+    p.add_argument("--ray-cpus-per-job", type=int, help="CPUs (and torch threads) per training job (default: 1)")
+
+
+def executor_options(args) -> dict:
+    opts = {
+        "address": getattr(args, "ray_address", None),
+        "num_cpus": getattr(args, "ray_num_cpus", None),
+        "cpus_per_job": getattr(args, "ray_cpus_per_job", None),
+    }
+    opts = {k: v for k, v in opts.items() if v is not None}
+    if opts and getattr(args, "executor", "local") != "ray":
+        from benchmarks.cli import CliError
+
+        raise CliError("--ray-address, --ray-num-cpus and --ray-cpus-per-job need --executor ray")
+    return opts
+
+
 def register(sub) -> None:
     p = sub.add_parser("bench", help="train every candidate on the same split, measure, report, log to MLflow")
     _common(p)
@@ -35,6 +63,7 @@ def register(sub) -> None:
         help="train only these candidates in the newest run of this data (implies --resume); the other "
         "candidates' finished trainings are reused, and every later stage re-runs over all of them",
     )
+    _executor_args(p)
     p.set_defaults(func=bench_cmd)
 
     p = sub.add_parser("latency", help="re-measure a finished run's models on this machine (appends records)")
@@ -86,6 +115,8 @@ def bench_cmd(args) -> int:
         resume=args.resume or bool(only),
         devices=args.device,
         only_candidates=only,
+        executor=getattr(args, "executor", "local"),
+        executor_options=executor_options(args),
     )
     print()
     print(f"results:  {run_dir / 'results.json'}")

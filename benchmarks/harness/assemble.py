@@ -92,5 +92,6 @@ def assemble_results(ctx) -> dict:
         "labeling": _read(run_dir, "labeling.json", {}),
         "curve": _read(run_dir, "curve.json"),
         "stages": ctx.log.stages,
+        "executor": _read(run_dir, "executor.json"),  # which executor and worker processes ran the training jobs
         "errors": [r for r in latency if r.get("status") not in ("ok", None)],
     }

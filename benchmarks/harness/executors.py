@@ -1,4 +1,5 @@
-"""Executors run training jobs (benchmarks/harness/jobs.py). `local` runs them in order in this process.
+"""Executors run training jobs (benchmarks/harness/jobs.py). `local` runs them in order in this process; `ray` runs
+each as a Ray task on a local instance or a cluster (benchmarks/harness/ray_executor.py, the optional `ray` extra).
 
 Every executor has the same contract: run the jobs not yet done, one progress line per finished job (done/total,
 elapsed, ETA), a failed job is recorded in its status.json and the others go on; the caller decides what a failure
@@ -13,7 +14,8 @@ from pathlib import Path
 
 from benchmarks.harness.jobs import Job, is_done, run_job, status
 
-EXECUTORS = ("local",)
+EXECUTORS = ("local", "ray")
+EXECUTOR_FILE = "executor.json"  # in the run folder: which executor and which worker processes ran the jobs
 
 
 class JobsFailedError(RuntimeError):
@@ -65,11 +67,19 @@ def run_local(run_dir: Path, jobs: list[Job], echo: Callable[[str], None] = prin
 def run_jobs(run_dir: Path, jobs: list[Job], executor: str = "local", echo=print, **options) -> dict[str, dict]:
     """Run the unfinished jobs with `executor`; returns {job key: status}. Raises JobsFailedError when a headline
     job failed (the benchmark has nothing to report without it); failed curve points are recorded and reported."""
+    info: dict = {}
     if executor == "local":
+        if options:
+            raise ExecutorError(f"executor options {sorted(options)} need --executor ray")
         run_local(run_dir, jobs, echo)
+    elif executor == "ray":
+        from benchmarks.harness.ray_executor import run_ray
+
+        info = run_ray(run_dir, jobs, echo, **options)
     else:
         raise ExecutorError(f"unknown executor {executor!r}; executors: {', '.join(EXECUTORS)}")
     statuses = {j.key: status(run_dir, j) for j in jobs}
+    record_executor(run_dir, executor, statuses, info)
     failed = [j for j in jobs if statuses[j.key].get("status") != "done"]
     for j in failed:
         echo(f"  job {j.key}: {statuses[j.key].get('status')} - {statuses[j.key].get('error', 'no error recorded')}")
@@ -80,3 +90,35 @@ def run_jobs(run_dir: Path, jobs: list[Job], executor: str = "local", echo=print
             "; fix the cause and run `clsdet bench ... --resume` (finished jobs are kept)"
         )
     return statuses
+
+
+def record_executor(run_dir: Path, executor: str, statuses: dict[str, dict], info: dict) -> dict:
+    """executor.json: the executor, its settings, and the worker processes (host, pid) that ran the finished jobs
+    (from their status.json; a resumed run counts the earlier sessions' workers too). results.json carries it."""
+    import socket
+
+    from benchmarks.record import write_json
+
+    done = [s for s in statuses.values() if s.get("status") == "done"]
+    workers = sorted({(str(s.get("hostname")), int(s.get("pid") or 0)) for s in done})
+    hosts = sorted({h for h, _ in workers})
+    doc = {
+        "executor": executor,
+        **info,
+        "jobs": len(statuses),
+        "jobs_done": len(done),
+        "workers": len(workers),
+        "hosts": hosts,
+        "driver": socket.gethostname(),
+    }
+    where = f", cluster {info['address']}" if info.get("address") else ""
+    if "nodes" in info:
+        where += f" ({info['nodes']} node(s), {info.get('cluster_cpus', 0):g} CPU, {info.get('cluster_gpus', 0):g} GPU"
+        where += f", {info.get('cpus_per_job')} CPU per job)"
+    doc["summary"] = (
+        f"Training: {len(done)} of {len(statuses)} job(s) finished by the {executor} executor{where}, in "
+        f"{len(workers)} worker process(es) on {len(hosts)} host(s) ({', '.join(hosts) or 'none'}); evaluation, "
+        f"latency and reports ran on the driver ({doc['driver']})."
+    )
+    write_json(Path(run_dir) / EXECUTOR_FILE, doc)
+    return doc

@@ -205,6 +205,7 @@ def _method_blocks(results: dict) -> list[tuple]:
         )
     )
     b += _data_blocks(results)
+    b.append(("p", (results.get("executor") or {}).get("summary") or C.na("training executor not recorded")))
     b += [("h3", "Machine and commit"), _table(T.machine_table, results)]
     return b
 
