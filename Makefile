@@ -7,7 +7,7 @@ STAMP := $(VENV)/.install-stamp
 DEMO := results/demo-data
 PROFILE ?= quick
 
-.PHONY: bench test install lint perf clean-runs
+.PHONY: bench test test-scale install lint perf clean-runs
 
 install: $(STAMP)
 
@@ -25,6 +25,12 @@ bench: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# the Ray executor and a shared MLflow server for real (README "Team and cluster"): a local Ray instance, an
+# `mlflow server` subprocess and two tiny benchmarks, minutes on 2 cores, so outside `make test`; adds the ray extra
+test-scale: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
+	$(BIN)/python -m pytest -m scale tests/benchmarks/test_scale.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
