@@ -44,6 +44,16 @@ def default_tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{DEFAULT_MLFLOW_DB}"
 
 
+def absolute_uri(tracking_uri: str) -> str:
+    """A relative sqlite path made absolute: training jobs log from other processes (Ray workers) whose current
+    directory differs. Server URIs (http://host:port) are what a job on another node can reach."""
+    if tracking_uri.startswith("sqlite:///"):
+        path = tracking_uri[len("sqlite:///") :]
+        if path != ":memory:" and not Path(path).is_absolute():
+            return f"sqlite:///{Path(path).absolute()}"
+    return tracking_uri
+
+
 def artifact_location_for(tracking_uri: str) -> str | None:
     """A sqlite store keeps artifacts beside its database; servers and file stores decide for themselves."""
     if tracking_uri.startswith("sqlite:///"):
@@ -169,7 +179,7 @@ def _earlier_runs(client, run_dir, uri: str, experiment_id: str) -> dict[str, st
 
 def start_session(source, run_dir: str | Path, tracking_uri: str | None = None, experiment: str | None = None):
     cfg, ml = _settings(source)
-    uri = tracking_uri or ml.get("tracking_uri") or default_tracking_uri()
+    uri = absolute_uri(tracking_uri or ml.get("tracking_uri") or default_tracking_uri())
     name = experiment or ml.get("experiment") or DEFAULT_EXPERIMENT
     try:
         client = client_for(uri)

@@ -74,6 +74,7 @@ def _init(ray, address: str | None, num_cpus: int | None, echo) -> bool:
     did it (then the executor shuts it down). An instance already initialised in this process is used as it is."""
     if ray.is_initialized():
         return False
+    address = address or os.environ.get("RAY_ADDRESS")  # what `ray.init()` itself would connect to
     if address and num_cpus:
         raise ExecutorError(
             "--ray-num-cpus sizes a local Ray instance; with --ray-address the cluster's own resources count (drop one)"
@@ -141,6 +142,17 @@ def _inputs_to_check(run_dir: Path, todo: list[Job]) -> list[str]:
     return paths
 
 
+def _warn_local_store(run_dir: Path, todo: list[Job], n_nodes: int, echo) -> None:
+    """Jobs on several nodes writing one sqlite file over a network filesystem risk lock errors and lost metrics."""
+    uris = {(json.loads((j.folder(run_dir) / "job.json").read_text()).get("tracking") or {}).get("uri") for j in todo}
+    local = sorted(u for u in uris if u and not u.startswith(("http://", "https://", "databricks")))
+    if n_nodes > 1 and local:
+        echo(
+            f"  warning: jobs on {n_nodes} nodes log to {', '.join(local)}; a shared `mlflow server` with "
+            "--tracking-uri http://HOST:PORT is the safe set-up (README 'Team and cluster')"
+        )
+
+
 def _failed(run_dir: Path, job: Job, exc: BaseException) -> dict:
     """The worker died (killed, out of memory, node lost) before run_job could record anything: record Ray's error,
     keeping the worker the `running` marker named."""
@@ -190,6 +202,7 @@ def run_ray(
         alive = [n for n in ray.nodes() if n.get("Alive")]
         gpus, max_node_cpus = res.get("GPU", 0), max(n.get("Resources", {}).get("CPU", 0) for n in alive)
         info.update(nodes=len(nodes), cluster_cpus=res.get("CPU", 0), cluster_gpus=gpus)
+        _warn_local_store(run_dir, todo, len(nodes), echo)
         if cpus > max_node_cpus:
             raise ExecutorError(f"--ray-cpus-per-job {cpus}: no Ray node has more than {max_node_cpus:g} CPUs")
         task = ray.remote(max_retries=0)(_run_on_worker)  # a failed training is recorded, never silently retried

@@ -238,3 +238,12 @@ def test_a_worker_that_cannot_see_the_run_folder_fails_clearly(tmp_path):
     finally:
         if started:
             ray.shutdown()
+
+
+def test_a_relative_sqlite_store_is_made_absolute_for_workers_in_other_folders(tmp_path, monkeypatch):
+    from benchmarks.tracking import absolute_uri
+
+    monkeypatch.chdir(tmp_path)
+    assert absolute_uri("sqlite:///rel/mlflow.db") == f"sqlite:///{tmp_path / 'rel' / 'mlflow.db'}"
+    for uri in ("sqlite:////abs/mlflow.db", "http://127.0.0.1:5000", "sqlite:///:memory:"):
+        assert absolute_uri(uri) == uri
