@@ -247,3 +247,27 @@ def test_a_relative_sqlite_store_is_made_absolute_for_workers_in_other_folders(t
     assert absolute_uri("sqlite:///rel/mlflow.db") == f"sqlite:///{tmp_path / 'rel' / 'mlflow.db'}"
     for uri in ("sqlite:////abs/mlflow.db", "http://127.0.0.1:5000", "sqlite:///:memory:"):
         assert absolute_uri(uri) == uri
+
+
+@pytest.mark.scale
+def test_resume_with_ray_resubmits_only_the_unfinished_job(demo, ray_run, mlflow_server, capsys):
+    """Last in the file (it changes ray_run): the train stage interrupted with one job unfinished, as Ctrl-C does."""
+    stages = json.loads((ray_run / "stages.json").read_text())
+    stages["stages"] = {k: v for k, v in stages["stages"].items() if k in ("data", "split")}
+    stages["stages"]["train"] = {"status": "interrupted", "wall_s": 1.0, "finished_utc": "x"}
+    (ray_run / "stages.json").write_text(json.dumps(stages))
+    again = ray_run / "jobs" / "detector" / "f0.5-s0" / "status.json"
+    again.write_text(json.dumps({"status": "interrupted", "pid": 1, "hostname": "x"}))
+    others = {f: f.read_text() for f in ray_run.glob("jobs/*/*/status.json") if f != again}
+    capsys.readouterr()
+    url, _ = mlflow_server
+    args = ["bench", str(demo / "clsdet.yaml"), "--device", "cpu", "--out", str(ray_run.parent), "--resume"]
+    args += ["--tracking-uri", url, "--executor", "ray", "--ray-num-cpus", "2"]
+    for o in TINY:
+        args += ["--set", o]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "4 training job(s), 3 already finished" in out and "job 1/1 done: detector/f0.5-s0" in out
+    assert {f: f.read_text() for f in others} == others  # the finished jobs were not touched
+    st = json.loads(again.read_text())
+    assert st["status"] == "done" and st["pid"] not in (1, os.getpid())
