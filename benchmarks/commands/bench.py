@@ -50,6 +50,14 @@ def executor_options(args) -> dict:
         from benchmarks.cli import CliError
 
         raise CliError("--ray-address, --ray-num-cpus and --ray-cpus-per-job need --executor ray")
+    if getattr(args, "executor", "local") == "ray":
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            from benchmarks.cli import CliError
+            from benchmarks.harness.ray_executor import INSTALL_HINT
+
+            raise CliError(f"--executor ray needs Ray, which is not installed: {INSTALL_HINT}")
     return opts
 
 
@@ -107,6 +115,7 @@ def load_bench_config(args, extra: list[str] | None = None):
 def bench_cmd(args) -> int:
     from benchmarks.harness import DEFAULT_RUNS, run_bench
 
+    opts = executor_options(args)  # before any stage runs: a wrong flag or a missing Ray fails now
     cfg = load_bench_config(args)
     only = getattr(args, "only_candidate", None)
     run_dir = run_bench(
@@ -116,7 +125,7 @@ def bench_cmd(args) -> int:
         devices=args.device,
         only_candidates=only,
         executor=getattr(args, "executor", "local"),
-        executor_options=executor_options(args),
+        executor_options=opts,
     )
     print()
     print(f"results:  {run_dir / 'results.json'}")

@@ -50,6 +50,13 @@ def test_ray_options_without_the_ray_executor_are_refused(tmp_path):
     assert executor_options(args) == {"address": "auto", "cpus_per_job": 2}
 
 
+def test_ray_executor_without_ray_fails_before_any_stage(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    assert main(["bench", "no-such-config.yaml", "--executor", "ray"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'clsdet-bench[ray]'" in err and "no-such-config" not in err
+
+
 def test_missing_ray_names_the_extra(monkeypatch):
     from benchmarks.harness import ray_executor
     from benchmarks.harness.executors import ExecutorError
