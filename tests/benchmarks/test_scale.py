@@ -82,6 +82,17 @@ def test_a_dead_worker_is_recorded_as_failed_with_rays_error(tmp_path):
     assert _failed(tmp_path, job, RuntimeError("ray wrapper"))["error"] == "ValueError: x"
 
 
+@pytest.mark.parametrize(
+    ("device", "devices", "cluster_gpus", "want"),
+    [("cuda", 1, 4, 1), ("cuda", 2, 4, 2), ("auto", 1, 4, 1), ("auto", 1, 0, 0), ("cpu", 1, 4, 0), ("mps", 1, 0, 0)],
+)
+def test_a_cuda_job_asks_ray_for_its_gpus(tmp_path, device, devices, cluster_gpus, want):
+    from benchmarks.harness.ray_executor import _wants_gpus
+
+    (tmp_path / "job.json").write_text(json.dumps({"config": {"device": device, "devices": devices}}))
+    assert _wants_gpus(tmp_path, cluster_gpus) == want
+
+
 def test_executor_record_counts_workers_and_hosts(tmp_path):
     from benchmarks.harness.executors import record_executor
 
