@@ -145,7 +145,7 @@ def mlflow_server(tmp_path_factory):
     finally:
         os.killpg(proc.pid, 15)  # its own session: the server's workers go with it
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
             proc.wait()
