@@ -146,6 +146,24 @@ def random_labels(n: int, seed: int = 0) -> list[list[int]]:
     return [[int(v) for v in row] for row in (rng.uniform(size=(n, len(CLASSES))) < 0.4)]
 
 
+_STORE: list[Path] = []  # a migrated empty sqlite MLflow store, made once per process
+
+
+def mlflow_store(root: Path) -> str:
+    """A fresh sqlite MLflow store in `root`: a copy of one migrated once (migrating a new one takes ~8 s)."""
+    import shutil
+    import tempfile
+
+    if not _STORE:
+        from benchmarks.tracking import client_for
+
+        db = Path(tempfile.mkdtemp(prefix="clsdet-fake-store-")) / "mlflow.db"
+        client_for(f"sqlite:///{db}").search_experiments()  # creates and migrates the schema
+        _STORE.append(db)
+    shutil.copyfile(_STORE[0], Path(root) / "mlflow.db")
+    return f"sqlite:///{Path(root) / 'mlflow.db'}"
+
+
 def make_bench(root: Path, labels: list[list[int]], fractions=(0.25, 0.5, 1.0), seeds=(0,), overrides=None):
     """A labels_txt dataset of small noise PNGs with `labels` (one row per image) and a config whose two candidates
     both train on it with the fake pipeline; returns the loaded BenchConfig. Call use_fake() first."""
@@ -172,7 +190,7 @@ def make_bench(root: Path, labels: list[list[int]], fractions=(0.25, 0.5, 1.0), 
         "curve": {"fractions": list(fractions), "seeds": list(seeds)},
         "latency": {"batch_sizes": [1], "warmup": 0, "iters": 2, "min_seconds": 0.0, "scopes": ["model"]},
         "metrics": {"bootstrap": 30},
-        "mlflow": {"tracking_uri": f"sqlite:///{Path(root) / 'mlflow.db'}"},
+        "mlflow": {"tracking_uri": mlflow_store(root)},
         "labeling": {"log_dir": str(Path(root) / "no_logs")},
     }
     (Path(root) / "bench.yaml").write_text(json.dumps(config))

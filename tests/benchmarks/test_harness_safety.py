@@ -154,7 +154,7 @@ def test_runs_a_killed_bench_left_running_are_closed(tmp_path):
     from benchmarks import tracking
     from benchmarks.runlock import hold_run_folder
 
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = FP.mlflow_store(tmp_path)
     dead, alive = tmp_path / "runs" / "dead", tmp_path / "runs" / "alive"
     for d in (dead, alive):
         d.mkdir(parents=True)
