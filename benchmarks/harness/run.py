@@ -5,7 +5,7 @@ Each stage writes its output into the run folder and is marked done in `stages.j
 config and one of its data/split part; `--resume` reuses the newest run with the same data/split part and starts at
 the first unfinished stage (from `train` when the training or measurement settings changed: training jobs whose
 inputs did not change stay finished). The stage functions live in `benchmarks/harness/stages.py`; this module only
-sequences them.
+sequences them, and holds the run folder's lock (benchmarks/runlock.py) while they run.
 """
 
 from __future__ import annotations
