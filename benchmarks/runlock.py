@@ -73,8 +73,6 @@ def is_held(run_dir: str | Path) -> bool | None:
     o = owner(run_dir)
     if o.get("hostname") not in (None, socket.gethostname()):
         return None
-    if o.get("pid") == os.getpid():
-        return True
     lock = _lock(run_dir / LOCK_FILE, timeout=0)
     try:
         lock.acquire()

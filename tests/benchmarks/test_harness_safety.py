@@ -170,3 +170,38 @@ def test_runs_a_killed_bench_left_running_are_closed(tmp_path):
         assert client.get_run(s_alive["parent"]).info.status == "RUNNING"  # its bench still holds the folder
         s_alive.end()
         s_new.end()
+
+
+def test_a_sigkilled_bench_s_runs_are_closed_by_the_next_one(tmp_path):
+    import signal
+    import subprocess
+
+    from benchmarks import tracking
+
+    uri = FP.mlflow_store(tmp_path)
+    run_dir = tmp_path / "runs" / "killed"
+    run_dir.mkdir(parents=True)
+    code = (
+        "import sys, time\n"
+        "from benchmarks import runtime; runtime.setup(threads=1)\n"
+        "from benchmarks import tracking\n"
+        "from benchmarks.runlock import hold_run_folder\n"
+        f"with hold_run_folder({str(run_dir)!r}):\n"
+        f"    s = tracking.start_session({{}}, {str(run_dir)!r}, {uri!r})\n"
+        "    print(s['parent'], flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        parent = proc.stdout.readline().strip()
+        assert parent, "the bench process did not start its MLflow run"
+        live = tracking.start_session({}, tmp_path / "runs" / "other", uri)
+        assert live.client.get_run(parent).info.status == "RUNNING"  # its process is alive: left alone
+        live.end()
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    later = tracking.start_session({}, tmp_path / "runs" / "later", uri)
+    assert later.client.get_run(parent).info.status == "KILLED"
+    later.end()
