@@ -375,6 +375,7 @@ def _check(cfg: BenchConfig, file: str) -> None:
         ("latency.warmup", [cfg.latency.warmup], 0),
         ("latency.iters", [cfg.latency.iters], 1),
         ("metrics.bootstrap", [cfg.metrics.bootstrap], 1),
+        ("latency.threads", [1 if cfg.latency.threads is None else cfg.latency.threads], 1),  # 0 would mean "all"
     ):
         if not values or min(values) < low:
             raise ConfigError(f"{file}: `{key}` = {values} must be >= {low}")

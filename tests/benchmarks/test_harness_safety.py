@@ -60,6 +60,11 @@ def test_threads_below_one_is_one_clear_error(tmp_path, capsys, value):
     assert not (tmp_path / "runs").exists()
 
 
+def test_latency_threads_below_one_fails_at_load(tmp_path):
+    with pytest.raises(ConfigError, match=r"`latency.threads` = \[0\] must be >= 1"):
+        load_config(_config(tmp_path, latency={"threads": 0}))
+
+
 def test_threads_from_the_environment_are_checked_too(monkeypatch):
     from benchmarks import runtime
 
