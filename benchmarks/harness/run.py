@@ -155,6 +155,11 @@ def run_bench(
     from benchmarks.runtime import check_writable
     from benchmarks.tracking import check_store_writable
 
+    for name in only_candidates or []:
+        cfg.candidate(name)  # an unknown name fails now, listing the candidates, before a run folder exists
+    unknown = sorted(set(only or []) - set(STAGES))
+    if unknown:
+        raise ValueError(f"unknown stage(s) {unknown}; stages: {', '.join(STAGES)}")
     # before anything is written: a read-only place fails now with one line, not as a traceback half-way
     check_writable(runs_dir, "the runs folder", "choose another with --out, or fix its permissions")
     check_store_writable(cfg)
@@ -184,11 +189,6 @@ def _run_stages(cfg, run_dir, key, dkey, only, echo, executor, executor_options,
         cfg=cfg, run_dir=run_dir, log=log, echo=echo, executor=executor, executor_options=executor_options or {}
     )
     ctx.only_candidates = list(only_candidates or [])
-    for name in ctx.only_candidates:
-        cfg.candidate(name)  # an unknown name fails now, listing the candidates
-    unknown = sorted(set(only or []) - set(STAGES))
-    if unknown:
-        raise ValueError(f"unknown stage(s) {unknown}; stages: {', '.join(STAGES)}")
     todo = [s for s in STAGES if not only or s in only]
     progress = Progress(len(todo), echo)
     with S.tracking(ctx):
