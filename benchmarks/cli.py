@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from benchmarks import runtime
 
-    runtime.setup(threads=getattr(args, "threads", None))
     try:
+        runtime.setup(threads=getattr(args, "threads", None))
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

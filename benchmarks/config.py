@@ -334,6 +334,14 @@ def load_config(path: str | Path, profile: str | None = None, overrides: list[st
 
 
 def _check(cfg: BenchConfig, file: str) -> None:
+    from benchmarks.candidates import NAME_RE
+
+    # the name becomes part of the run folder's name: '../x' would escape --out, 'a/b' would nest, 240 chars fail
+    if not NAME_RE.match(str(cfg.name)):
+        raise ConfigError(
+            f"{file}: `name` = {cfg.name!r}: it names the run folders, so it must be a folder name: letters, digits, "
+            "'.', '_', '-', at most 64 characters, starting with a letter or digit (e.g. name: my-dataset)"
+        )
     if not cfg.classes or len(set(cfg.classes)) != len(cfg.classes):
         raise ConfigError(f"{file}: `classes` must be a non-empty list of distinct names, got {cfg.classes!r}")
     for src, dst in cfg.aliases.items():
@@ -367,6 +375,7 @@ def _check(cfg: BenchConfig, file: str) -> None:
         ("latency.warmup", [cfg.latency.warmup], 0),
         ("latency.iters", [cfg.latency.iters], 1),
         ("metrics.bootstrap", [cfg.metrics.bootstrap], 1),
+        ("latency.threads", [1 if cfg.latency.threads is None else cfg.latency.threads], 1),  # 0 would mean "all"
     ):
         if not values or min(values) < low:
             raise ConfigError(f"{file}: `{key}` = {values} must be >= {low}")

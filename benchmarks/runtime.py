@@ -21,6 +21,43 @@ from detector.runtime import default_cache_dir, ultralytics_env
 _STATE: dict = {}
 
 
+class SetupError(ValueError):
+    """Bad process-level input (threads, an unwritable folder): one `error:` line, exit 2 (benchmarks/cli.py)."""
+
+    user_error = True
+
+
+def check_threads(value, where: str = "--threads") -> int:
+    """A thread count >= 1 (OMP_NUM_THREADS=-3 is invalid; 0 would silently mean 'all cores')."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        n = None
+    if n is None or n < 1 or str(value).strip() not in (str(n), f"+{n}"):
+        raise SetupError(
+            f"{where} = {value!r}: the number of CPU threads must be a whole number >= 1 (this machine has "
+            f"{available_cpus()} available); leave it out to use all of them"
+        )
+    return n
+
+
+def check_writable(folder: str | Path, what: str, fix: str = "") -> Path:
+    """Raise SetupError unless `folder` (or, when it does not exist yet, the nearest existing folder above it, where
+    it would be created) is a writable directory. Checked before any work, so nothing half-written is left."""
+    folder = Path(folder).expanduser().absolute()
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    problem = None
+    if not probe.is_dir():
+        problem = f"{probe} is not a folder"
+    elif not os.access(probe, os.W_OK | os.X_OK):
+        problem = "it is read-only" if probe == folder else f"it would be created in {probe}, which is read-only"
+    if problem:
+        raise SetupError(f"{what} {folder} is not writable: {problem}; {fix or 'fix its permissions'}")
+    return folder
+
+
 def setup(threads: int | None = None, cache_dir: Path | None = None) -> dict:
     """Apply the offline environment and set threads; returns {'cache_dir', 'threads'}. Idempotent."""
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
@@ -30,7 +67,12 @@ def setup(threads: int | None = None, cache_dir: Path | None = None) -> dict:
     os.environ.setdefault("MPLCONFIGDIR", str(cache / "matplotlib"))
     os.environ.setdefault("MPLBACKEND", "Agg")
     ultralytics_env(cache)
-    n = int(threads or os.environ.get("CLSDET_THREADS") or available_cpus())
+    if threads is not None:
+        n = check_threads(threads)
+    elif os.environ.get("CLSDET_THREADS"):
+        n = check_threads(os.environ["CLSDET_THREADS"], "$CLSDET_THREADS")
+    else:
+        n = available_cpus()
     os.environ["OMP_NUM_THREADS"] = str(n)
     os.environ.setdefault("MKL_NUM_THREADS", str(n))
     # torch reads OMP_NUM_THREADS when it initialises; once it is imported, only set_num_threads changes it.

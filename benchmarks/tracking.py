@@ -182,8 +182,12 @@ def start_session(source, run_dir: str | Path, tracking_uri: str | None = None, 
     uri = absolute_uri(tracking_uri or ml.get("tracking_uri") or default_tracking_uri())
     name = experiment or ml.get("experiment") or DEFAULT_EXPERIMENT
     try:
-        client = client_for(uri)
-        exp_id = ensure_experiment(client, name, artifact_location_for(uri))
+        from benchmarks.runlock import store_lock
+
+        with store_lock(uri):  # two first benches at once would race in the sqlite schema migration
+            client = client_for(uri)
+            exp_id = ensure_experiment(client, name, artifact_location_for(uri))
+        close_orphans(client, exp_id, run_dir)
         tags = {"clsdet.run_dir": str(Path(run_dir).resolve()), "clsdet.benchmark": str(cfg.get("name", ""))}
         session = TrackingSession(client, exp_id, uri, Path(run_dir), tags, _earlier_runs(client, run_dir, uri, exp_id))
     except Exception as exc:
@@ -197,6 +201,58 @@ def start_session(source, run_dir: str | Path, tracking_uri: str | None = None, 
         session.start_nested(name)
         log_params(client, session[name], flatten(params))
     return session
+
+
+def close_orphans(client, experiment_id: str, own_run_dir: str | Path | None = None) -> list[str]:
+    """Mark KILLED the RUNNING runs of benches that died without ending them (SIGKILL, power loss): a run whose
+    `clsdet.run_dir` folder no process holds (benchmarks/runlock.py). Runs of folders on other hosts, or whose
+    folder is gone, cannot be told apart from live ones: they are left alone and counted. Returns the closed ids."""
+    from benchmarks.runlock import is_held
+
+    own = str(Path(own_run_dir).resolve()) if own_run_dir else None
+    closed, unknown = [], 0
+    try:
+        runs = client.search_runs([experiment_id], "attributes.status = 'RUNNING'", max_results=1000)
+    except Exception as exc:  # a store that cannot search: nothing to close, the benchmark goes on
+        log.warning("MLflow: could not look for runs left RUNNING by a killed bench: %r", exc)
+        return []
+    for run in runs:
+        folder = run.data.tags.get("clsdet.run_dir")
+        if not folder or folder == own:
+            continue
+        held = is_held(folder)
+        if held is None:
+            unknown += 1
+        elif not held:
+            client.set_tag(run.info.run_id, "clsdet.closed_reason", "left RUNNING by a bench that was killed")
+            client.set_terminated(run.info.run_id, "KILLED")
+            closed.append(run.info.run_id)
+    if closed:
+        print(
+            f"MLflow: marked {len(closed)} run(s) KILLED that a killed bench left RUNNING (no process holds their "
+            "run folder)"
+        )
+    if unknown:
+        print(
+            f"MLflow: {unknown} run(s) are RUNNING for run folders on another host or deleted; if no bench runs "
+            "there, end them in the MLflow UI or with mlflow.MlflowClient().set_terminated(run_id, 'KILLED')"
+        )
+    return closed
+
+
+def check_store_writable(cfg) -> None:
+    """A sqlite store in a read-only folder makes MLflow retry for ~105 s and fail after the run folder exists:
+    checked before anything is written."""
+    from benchmarks.runtime import SetupError, check_writable
+
+    uri = (cfg.mlflow.tracking_uri if cfg is not None else None) or default_tracking_uri()
+    if not uri.startswith("sqlite:///"):
+        return
+    db = Path(uri[len("sqlite:///") :])
+    fix = "set `mlflow.tracking_uri` (or --tracking-uri) to a writable place, or fix its permissions"
+    check_writable(db.parent, "the MLflow store's folder", fix)
+    if db.exists() and not os.access(db, os.W_OK):
+        raise SetupError(f"the MLflow store {db} is read-only; {fix}")
 
 
 def candidate_sections(cfg: dict) -> dict[str, dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import warnings
@@ -65,10 +66,25 @@ class KeepOpenMLFlowLogger(MLFlowLogger):
     def __init__(self, *args, keep_open: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.keep_open = keep_open
+        self._logged: set | None = None  # (metric, step) already in the run
 
     def finalize(self, status: str = "success") -> None:
         if not self.keep_open:
             super().finalize(status)
+
+    def log_metrics(self, metrics, step=None) -> None:
+        """Skip (metric, step) pairs the run already holds: a resumed training repeats the steps after its last
+        checkpoint, and the run must not show both attempts at the same step."""
+        if self._logged is None:
+            self._logged = set()
+            if self.keep_open:  # a handed-over run may hold an earlier attempt
+                client, run_id = self.experiment, self.run_id
+                for key in client.get_run(run_id).data.metrics:
+                    self._logged |= {(key, m.step) for m in client.get_metric_history(run_id, key)}
+        fresh = {k: v for k, v in metrics.items() if (k, step or 0) not in self._logged}
+        self._logged |= {(k, step or 0) for k in fresh}
+        if fresh:
+            super().log_metrics(fresh, step)
 
 
 class StartEpoch(Callback):
@@ -78,6 +94,23 @@ class StartEpoch(Callback):
 
     def on_train_start(self, trainer, pl_module) -> None:
         self.epoch = int(trainer.current_epoch)
+
+
+def _fit(trainer, module, dm, ckpt_path) -> None:
+    """trainer.fit, with Ctrl-C staying a KeyboardInterrupt: Lightning catches it, ignores SIGINT from then on and
+    calls sys.exit(1), which the harness would record as a failure (exit 1) instead of an interruption (exit 130,
+    like the detector). The SIGINT handler is restored, so a second Ctrl-C still stops the process."""
+    import signal
+
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+    except SystemExit:
+        if not trainer.interrupted:
+            raise
+        with contextlib.suppress(ValueError):  # not the main thread: Lightning could not have changed it either
+            signal.signal(signal.SIGINT, handler if handler is not None else signal.default_int_handler)
+        raise KeyboardInterrupt("classifier training interrupted") from None
 
 
 def _history(log_root: Path):
@@ -193,7 +226,7 @@ def train(
         warnings.filterwarnings("ignore", message="No positive samples found in target")
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         t0 = time.perf_counter()
-        trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+        _fit(trainer, module, dm, ckpt_path)
         train_wall_s = time.perf_counter() - t0
     if not trainer.is_global_zero:
         return out_dir

@@ -139,8 +139,9 @@ def latency_cmd(args) -> int:
     from benchmarks.measure.run_latency import latency_images, measure_models
     from benchmarks.record import append_latency, load_results
     from benchmarks.report import render_reports
+    from benchmarks.runtime import check_writable
 
-    run_dir = Path(args.run_dir).resolve()
+    run_dir = check_writable(Path(args.run_dir).resolve(), "the run folder", "copy it somewhere writable first")
     results = load_results(run_dir)
     if not latency_images(run_dir):
         from benchmarks.cli import CliError
@@ -220,7 +221,9 @@ def print_summary(records: list[dict], names: list[str], ratios) -> None:
 
 def report_cmd(args) -> int:
     from benchmarks.report import render_reports
+    from benchmarks.runtime import check_writable
 
-    for kind, p in render_reports(Path(args.run_dir).resolve()).items():
+    run_dir = check_writable(Path(args.run_dir).resolve(), "the run folder", "copy it somewhere writable first")
+    for kind, p in render_reports(run_dir).items():
         print(f"{kind}: {p}")
     return 0

@@ -5,13 +5,14 @@ Each stage writes its output into the run folder and is marked done in `stages.j
 config and one of its data/split part; `--resume` reuses the newest run with the same data/split part and starts at
 the first unfinished stage (from `train` when the training or measurement settings changed: training jobs whose
 inputs did not change stay finished). The stage functions live in `benchmarks/harness/stages.py`; this module only
-sequences them.
+sequences them, and holds the run folder's lock (benchmarks/runlock.py) while they run.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -105,8 +106,10 @@ def find_resumable(runs_dir: Path, dkey: str) -> Path | None:
 
 
 def new_run_dir(runs_dir: Path, cfg: BenchConfig, key: str) -> Path:
+    """A new folder directly inside `runs_dir` (config.py checks the name; this stays safe for any string)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    base = Path(runs_dir) / f"{stamp}-{cfg.name}-{key[:6]}"
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", str(cfg.name)).lstrip(".")[:64] or "bench"
+    base = Path(runs_dir) / f"{stamp}-{name}-{key[:6]}"
     run, n = base, 1
     while run.exists():  # the same config twice within a second
         n += 1
@@ -145,11 +148,21 @@ def run_bench(
 ) -> Path:
     """Run the benchmark's stages (or just `only`, in order); returns the run folder. `only_candidates`: train only
     these candidates' jobs in the resumed run, the others' finished jobs are reused (they must exist)."""
-    from benchmarks.harness import stages as S  # noqa: N812  (the stage functions)
-
     if devices:
         cfg.latency.devices = list(devices)
         cfg.candidates = [c.with_config(device=devices[0]) for c in cfg.candidates]
+    from benchmarks.runlock import hold_run_folder
+    from benchmarks.runtime import check_writable
+    from benchmarks.tracking import check_store_writable
+
+    for name in only_candidates or []:
+        cfg.candidate(name)  # an unknown name fails now, listing the candidates, before a run folder exists
+    unknown = sorted(set(only or []) - set(STAGES))
+    if unknown:
+        raise ValueError(f"unknown stage(s) {unknown}; stages: {', '.join(STAGES)}")
+    # before anything is written: a read-only place fails now with one line, not as a traceback half-way
+    check_writable(runs_dir, "the runs folder", "choose another with --out, or fix its permissions")
+    check_store_writable(cfg)
     key, dkey = config_key(cfg), data_key(cfg)
     run_dir = find_resumable(runs_dir, dkey) if resume else None
     if run_dir is None:
@@ -157,7 +170,15 @@ def run_bench(
             echo(f"--resume: no earlier run with this data and split (key {dkey}) under {runs_dir}; starting a new one")
         run_dir = new_run_dir(runs_dir, cfg, key)
     else:
+        check_writable(run_dir, "the run folder to resume", "fix its permissions, or run without --resume")
         echo(f"resuming {run_dir}")
+    with hold_run_folder(run_dir):  # a second bench on this folder (two --resume) fails instead of training into it
+        return _run_stages(cfg, run_dir, key, dkey, only, echo, executor, executor_options, only_candidates)
+
+
+def _run_stages(cfg, run_dir, key, dkey, only, echo, executor, executor_options, only_candidates) -> Path:
+    from benchmarks.harness import stages as S  # noqa: N812  (the stage functions)
+
     save_resolved(cfg, run_dir / "config.resolved.yaml")
     log = StageLog(run_dir, key, dkey)
     if log.changed and log.stages:
@@ -168,11 +189,6 @@ def run_bench(
         cfg=cfg, run_dir=run_dir, log=log, echo=echo, executor=executor, executor_options=executor_options or {}
     )
     ctx.only_candidates = list(only_candidates or [])
-    for name in ctx.only_candidates:
-        cfg.candidate(name)  # an unknown name fails now, listing the candidates
-    unknown = sorted(set(only or []) - set(STAGES))
-    if unknown:
-        raise ValueError(f"unknown stage(s) {unknown}; stages: {', '.join(STAGES)}")
     todo = [s for s in STAGES if not only or s in only]
     progress = Progress(len(todo), echo)
     with S.tracking(ctx):

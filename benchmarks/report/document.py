@@ -71,6 +71,7 @@ def build(results: dict, plots: dict[str, Path | str]) -> list[tuple]:
     b += [
         ("h2", "Per class"),
         _table(T.per_class, results),
+        *_guard(_excluded_blocks, results, default=[]),
         (
             "plot",
             "per_class_ap",
@@ -111,6 +112,19 @@ def build(results: dict, plots: dict[str, Path | str]) -> list[tuple]:
     for part in (_latency_blocks, _method_blocks, _status_blocks):
         b += _guard(part, results, default=[("p", C.na(f"{part.__name__.strip('_')}: could not render"))])
     return b
+
+
+def _excluded_blocks(results: dict) -> list[tuple]:
+    """Classes left out of macro AP/F1 (no positive or no negative among the labelled test images), named with why."""
+    why: dict[str, str] = {}
+    for m in C.model_names(results):
+        acc = C.section(results, m, "accuracy") or {}
+        for cls in acc.get("excluded_classes") or []:
+            why.setdefault(cls, (acc.get("excluded_reasons") or {}).get(cls) or "no positive or no negative")
+    if not why:
+        return []
+    listed = "; ".join(f"{cls} ({reason})" for cls, reason in why.items())
+    return [("p", f"Left out of macro AP and macro F1 for every model: {listed}.")]
 
 
 def _guard(fn, results: dict, default=None):

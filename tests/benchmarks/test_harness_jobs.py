@@ -1,0 +1,119 @@
+"""The harness on a pipeline that trains instantly (fake_pipeline.py): nested subsets, resume, failed jobs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import fake_pipeline as FP  # noqa: E402, N812
+
+from benchmarks.harness import run_bench  # noqa: E402
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    FP.use_fake(monkeypatch)
+    yield FP
+    FP.reset()
+
+
+def _run(cfg, root: Path, **kw) -> Path:
+    return run_bench(cfg, root / "runs", devices=["cpu"], echo=lambda s: None, **kw)
+
+
+def test_nested_subsets_and_headline_once(fake, tmp_path):
+    cfg = FP.make_bench(tmp_path, FP.random_labels(40), fractions=(0.25, 0.5), seeds=(0, 1))
+    run = _run(cfg, tmp_path)
+    specs = FP.job_specs(run)
+    for cand in ("classifier", "detector"):
+        for seed in (0, 1):
+            ids = {f: set(s["id"] for s in specs[f"{cand}/f{f:g}-s{seed}"]["train"]) for f in (0.25, 0.5, 1.0)}
+            assert ids[0.25] < ids[0.5] < ids[1.0], (cand, seed)
+            assert len(ids[1.0]) == 20
+        # each point records its recipe's epochs, and trained with them
+        for key, spec in specs.items():
+            if key.startswith(cand):
+                assert spec["config"]["epochs"] == spec["recipe"]["epochs"] >= 1
+        # another seed draws another subset
+        s0 = {s["id"] for s in specs[f"{cand}/f0.25-s0"]["train"]}
+        s1 = {s["id"] for s in specs[f"{cand}/f0.25-s1"]["train"]}
+        assert s0 != s1
+    # smaller subsets train more epochs (the recipe keeps the optimizer steps up), capped
+    ep = {f: specs[f"classifier/f{f:g}-s0"]["recipe"]["epochs"] for f in (0.25, 1.0)}
+    assert ep[0.25] > ep[1.0] == 4
+    # 2 candidates x 3 fractions x 2 seeds, each trained exactly once: the headline (1.0, seed 0) is not repeated
+    assert len({c["out_dir"] for c in FP.CALLS}) == len(FP.CALLS) == 12
+    assert sorted(Path(c["out_dir"]).parent.name for c in FP.CALLS if "/classifier/" in c["out_dir"]) == sorted(
+        f"f{f:g}-s{s}" for f in (0.25, 0.5, 1) for s in (0, 1)
+    )
+    curve = json.loads((run / "curve.json").read_text())
+    assert {p["key"] for p in curve["points"]} == set(specs)
+    for p in curve["points"]:
+        assert p["epochs_run"] == p["recipe"]["epochs"]
+
+    # deterministic: the same config plans the same subsets in a new run
+    FP.CALLS.clear()
+    cfg2 = FP.make_bench(tmp_path / "again", FP.random_labels(40), fractions=(0.25, 0.5), seeds=(0, 1))
+    run2 = _run(cfg2, tmp_path / "again", only=["data", "split", "train"])
+    again = FP.job_specs(run2)
+    assert {k: [s["id"] for s in v["train"]] for k, v in again.items()} == {
+        k: [s["id"] for s in v["train"]] for k, v in specs.items()
+    }
+
+
+def test_resume_after_an_interrupted_job_trains_only_the_rest(fake, tmp_path):
+    cfg = FP.make_bench(tmp_path, FP.random_labels(40), fractions=(0.5,))
+    FP.FAIL["detector/f1-s0"] = KeyboardInterrupt()  # the process dies during the second job
+    with pytest.raises(KeyboardInterrupt):
+        _run(cfg, tmp_path)
+    (run,) = (tmp_path / "runs").iterdir()
+    assert len(FP.CALLS) == 2
+    st = json.loads((run / "jobs/detector/f1-s0/status.json").read_text())
+    assert st["status"] == "interrupted"
+    assert json.loads((run / "stages.json").read_text())["stages"]["train"]["status"] == "interrupted"
+    assert not (run / "jobs/classifier/f0.5-s0/status.json").exists()
+
+    FP.CALLS.clear()
+    assert _run(cfg, tmp_path, resume=True) == run
+    trained = sorted(c["out_dir"].split("/jobs/")[1] for c in FP.CALLS)
+    # 4 jobs: the first finished before the interrupt and is kept; the interrupted one and the two not started run
+    assert trained == ["classifier/f0.5-s0/artifact", "detector/f0.5-s0/artifact", "detector/f1-s0/artifact"]
+    assert (run / "report.md").exists()
+
+    FP.CALLS.clear()  # a finished run resumes as a no-op
+    assert _run(cfg, tmp_path, resume=True) == run
+    assert FP.CALLS == []
+
+
+def test_failed_curve_point_is_recorded_and_the_run_goes_on(fake, tmp_path):
+    cfg = FP.make_bench(tmp_path, FP.random_labels(40), fractions=(0.5,))
+    FP.FAIL["classifier/f0.5-s0"] = RuntimeError("out of memory (simulated)")
+    run = _run(cfg, tmp_path)
+    st = json.loads((run / "jobs/classifier/f0.5-s0/status.json").read_text())
+    assert st["status"] == "failed" and "out of memory (simulated)" in st["error"]
+    curve = json.loads((run / "curve.json").read_text())
+    assert [f["key"] for f in curve["failed"]] == ["classifier/f0.5-s0"]
+    assert curve["failed"][0]["status"] == "failed" and "out of memory" in curve["failed"][0]["error"]
+    assert {p["key"] for p in curve["points"]} == {"classifier/f1-s0", "detector/f1-s0", "detector/f0.5-s0"}
+    assert len(FP.CALLS) == 4  # the other jobs trained after the failure
+    results = json.loads((run / "results.json").read_text())
+    assert set(results["models"]) == {"classifier", "detector"}
+
+
+def test_failed_headline_job_stops_the_run_with_a_clear_message(fake, tmp_path):
+    from benchmarks.harness.executors import JobsFailedError
+
+    cfg = FP.make_bench(tmp_path, FP.random_labels(40), fractions=(0.5,))
+    FP.FAIL["detector/f1-s0"] = RuntimeError("disk full (simulated)")
+    with pytest.raises(JobsFailedError, match=r"headline training job\(s\) detector/f1-s0 did not finish") as e:
+        _run(cfg, tmp_path)
+    assert "--resume" in str(e.value)
+    (run,) = (tmp_path / "runs").iterdir()
+    stages = json.loads((run / "stages.json").read_text())["stages"]
+    assert stages["train"]["status"] == "failed" and "evaluate" not in stages
+    assert len(FP.CALLS) == 4  # the curve point after it still trained (its result is kept for --resume)
+    assert not (run / "results.json").exists()

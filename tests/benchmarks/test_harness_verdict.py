@@ -1,0 +1,65 @@
+"""The verdict and the excluded classes through the whole harness, on the instant fake pipeline (fake_pipeline.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+import fake_pipeline as FP  # noqa: E402, N812
+
+from benchmarks.harness import run_bench  # noqa: E402
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    FP.use_fake(monkeypatch)
+    yield FP
+    FP.reset()
+
+
+def _run(cfg, root: Path) -> Path:
+    return run_bench(cfg, root / "runs", devices=["cpu"], echo=lambda s: None)
+
+
+def _verdict_paragraph(report: str) -> str:
+    return next(line for line in report.splitlines() if "prevalence baseline" in line)
+
+
+def test_scores_without_information_give_an_inconclusive_verdict(fake, tmp_path):
+    cfg = FP.make_bench(tmp_path, FP.random_labels(40), fractions=(1.0,))
+    run = _run(cfg, tmp_path)
+    curve = json.loads((run / "curve.json").read_text())
+    assert curve["verdict"]["inconclusive"] is True
+    assert all(m["beats_baseline"] is not True for m in curve["verdict"]["models"].values())
+    assert _verdict_paragraph((run / "report.md").read_text()).count("Inconclusive on this data") == 1
+
+
+def test_scores_that_know_the_labels_are_not_inconclusive(fake, tmp_path):
+    labels = FP.random_labels(40)
+    cfg = FP.make_bench(tmp_path, labels, fractions=(1.0,))
+    FP.SCORES = FP.oracle(labels)
+    run = _run(cfg, tmp_path)
+    curve = json.loads((run / "curve.json").read_text())
+    assert curve["verdict"]["inconclusive"] is False
+    assert "Inconclusive" not in (run / "report.md").read_text()
+
+
+def test_class_without_test_negatives_is_listed_and_left_out_of_macro_ap(fake, tmp_path):
+    labels = [[a, b, 1] for a, b, _ in FP.random_labels(40)]  # class c is on every image
+    cfg = FP.make_bench(tmp_path, labels, fractions=(1.0,))
+    FP.SCORES = FP.oracle([[a, 1 - b, c] for a, b, c in labels])  # right on a, wrong on b: macro AP shows which
+    run = _run(cfg, tmp_path)
+    results = json.loads((run / "results.json").read_text())
+    for model in ("classifier", "detector"):
+        acc = results["models"][model]["accuracy"]
+        assert acc["excluded_classes"] == ["c"]
+        per = acc["per_class"]
+        assert acc["macro_ap"] == pytest.approx((per["a"]["ap"] + per["b"]["ap"]) / 2)
+        assert per["c"]["ap"] == pytest.approx(1.0)  # trivially 1: counting it would lift macro AP
+    report = (run / "report.md").read_text()
+    line = next(x for x in report.splitlines() if x.startswith("Left out of macro AP"))
+    assert "c" in line.split(":", 1)[1] and "negative" in line
