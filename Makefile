@@ -3,9 +3,24 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.install-stamp
 DEMO := results/demo-data
 PROFILE ?= quick
+PERF_JSON ?= results/perf/perf.json
+PERF_ARGS ?=
+
+# TORCH=cpu installs CPU-only torch/torchvision wheels from PyTorch's own index before the project (a .venv several
+# GB smaller than with the default wheels, which carry CUDA). The project's `torch>=` ranges admit these builds, so
+# pip keeps them. Default (unset): torch from PyPI, as before.
+TORCH ?=
+TORCH_CPU_INDEX := https://download.pytorch.org/whl/cpu
+TORCH_PINS := torch==2.14.1 torchvision==0.29.1
+ifeq ($(TORCH),cpu)
+STAMP := $(VENV)/.install-stamp-cpu
+else ifeq ($(TORCH),)
+STAMP := $(VENV)/.install-stamp
+else
+$(error TORCH=$(TORCH) is not an option: use TORCH=cpu for CPU-only wheels, or leave TORCH unset for the default)
+endif
 
 .PHONY: bench test test-scale install lint perf clean-runs
 
@@ -14,8 +29,17 @@ install: $(STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# TORCH=cpu refuses a venv that already holds a CUDA torch: pip would keep it (same version), and its CUDA libraries
 $(STAMP): pyproject.toml | $(BIN)/python
+ifeq ($(TORCH),cpu)
+	@if $(BIN)/python -c "import sys, torch; sys.exit(torch.version.cuda is None)" 2>/dev/null; then \
+		echo "TORCH=cpu: $(VENV) already holds a CUDA build of torch; remove it (rm -rf $(VENV)) and run again"; \
+		exit 1; fi
+endif
 	$(BIN)/python -m pip install --quiet --upgrade pip
+ifeq ($(TORCH),cpu)
+	$(BIN)/python -m pip install --quiet --index-url $(TORCH_CPU_INDEX) $(TORCH_PINS)
+endif
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
@@ -36,9 +60,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# pytest-benchmark suite of the forward passes (see benchmarks/perf); JSON lands in results/perf/
+# pytest-benchmark suite of the forward passes (see benchmarks/perf); JSON lands in results/perf/ (ignored by git,
+# so absent in a fresh clone: pytest-benchmark does not create it). PERF_ARGS passes more pytest options.
 perf: $(STAMP)
-	$(BIN)/python -m pytest benchmarks/perf --benchmark-enable --benchmark-json results/perf/perf.json -p no:randomly
+	mkdir -p $(dir $(PERF_JSON))
+	$(BIN)/python -m pytest benchmarks/perf --benchmark-enable --benchmark-json $(PERF_JSON) -p no:randomly $(PERF_ARGS)
 
 clean-runs:
 	rm -rf results/runs results/demo-data

@@ -48,6 +48,9 @@ class ClassifierConfig:
     # Eval: resize the short side to imgsz / eval_crop_ratio, centre-crop imgsz. 0.875 is torchvision's ImageNet
     # recipe (256 -> 224) for centred single objects; 1.0 keeps objects near the edges, as multi-label needs.
     eval_crop_ratio: float = 1.0
+    # Lightning's best/last checkpoints (weights + optimizer state, ~2x the weights each) are deleted once
+    # weights.pt is written; true keeps them (e.g. to resume with more epochs). Not part of the model's identity.
+    keep_checkpoints: bool = False
 
     def __post_init__(self) -> None:
         from classifier.backbones import BackboneError, check_backbone, check_input_size, default_weights
@@ -114,6 +117,8 @@ class ClassifierConfig:
             raise _bad("min_crop_scale", self.min_crop_scale, "a number in (0, 1]")
         if not (0.0 < self.eval_crop_ratio <= 1.0):
             raise _bad("eval_crop_ratio", self.eval_crop_ratio, "a number in (0, 1]")
+        if not isinstance(self.keep_checkpoints, bool):
+            raise _bad("keep_checkpoints", self.keep_checkpoints, "true | false")
         if isinstance(self.devices, str) and self.devices != "auto" and not self.devices.isdigit():
             raise _bad("devices", self.devices, "an integer >= 1 or 'auto'")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, EarlyStopping, LearningRateMonitor, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger, MLFlowLogger
 
 from classifier import hardware
@@ -21,6 +23,7 @@ from classifier.data import ClassifierDataModule, compute_normalization
 from classifier.losses import pos_weight_from_targets
 from classifier.module import MONITOR, ClassifierModule
 from classifier.network import build_network
+from classifier.progress import EpochLog
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_THRESHOLD_METHOD = "default 0.5 (not tuned; the harness tunes per-class thresholds on val)"
@@ -51,11 +54,20 @@ def _check_inputs(train_paths, train_targets, val_paths, val_targets, classes) -
     return train_targets, val_targets
 
 
+# config keys that change what is kept on disk, not the model: a finished artifact is still finished when they differ
+NOT_IDENTITY = ("keep_checkpoints",)
+
+
+def _identity(cfg: dict) -> dict:
+    return {k: v for k, v in cfg.items() if k not in NOT_IDENTITY}
+
+
 def _finished(out_dir: Path, cfg: ClassifierConfig) -> bool:
     if not all((out_dir / f).is_file() for f in ARTIFACT_FILES):
         return False
     try:
-        return json.loads((out_dir / "config.json").read_text()) == json.loads(json.dumps(cfg.to_dict()))
+        saved = json.loads((out_dir / "config.json").read_text())
+        return _identity(saved) == _identity(json.loads(json.dumps(cfg.to_dict())))
     except (OSError, json.JSONDecodeError):
         return False
 
@@ -113,6 +125,40 @@ def _fit(trainer, module, dm, ckpt_path) -> None:
         raise KeyboardInterrupt("classifier training interrupted") from None
 
 
+class Bar(TQDMProgressBar):
+    """Lightning's bar, with epochs numbered from 1 as in the epoch lines (Lightning's own says `Epoch 0`)."""
+
+    def on_train_epoch_start(self, trainer, *args) -> None:
+        super().on_train_epoch_start(trainer, *args)
+        self.train_progress_bar.set_description(f"classifier epoch {trainer.current_epoch + 1}")
+
+
+class EpochLine(Callback):
+    """Prints one line per finished epoch (classifier.progress): above the bar on a terminal, alone otherwise."""
+
+    def __init__(self, total_epochs: int):
+        self.epoch_log = EpochLog("classifier", total_epochs)
+        self.t0 = 0.0
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self.t0 = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if not trainer.is_global_zero:
+            return  # one line per epoch, not one per DDP process
+        # Lightning validates inside the train epoch, so val/macro_ap is in callback_metrics here; train/loss's
+        # epoch mean is too (it is reduced before the callbacks' on_train_epoch_end)
+        m = trainer.callback_metrics
+        line = self.epoch_log.line(
+            trainer.current_epoch + 1, time.perf_counter() - self.t0, m.get("train/loss"), {"macro AP": m.get(MONITOR)}
+        )
+        bar = trainer.progress_bar_callback
+        if bar is not None:
+            bar.print(line)  # tqdm.write: keeps the bar intact below the line
+        else:
+            print(line, flush=True)
+
+
 def _history(log_root: Path):
     """One row per epoch from Lightning's CSV logs (all versions, so a resumed run keeps its earlier epochs)."""
     import pandas as pd
@@ -124,6 +170,7 @@ def _history(log_root: Path):
     df = df.drop(columns=[c for c in ("step",) if c in df.columns])
     # Lightning writes train and val metrics of one epoch on separate rows; last() takes each column's last value
     hist = df.groupby("epoch", as_index=False).last()
+    hist["epoch"] += 1  # Lightning counts from 0; epochs are numbered from 1 here, as the detector's and the log's
     return hist[["epoch", *sorted(c for c in hist.columns if c != "epoch")]]
 
 
@@ -186,6 +233,9 @@ def train(
     )
     start = StartEpoch()
     callbacks = [checkpoint, EarlyStopping(monitor=MONITOR, mode="max", patience=cfg.patience), start]
+    bars = progress and sys.stdout.isatty()  # bars redraw with carriage returns: on a terminal only
+    if progress:
+        callbacks += [EpochLine(cfg.epochs), *([Bar()] if bars else [])]
     loggers = [CSVLogger(save_dir=out_dir / "lightning", name="csv")]
     if tracking_uri:
         loggers.append(
@@ -205,7 +255,7 @@ def train(
         max_epochs=cfg.epochs,
         callbacks=callbacks,
         logger=loggers,
-        enable_progress_bar=progress,
+        enable_progress_bar=bars,  # a log gets EpochLine's one line per epoch instead
         enable_model_summary=progress,
         num_sanity_val_steps=0,
         log_every_n_steps=1,
@@ -275,4 +325,7 @@ def train(
         **counts,  # params, trainable_params (frozen: the head's only)
     }
     (out_dir / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if not cfg.keep_checkpoints:
+        # the artifact above is all a later command reads; the checkpoints would hold ~2x its size on disk per run
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
     return out_dir

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import yaml
 
 from detector.config import ConfigError, DetectorConfig
 from detector.models import resolve_source
+from detector.progress import EpochLog
 
 ARTIFACT_FILES = (
     "weights/best.pt",
@@ -57,12 +59,29 @@ def _finished(out_dir: Path, cfg: DetectorConfig, view_sha: str) -> bool:
         return False
 
 
-def _progress_callbacks(model, state: dict, progress: bool) -> None:
-    """Per-epoch timing and best epoch for training.json; one printed line per epoch when `progress` (Ultralytics'
-    own bars are off: YOLO_VERBOSE=false hides them along with its logging)."""
+def _progress_callbacks(model, state: dict, progress: bool, total_epochs: int) -> None:
+    """Per-epoch timing and best epoch for training.json; when `progress`, one line per epoch (detector.progress,
+    the classifier's format) and, on a terminal only, a bar over the epoch's batches. Ultralytics' own bars are off:
+    YOLO_VERBOSE=false hides them along with its logging."""
+    epoch_log = EpochLog("detector", total_epochs)
+    bar_on = progress and sys.stdout.isatty()  # a bar redraws with carriage returns: useless in a log file
 
     def on_train_epoch_start(trainer):
         state["epoch_t0"] = time.perf_counter()
+        if bar_on:
+            from tqdm import tqdm
+
+            total = len(trainer.train_loader)
+            state["bar"] = tqdm(total=total, desc=f"detector epoch {trainer.epoch + 1}", leave=False, unit="batch")
+
+    def on_train_batch_end(trainer):
+        if state.get("bar") is not None:
+            state["bar"].update(1)
+
+    def on_train_epoch_end(trainer):
+        bar = state.pop("bar", None)
+        if bar is not None:
+            bar.close()
 
     def on_fit_epoch_end(trainer):
         t0 = state.pop("epoch_t0", None)
@@ -81,14 +100,12 @@ def _progress_callbacks(model, state: dict, progress: bool) -> None:
                 if tl is not None
                 else float("nan")
             )
-            print(
-                f"  detector epoch {epoch}/{trainer.epochs}: train loss {loss:.3f}, "
-                f"val box mAP50 {m.get('metrics/mAP50(B)', float('nan')):.3f}, "
-                f"mAP50-95 {m.get('metrics/mAP50-95(B)', float('nan')):.3f} ({dt:.1f} s)",
-                flush=True,
-            )
+            metrics = {"mAP50": m.get("metrics/mAP50(B)"), "mAP50-95": m.get("metrics/mAP50-95(B)")}
+            print(epoch_log.line(epoch, dt, loss, metrics), flush=True)
 
     model.add_callback("on_train_epoch_start", on_train_epoch_start)
+    model.add_callback("on_train_batch_end", on_train_batch_end)
+    model.add_callback("on_train_epoch_end", on_train_epoch_end)
     model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
 
 
@@ -145,7 +162,7 @@ def train(view_dir: str | Path, cfg: DetectorConfig, out_dir: str | Path, progre
                 f"detector weights {source} cannot be read ({type(exc).__name__}); the file is damaged or incomplete: "
                 "download or copy it again, or train from scratch with weights: none"
             ) from None
-        _progress_callbacks(model, state, progress)
+        _progress_callbacks(model, state, progress, cfg.epochs)
         if progress:
             print(f"  detector: {cfg.model} ({start}, {source}) on {device}, {cfg.epochs} epochs at {cfg.imgsz} px")
         t0 = time.perf_counter()

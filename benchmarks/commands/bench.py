@@ -72,6 +72,11 @@ def register(sub) -> None:
         "candidates' finished trainings are reused, and every later stage re-runs over all of them",
     )
     _executor_args(p)
+    p.add_argument(
+        "--log-models",
+        action="store_true",
+        help="also copy the trained weights into MLflow (default: MLflow holds no weights; the run folder has them)",
+    )
     p.set_defaults(func=bench_cmd)
 
     p = sub.add_parser("latency", help="re-measure a finished run's models on this machine (appends records)")
@@ -109,11 +114,14 @@ def load_bench_config(args, extra: list[str] | None = None):
     overrides = list(args.overrides or []) + list(extra or [])
     if getattr(args, "tracking_uri", None):
         overrides.append(f"mlflow.tracking_uri={args.tracking_uri}")
+    if getattr(args, "log_models", False):
+        overrides.append("mlflow.log_models=true")
     return load_config(args.config, profile=args.profile, overrides=overrides)
 
 
 def bench_cmd(args) -> int:
     from benchmarks.harness import DEFAULT_RUNS, run_bench
+    from benchmarks.run_size import run_size_line
 
     opts = executor_options(args)  # before any stage runs: a wrong flag or a missing Ray fails now
     cfg = load_bench_config(args)
@@ -131,6 +139,7 @@ def bench_cmd(args) -> int:
     print(f"results:  {run_dir / 'results.json'}")
     print(f"report:   {run_dir / 'report.md'}")
     print(f"          {run_dir / 'report.html'}")
+    print(run_size_line(run_dir))
     return 0
 
 

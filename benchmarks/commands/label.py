@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from benchmarks.commands.args import positive_s
@@ -50,7 +51,12 @@ def register(sub) -> None:
     m = lsub.add_parser("summary", help="per method: images, labels, boxes, active s, s per image/label/box")
     m.add_argument("--log-dir", default=DEFAULT_LOG_DIR)
     m.add_argument("--dataset", help="only logs of this dataset")
-    m.add_argument("--no-examples", action="store_true", help="leave example logs out")
+    m.add_argument(
+        "--include-examples",
+        action="store_true",
+        help="count the example logs (labeling_logs/example_*, marked example) as measured; left out by default",
+    )
+    m.add_argument("--no-examples", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for scripts
     m.add_argument("--rough", action="store_true", help="include rough logs (CVAT export timestamps)")
     m.add_argument("--folder-sort-s-per-image", type=positive_s, help="modeled rate when there is no folder-sort log")
     m.add_argument("--box-protocol", default="extreme_clicking", help="modeled box rate: extreme_clicking (7 s) "
@@ -64,12 +70,13 @@ def watch_cmd(args) -> int:
     import time
 
     from benchmarks.labeling.log_format import write_log
-    from benchmarks.labeling.summary import session_text
+    from benchmarks.labeling.summary import event_text, session_text
     from benchmarks.labeling.watcher import FolderSortWatcher
 
     watcher = FolderSortWatcher(
         args.sorted_dir, args.classes, args.pause_threshold_s, args.annotator, args.dataset,
         polling=args.polling, poll_interval_s=args.poll_interval_s, notes=args.notes, example=args.example,
+        on_event=lambda event, images, labels: print(event_text(event, images, labels), flush=True),
     )  # fmt: skip
     try:
         watcher.start()
@@ -77,7 +84,11 @@ def watch_cmd(args) -> int:
         from benchmarks.cli import CliError
 
         raise CliError(str(exc)) from None
-    print(f"watching {watcher.root} ({watcher.observer_kind}); sort your images, press Ctrl-C when done", flush=True)
+    print(
+        f"watching {watcher.root} ({watcher.observer_kind}); sort your images (each is listed as it is recorded, "
+        "times in UTC), press Ctrl-C when done",
+        flush=True,
+    )
 
     def _end(signum, frame):  # `kill` (SIGTERM) ends the session like Ctrl-C: the log is still written
         raise KeyboardInterrupt
@@ -136,6 +147,7 @@ def import_cvat_cmd(args) -> int:
 
 def summary_cmd(args) -> int:
     import json
+    import sys
 
     from benchmarks.cli import CliError
     from benchmarks.labeling.cost import load_logs, totals
@@ -148,7 +160,10 @@ def summary_cmd(args) -> int:
         rates.folder_sort_citation = f"modeled: {args.folder_sort_s_per_image:g} s per image (configured)"
     if not Path(args.log_dir).is_dir():  # a mistyped folder would otherwise show modeled rates as if no log existed
         raise CliError(f"log folder {args.log_dir} does not exist; pass --log-dir with the folder your logs are in")
-    logs = load_logs(args.log_dir, args.dataset, include_examples=not args.no_examples, include_rough=args.rough)
+    logs = load_logs(args.log_dir, args.dataset, include_examples=args.include_examples, include_rough=args.rough)
     rows = summary_rows(totals(logs), rates)
     print(json.dumps(rows, indent=1) if args.json else summary_text(rows))
+    left_out = len(load_logs(args.log_dir, args.dataset, include_examples=True, include_rough=args.rough)) - len(logs)
+    if left_out:  # said, not silently dropped; on stderr so that --json stays parseable
+        print(f"{left_out} example log(s) left out (not measurements); --include-examples counts them", file=sys.stderr)
     return 0

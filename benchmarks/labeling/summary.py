@@ -11,6 +11,17 @@ def _f(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
+def event_text(event, images: int, labels: int) -> str:
+    """One line per recorded row of a folder-sort session, with the session's totals so far."""
+    clock = (event.t_utc or "")[11:19]  # HH:MM:SS of the UTC time stamp
+    what = {
+        "arrive": f"+ {event.image} -> {event.label}",
+        "resort": f"~ {event.image}: {event.from_label} -> {event.label}",
+        "remove": f"- {event.image} out of {event.label}",
+    }.get(event.kind, f"{event.kind} {event.image}")
+    return f"  {clock}  {what}   ({images} images, {labels} labels this session)"
+
+
 def session_text(log: LabelingLog, path=None) -> str:
     lines = [
         f"{log.method} session, dataset {log.dataset!r}, annotator {log.annotator or '-'} ({log.source})",

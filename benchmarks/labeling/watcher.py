@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,13 +45,17 @@ class FolderSortWatcher:
         poll_interval_s: float = 1.0,
         notes: str = "",
         example: bool = False,
+        on_event: Callable[[Event, int, int], None] | None = None,
     ) -> None:
+        """`on_event(event, images, labels)` is called as each row is recorded, with this session's running totals
+        (`clsdet label watch` prints it, so the person sorting sees that it is capturing)."""
         self.root = Path(root).resolve()
         self.classes = list(classes) if classes else None
         self.pause_threshold_s = float(pause_threshold_s)
         self.annotator, self.dataset, self.notes = annotator, dataset or self.root.name, notes
         self.polling, self.poll_interval_s = polling, poll_interval_s
         self.example = example
+        self.on_event = on_event
         self.observer_kind = ""
         self._allowed = set(self.classes) if self.classes else None
         self._lock = threading.Lock()
@@ -169,7 +174,7 @@ class FolderSortWatcher:
                 return  # a rename inside one folder changes no label
             self._times_ms.append(_ms(t))
             self.counts["resorts"] += 1
-            self.events.append(Event("resort", Path(dest).name, new_label, to_utc_text(t), from_label=old_label))
+            self._record(Event("resort", Path(dest).name, new_label, to_utc_text(t), from_label=old_label))
 
     def _arrive(self, path: str, t: datetime) -> None:
         if path in self._present:
@@ -191,9 +196,9 @@ class FolderSortWatcher:
             self.events.remove(removed)  # delete + arrive of one name: a re-sort, one row
             self.counts["removals"] -= 1
             self.counts["resorts"] += 1
-            self.events.append(Event("resort", name, label, to_utc_text(t), from_label=removed.label))
+            self._record(Event("resort", name, label, to_utc_text(t), from_label=removed.label))
         else:
-            self.events.append(Event("arrive", name, label, to_utc_text(t)))
+            self._record(Event("arrive", name, label, to_utc_text(t)))
 
     def _remove(self, path: str, t: datetime) -> None:
         self._ignored_paths.pop(path, None)
@@ -206,9 +211,15 @@ class FolderSortWatcher:
         self._times_ms.append(_ms(t))
         self.counts["removals"] += 1
         event = Event("remove", pair[0], pair[1], to_utc_text(t))
-        self.events.append(event)
+        self._record(event)
         if not self._labels_of(pair[0]):
             self._pending_removal[pair[0]] = event
+
+    def _record(self, event: Event) -> None:
+        self.events.append(event)
+        if self.on_event is not None:
+            new = self.final_pairs() - self._initial
+            self.on_event(event, len({name for name, _ in new}), len(new))
 
     def _labels_of(self, name: str) -> set[str]:
         return {label for (n, label), c in self._copies.items() if n == name and c > 0}

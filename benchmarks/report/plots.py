@@ -42,13 +42,26 @@ def _figure(w: float, h: float):
     return fig
 
 
+def _ci(acc: dict) -> tuple[float, float] | None:
+    ci = acc.get("macro_ap_ci95")
+    if isinstance(ci, list | tuple) and len(ci) == 2 and all(T.num(v) is not None for v in ci):
+        return float(ci[0]), float(ci[1])
+    return None
+
+
 def plot_accuracy_latency(results: dict):
     """Macro AP vs p50 latency, one panel per machine x device, one point per model, variant, batch and scope.
 
     Colour: model. Marker: backend. Filled: model scope, hollow: end-to-end. Label: batch and a non-float32 dtype.
-    A variant's y is its own test macro AP from the accuracy gate where recorded; a crossed grey point failed it."""
-    cells = [c for c in T.latency_cells(results) if c.get("status") == "ok" and T.num(c.get("latency_ms_p50"))]
-    ap = {m: T.num((T.section(results, m, "accuracy") or {}).get("macro_ap")) for m in T.model_names(results)}
+    A variant's y is its own test macro AP from the accuracy gate where recorded; a crossed grey point failed it.
+    Bars: the model's macro AP 95% CI (vertical, where y is the model's own AP) and the range of a cell's p50s when
+    it was measured more than once (horizontal; x is their median). Dashed: the prevalence baseline's macro AP (the
+    AP of scores that carry no information)."""
+    cells = [c for c in T.latency_cells(results) if c.get("status") == "ok" and T.cell_p50(c)]
+    accs = {m: T.section(results, m, "accuracy") or {} for m in T.model_names(results)}
+    ap = {m: T.num(a.get("macro_ap")) for m, a in accs.items()}
+    cis = {m: _ci(a) for m, a in accs.items()}
+    base_ap = T.num(T.baseline(results).get("macro_ap"))
 
     def y_of(c):
         own = T.num(c.get("gate_macro_ap"))
@@ -73,8 +86,14 @@ def plot_accuracy_latency(results: dict):
         info = mach.get(mid, {"hostname": "?", "devices": {}})
         names = ", ".join(sorted(info["devices"].get(dev) or [])) or dev
         for c in (c for c in cells if c.get("machine_id") == mid and c.get("device") == dev):
-            x, y = c["latency_ms_p50"], y_of(c)
+            x, y = T.cell_p50(c), y_of(c)
             color = color_for(results, c["model"])
+            ci = cis.get(c["model"]) if T.num(c.get("gate_macro_ap")) is None else None
+            # max(0, ...): a bootstrap percentile CI need not contain its point estimate; matplotlib refuses < 0
+            yerr = [[max(0.0, y - ci[0])], [max(0.0, ci[1] - y)]] if ci else None
+            xerr = [[max(0.0, x - c["p50_ms_min"])], [max(0.0, c["p50_ms_max"] - x)]] if c.get("n_ok", 1) > 1 else None
+            if yerr or xerr:
+                ax.errorbar(x, y, yerr=yerr, xerr=xerr, fmt="none", ecolor=color, alpha=0.5, capsize=3, zorder=2)
             face = color if c.get("scope") == "model" else "none"
             marker = BACKEND_MARKERS.get(LV.backend(c), "^")
             ax.scatter(x, y, edgecolors=color, facecolors=face, marker=marker, s=46, zorder=3, linewidths=1.3)
@@ -82,6 +101,8 @@ def plot_accuracy_latency(results: dict):
                 ax.scatter(x, y, color="#555555", marker="x", s=70, zorder=4)
             dt = "" if c.get("dtype") in ("float32", None) else " " + DTYPE_SHORT.get(c["dtype"], c["dtype"])
             ax.annotate(f"b{c.get('batch_size')}{dt}", (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        if base_ap is not None:
+            ax.axhline(base_ap, color=COLORS["baseline"], ls="--", lw=1, zorder=1)
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(plain)
         ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(f"{v:g}")[0] in "25" else ""))
@@ -109,9 +130,11 @@ def plot_accuracy_latency(results: dict):
     ]
     if any(LV.gate_failed(c) for c in cells):
         handles.append(Line2D([], [], color="#555555", marker="x", ls="", label=LV.FAILED))
+    if base_ap is not None:
+        handles.append(Line2D([], [], color=COLORS["baseline"], ls="--", label=f"prevalence baseline ({base_ap:.3f})"))
     # two columns: four entries in one row are wider than a one-panel figure
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
-    fig.suptitle("Accuracy vs latency (label: batch, dtype)", fontsize=11)
+    fig.suptitle("Accuracy vs latency (label: batch, dtype; bars: 95% CI of macro AP, range of p50s)", fontsize=10)
     return fig
 
 
@@ -284,6 +307,16 @@ def _curve_keys(history: list[dict]) -> dict[str, list[str]]:
     }
 
 
+def _epochs_from_1(history: list[dict]) -> list[int]:
+    """Epoch numbers from 1 for every model. Lightning's history numbered from 0 before the classifier renumbered it
+    (results.json files of earlier runs still do): a history whose first epoch is 0 is shifted by one."""
+    raw = [T.num(r.get("epoch")) for r in history]
+    if any(e is None for e in raw):
+        return list(range(1, len(history) + 1))
+    shift = 1 if min(raw) == 0 else 0
+    return [int(e) + shift for e in raw]
+
+
 def plot_training(results: dict):
     """Loss, val macro AP and (detector) box mAP50 per epoch, from each model's training history."""
     hists = {m: (T.section(results, m, "training") or {}).get("history") or [] for m in T.model_names(results)}
@@ -296,15 +329,16 @@ def plot_training(results: dict):
     styles = ["-", "--", ":", "-."]
     for m, hist in hists.items():
         keys = _curve_keys(hist)
+        epochs = _epochs_from_1(hist)
         for ax, panel in zip(axes, panels):
             for s, k in enumerate(keys[panel]):
-                pts = [(r.get("epoch", i), T.num(r.get(k))) for i, r in enumerate(hist)]
+                pts = [(e, T.num(r.get(k))) for e, r in zip(epochs, hist)]
                 pts = [(e, v) for e, v in pts if v is not None]
                 if pts:
                     ax.plot(*zip(*pts), ls=styles[s % 4], marker=".", color=color_for(results, m), label=f"{m}: {k}")
     for ax, panel in zip(axes, panels):
         ax.set_title(panel, fontsize=10)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("epoch (from 1)")
         ax.grid(True, alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=7)

@@ -111,6 +111,14 @@ def test_reports_and_mlflow_runs_exist(bench_run):
     names = {x.info.run_name for x in runs}
     assert {"classifier", "detector"} <= names
     assert all(x.info.status == "FINISHED" for x in runs)
+    # nested runs span their training, inside the benchmark's parent run, and hold no weights unless asked
+    parent = next(x.info for x in runs if x.info.run_name == run_dir.name)
+    for x in runs:
+        if x.info.run_name in ("classifier", "detector"):
+            assert parent.start_time < x.info.start_time < x.info.end_time < parent.end_time, x.info.run_name
+            assert not client.list_artifacts(x.info.run_id), x.info.run_name
+    assert list(run_dir.glob("jobs/*/*/artifact/weights.pt"))  # the classifier's artifact ...
+    assert not list(run_dir.glob("jobs/*/*/artifact/checkpoints"))  # ... without Lightning's checkpoints
 
 
 def test_resume_keeps_finished_stages(bench_run, capsys):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -30,10 +33,13 @@ def run_dir(tmp_path) -> Path:
     (tmp_path / "plots" / "cost_breakdown.png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
     (tmp_path / "report.md").write_text("# report\n")
     (tmp_path / "classifier" / "checkpoints").mkdir(parents=True)
-    (tmp_path / "classifier" / "checkpoints" / "best.ckpt").write_bytes(b"weights")
-    (tmp_path / "classifier" / "history.csv").write_text("epoch\n0\n")  # not a weight file: not logged
-    (tmp_path / "detector").mkdir()
-    (tmp_path / "detector" / "best.pt").write_bytes(b"weights")
+    (tmp_path / "classifier" / "checkpoints" / "best.ckpt").write_bytes(b"training's working copy")
+    (tmp_path / "classifier" / "weights.pt").write_bytes(b"weights")
+    (tmp_path / "classifier" / "history.csv").write_text("epoch\n1\n")  # not a weight file: not logged
+    (tmp_path / "detector" / "weights").mkdir(parents=True)
+    (tmp_path / "detector" / "weights" / "best.pt").write_bytes(b"weights")
+    (tmp_path / "detector" / "ultralytics" / "weights").mkdir(parents=True)
+    (tmp_path / "detector" / "ultralytics" / "weights" / "best.pt").write_bytes(b"Ultralytics' own copy")
     return tmp_path
 
 
@@ -77,27 +83,97 @@ def test_parent_and_nested_runs_with_params_metrics_artifacts(store, client, run
     det = client.get_run(runs["detector"]).data
     assert "metrics/mAP50_B" in det.metrics  # sanitised from metrics/mAP50(B)
     assert det.metrics["box_map50"] == pytest.approx(0.861)
-    assert _artifacts(client, runs["classifier"]) == {"weights/checkpoints/best.ckpt"}
-    assert _artifacts(client, runs["detector"]) == {"weights/best.pt"}
+    # by default MLflow holds no weights: the run folder has them
+    for model in ("classifier", "detector"):
+        assert _artifacts(client, runs[model]) == set()
+        assert client.get_run(runs[model]).data.tags["clsdet.weights_logged"] == "false"
+
+
+def test_log_models_logs_the_artifact_weights_only(store, client, run_dir):
+    ids = tracking.log_results(run_dir, tracking_uri=store, experiment="with-weights", log_models=True)
+    # not Lightning's checkpoints nor Ultralytics' copies: only what a later command loads
+    assert _artifacts(client, ids["classifier"]) == {"weights/weights.pt"}
+    assert _artifacts(client, ids["detector"]) == {"weights/weights/best.pt"}
+    assert client.get_run(ids["detector"]).data.tags["clsdet.weights_logged"] == "true"
+
+
+def test_log_models_from_the_config(store, client, run_dir):
+    res = json.loads((run_dir / "results.json").read_text())
+    res["config"]["mlflow"]["log_models"] = True
+    (run_dir / "results.json").write_text(json.dumps(res))
+    ids = tracking.log_results(run_dir, tracking_uri=store, experiment="weights-by-config")
+    assert _artifacts(client, ids["classifier"]) == {"weights/weights.pt"}
+
+
+def _ms(utc: str) -> int:
+    return int(datetime.fromisoformat(utc.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def test_nested_runs_span_their_training_not_the_benchmark(store, client, run_dir):
+    res = json.loads((run_dir / "results.json").read_text())
+    res["stages"]["train_classifier"]["finished_utc"] = "2026-11-24T09:28:51Z"  # wall_s 318.0
+    res["stages"]["train_detector"]["finished_utc"] = "2026-11-24T09:30:56Z"  # wall_s 560.2
+    (run_dir / "results.json").write_text(json.dumps(res))
+    t0 = time.time() * 1000
+    with tracking.tracking_run(res, run_dir, tracking_uri=store, experiment="durations") as runs:
+        assert set(runs.nested) == set()  # no nested run before its training starts
+        time.sleep(0.05)
+        with runs.training("classifier") as run_id:  # how the harness times a training
+            t1 = time.time() * 1000
+            time.sleep(0.05)
+        t2 = time.time() * 1000
+        time.sleep(0.05)
+        tracking.log_results(run_dir)
+    cls = client.get_run(run_id).info
+    assert t0 + 40 < cls.start_time <= t1 and t1 + 40 < cls.end_time <= t2
+    assert cls.status == "FINISHED"
+    # the detector's run was first created by log_results: it gets its stage's start and end from results.json
+    det = client.get_run(runs["detector"]).info
+    assert det.end_time == _ms("2026-11-24T09:30:56Z")
+    assert det.end_time - det.start_time == 560200
+    parent = client.get_run(runs["parent"]).info
+    assert parent.end_time > t2  # the parent spans the whole benchmark
+
+
+def test_a_nested_run_started_by_its_id_ends_when_its_training_ended(store, client, run_dir):
+    res = json.loads((run_dir / "results.json").read_text())
+    (run_dir / "results.json").write_text(json.dumps(res))
+    with tracking.tracking_run(res, run_dir, tracking_uri=store, experiment="by-id") as runs:
+        run_id = runs.get("classifier")  # what the harness hands Lightning as the training starts
+        start = client.get_run(run_id).info.start_time
+        end = datetime.fromtimestamp(start / 1000 + 2.0, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        res["stages"]["train_classifier"] = {"status": "done", "wall_s": 2.0, "finished_utc": end}
+        (run_dir / "results.json").write_text(json.dumps(res))
+        tracking.log_results(run_dir)
+    info = client.get_run(run_id).info
+    assert info.end_time == _ms(end)
+    assert runs.get("nonsense") is None
+
+
+def _train_then_fail(runs, roles, exc: BaseException):
+    for role in roles:
+        runs[role]  # as the harness does when that model's training starts
+    raise exc
 
 
 def test_exception_marks_failed(store, client, run_dir):
     with pytest.raises(ValueError, match="boom"), tracking.tracking_run(load_results(run_dir), run_dir, store) as runs:
-        raise ValueError("boom")
-    for role in ("parent", "classifier", "detector"):
+        _train_then_fail(runs, ["classifier"], ValueError("boom"))
+    for role in ("parent", "classifier"):
         assert client.get_run(runs[role]).info.status == "FAILED"
+    assert "detector" not in runs  # never started: no empty run left behind
 
 
 def test_keyboard_interrupt_marks_killed(store, client, run_dir):
     with pytest.raises(KeyboardInterrupt), tracking.tracking_run(load_results(run_dir), run_dir, store) as runs:
-        raise KeyboardInterrupt
+        _train_then_fail(runs, ["detector"], KeyboardInterrupt())
     assert client.get_run(runs["parent"]).info.status == "KILLED"
     assert client.get_run(runs["detector"]).info.status == "KILLED"
 
 
 def test_resume_reopens_the_interrupted_runs(store, client, run_dir):
     with pytest.raises(KeyboardInterrupt), tracking.tracking_run(load_results(run_dir), run_dir, store) as first:
-        raise KeyboardInterrupt
+        _train_then_fail(first, ["classifier", "detector"], KeyboardInterrupt())
     assert client.get_run(first["parent"]).info.status == "KILLED"
     with tracking.tracking_run(load_results(run_dir), run_dir, store) as second:
         assert client.get_run(second["parent"]).info.status == "RUNNING"
@@ -110,8 +186,6 @@ def test_resume_reopens_the_interrupted_runs(store, client, run_dir):
 
 
 def test_log_results_alone_and_long_params(store, client, run_dir):
-    import json
-
     res = json.loads((run_dir / "results.json").read_text())
     res["config"]["classifier"]["notes"] = "x" * 7000
     (run_dir / "results.json").write_text(json.dumps(res))
@@ -150,7 +224,42 @@ def test_store_and_experiment_from_a_config(store, client, run_dir):
             }
 
     with tracking.tracking_run(Cfg(), run_dir) as runs:
-        pass
+        runs["classifier"]
     assert client.get_experiment_by_name("from-config").experiment_id == runs["experiment_id"]
     assert client.get_run(runs["classifier"]).data.params["epochs"] == "3"
     assert client.get_run(runs["parent"]).data.tags["clsdet.benchmark"] == "demo"
+
+
+def test_bench_log_models_flag_sets_the_config(tmp_path):
+    from benchmarks.cli import build_parser
+    from benchmarks.commands.bench import load_bench_config
+
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text("name: t\nclasses: [a]\nsources: {f: {reader: folders, path: x}}\nlabels: {classifier: f}\n")
+    parser = build_parser()
+    assert load_bench_config(parser.parse_args(["bench", str(cfg_file), "--log-models"])).mlflow.log_models is True
+    assert load_bench_config(parser.parse_args(["bench", str(cfg_file)])).mlflow.log_models is False
+
+
+def test_candidate_and_curve_point_runs_take_their_jobs_times(store, client, run_dir):
+    """Schema 2: each training is a job, jobs/<candidate>/f<fraction>-s<seed>/ with status.json beside artifact/."""
+    res = json.loads((run_dir / "results.json").read_text())
+    jobs = run_dir / "jobs"
+    (jobs / "classifier" / "f1-s0" / "artifact").mkdir(parents=True)
+    (jobs / "classifier" / "f1-s0" / "status.json").write_text(
+        json.dumps({"status": "done", "wall_s": 12.5, "finished_utc": "2026-11-24T09:10:00Z"})
+    )
+    (jobs / "classifier" / "f0.5-s1").mkdir(parents=True)
+    (jobs / "classifier" / "f0.5-s1" / "status.json").write_text(
+        json.dumps({"status": "done", "wall_s": 4.0, "finished_utc": "2026-11-24T09:12:00.500Z"})
+    )
+    res["models"]["classifier"]["artifact"] = "jobs/classifier/f1-s0/artifact"
+    res["curve"] = {"points": [{"key": "classifier/f0.5-s1", "candidate": "classifier", "fraction": 0.5, "seed": 1}]}
+    (run_dir / "results.json").write_text(json.dumps(res))
+    ids = tracking.log_results(run_dir, tracking_uri=store, experiment="jobs")
+    cls = client.get_run(ids["classifier"]).info
+    assert (cls.start_time, cls.end_time) == (_ms("2026-11-24T09:10:00Z") - 12500, _ms("2026-11-24T09:10:00Z"))
+    point = client.get_run(ids["curve/classifier/f0.5-s1"]).info
+    assert point.end_time - point.start_time == 4000 and point.end_time == _ms("2026-11-24T09:12:00.500Z")
+    # a model without a timing record (the detector here) still gets a run, timed by log_results itself
+    assert client.get_run(ids["detector"]).info.status == "FINISHED"

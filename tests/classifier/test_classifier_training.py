@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,10 @@ def test_artifact_folder_holds_everything(trained, shapes):
     assert summary["device"] == "cpu"
     assert summary["precision"] == "32-true"
     hist = pd.read_csv(artifact / "history.csv")
-    assert list(hist["epoch"]) == [0, 1, 2, 3]
+    assert list(hist["epoch"]) == [1, 2, 3, 4]  # numbered from 1, as the detector's epochs
+    assert summary["best_epoch"] == int(hist.loc[hist["val/macro_ap"].idxmax(), "epoch"])
+    # the artifact is written, so Lightning's checkpoints are gone (keep_checkpoints=False is the default)
+    assert not (artifact / "checkpoints").exists()
     for col in ("train/loss", "train/macro_ap", "val/macro_ap", "val/micro_f1", "val/macro_f1", "val/hamming",
                 "val/exact_match"):  # fmt: skip
         assert hist[col].notna().all(), col
@@ -93,17 +97,23 @@ def test_training_leaves_thresholds_to_the_harness(trained):
     pred.save_thresholds(np.full(3, 0.5))
 
 
-def test_resume_continues_from_last_checkpoint(shapes, tmp_path):
+@pytest.mark.filterwarnings("ignore:Checkpoint directory .* exists and is not empty")  # resuming into it is the point
+def test_resume_continues_from_last_checkpoint(shapes, tmp_path, capfd):
     (tr_paths, tr_t), (va_paths, va_t) = shapes["train"], shapes["val"]
     tr_paths, tr_t = tr_paths[:32], tr_t[:32]
     out = tmp_path / "artifact"
-    small = FAST | {"imgsz": 48, "backbone": "mobilenet_v3_small"}
-    train(tr_paths, tr_t, va_paths, va_t, shapes["classes"], ClassifierConfig(epochs=1, **small), out, progress=False)
-    assert (out / "checkpoints" / "last.ckpt").is_file()
+    small = FAST | {"imgsz": 48, "backbone": "mobilenet_v3_small", "keep_checkpoints": True}
+    train(tr_paths, tr_t, va_paths, va_t, shapes["classes"], ClassifierConfig(epochs=1, **small), out, progress=True)
+    assert (out / "checkpoints" / "last.ckpt").is_file()  # kept when asked
+    # output is not a terminal here: one line per epoch, no progress bar redrawn with carriage returns
+    printed = capfd.readouterr()
+    assert "\r" not in printed.out + printed.err
+    line = r"^  classifier epoch 1/1: train loss \d\.\d{3}, val macro AP \d\.\d{3} \| \d+\.\d s$"
+    assert len(re.findall(line, printed.out, re.M)) == 1, printed.out
     cfg2 = ClassifierConfig(epochs=2, **small)
     train(tr_paths, tr_t, va_paths, va_t, shapes["classes"], cfg2, out, resume=True, progress=False)
     hist = pd.read_csv(out / "history.csv")
-    assert list(hist["epoch"]) == [0, 1]  # epoch 0 from the first call, epoch 1 from the resumed one
+    assert list(hist["epoch"]) == [1, 2]  # epoch 1 from the first call, epoch 2 from the resumed one
     summary = json.loads((out / "training.json").read_text())
     assert summary["epochs_run"] == 2
     # the resumed call logged (so trained) epoch 1 only

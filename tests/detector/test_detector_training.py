@@ -6,7 +6,10 @@ plumbing (shapes, files, the floor, max-per-class, no writes outside out_dir), n
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +30,11 @@ def trained(shapes, tmp_path_factory):
     det_before = torch.are_deterministic_algorithms_enabled()
     view = detector.build_dataset_view(root / "view", CLASSES, shapes)
     cfg = detector.DetectorConfig(epochs=1, imgsz=64, batch=8, device="cpu", close_mosaic=0)
-    artifact = detector.train(view, cfg, root / "det", progress=False)
+    printed = io.StringIO()  # not a terminal: one line per epoch, no bar
+    with contextlib.redirect_stdout(printed):
+        artifact = detector.train(view, cfg, root / "det", progress=True)
     return {
+        "printed": printed.getvalue(),
         "view": view,
         "artifact": artifact,
         "cfg": cfg,
@@ -51,6 +57,13 @@ def test_artifact_layout_and_training_record(trained):
     assert len(history) == 2 and "metrics/mAP50(B)" in history[0]  # header + one epoch
     assert json.loads((art / "thresholds.json").read_text())["thresholds"] == {"red_square": 0.25, "blue_circle": 0.25}
     assert (art / "ultralytics" / "results.csv").is_file()  # Ultralytics' own run folder is inside out_dir
+
+
+def test_one_progress_line_per_epoch_without_bars(trained):
+    out = trained["printed"]
+    assert "\r" not in out
+    line = r"^  detector epoch 1/1: train loss \d+\.\d{3}, val mAP50 \d\.\d{3}, val mAP50-95 \d\.\d{3} \| \d+\.\d s$"
+    assert len(re.findall(line, out, re.M)) == 1, out
 
 
 def test_no_writes_outside_and_no_global_state(trained):

@@ -110,3 +110,27 @@ def test_missing_columns_cli_error(tmp_path, capsys):
     assert main(["label", "import-cvat", str(bad), "--log-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "missing column(s)" in err and "obj_name" in err
+
+
+def test_summary_leaves_the_example_logs_out_unless_asked(tmp_path, capsys):
+    repo_logs = Path(__file__).resolve().parents[2] / "labeling_logs"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    example = json.loads((repo_logs / "example_folder_sort_watcher.json").read_text())
+    assert example["example"] is True
+    (logs / "example_folder_sort_watcher.json").write_text(json.dumps(example))
+    mine = {**example, "example": False, "dataset": "mine", "n_images": 40, "n_labels": 50, "active_s": 200.0}
+    (logs / "mine.json").write_text(json.dumps(mine))
+
+    assert main(["label", "summary", "--log-dir", str(logs), "--json"]) == 0
+    out = capsys.readouterr()
+    row = next(r for r in json.loads(out.out) if r["method"] == "folder_sort")
+    assert (row["images"], row["active_s"]) == (40, 200.0)  # the measured log only
+    assert "EXAMPLE" not in row["source"]
+    assert "1 example log(s) left out" in out.err and "--include-examples" in out.err
+
+    assert main(["label", "summary", "--log-dir", str(logs), "--json", "--include-examples"]) == 0
+    out = capsys.readouterr()
+    row = next(r for r in json.loads(out.out) if r["method"] == "folder_sort")
+    assert row["images"] == 40 + example["n_images"]
+    assert "[includes EXAMPLE logs]" in row["source"] and out.err == ""

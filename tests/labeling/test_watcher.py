@@ -132,3 +132,27 @@ def test_pauses_excluded_and_reported(tmp_path):
 def test_missing_tree_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         FolderSortWatcher(tmp_path / "nope").begin()
+
+
+def test_each_row_is_shown_as_it_is_recorded(tmp_path):
+    from benchmarks.labeling.summary import event_text
+
+    root = tmp_path / "sorted"
+    shown = []
+    w = FolderSortWatcher(root, ["a", "b"], on_event=lambda e, i, n: shown.append(event_text(e, i, n)))
+    t0 = datetime(2025, 1, 1, 9, 30, tzinfo=timezone.utc)
+    w.begin(at=t0)
+    _img(root / "a" / "x.jpg")
+    w.record_created(root / "a" / "x.jpg", t0 + timedelta(seconds=2))
+    assert shown == ["  09:30:02  + x.jpg -> a   (1 images, 1 labels this session)"]  # before the next event
+    _img(root / "b" / "y.jpg")
+    w.record_created(root / "b" / "y.jpg", t0 + timedelta(seconds=3))
+    _img(root / "b" / "x.jpg")
+    w.record_moved(root / "a" / "x.jpg", root / "b" / "x.jpg", t0 + timedelta(seconds=4))
+    w.record_deleted(root / "b" / "y.jpg", t0 + timedelta(seconds=5))
+    assert shown[1:] == [
+        "  09:30:03  + y.jpg -> b   (2 images, 2 labels this session)",
+        "  09:30:04  ~ x.jpg: a -> b   (2 images, 2 labels this session)",
+        "  09:30:05  - y.jpg out of b   (1 images, 1 labels this session)",
+    ]
+    assert len(shown) == len(w.stop(at=t0 + timedelta(seconds=6)).events)
