@@ -160,17 +160,3 @@ def test_training_curves_number_epochs_from_1():
     fig = plot_training(res)
     starts = {line.get_label().split(":")[0]: line.get_xdata()[0] for line in fig.axes[0].lines}
     assert starts == {"classifier": 1, "detector": 1}
-
-
-def test_candidates_of_one_pipeline_get_their_own_colour_and_labeling_method(tmp_path):
-    from benchmarks.report.plots import _color
-    from benchmarks.report.tables import headline
-
-    res = json.loads(FIXTURE.read_text())
-    res["models"]["cls-b"] = {**copy.deepcopy(res["models"]["classifier"]), "pipeline": "classifier"}
-    assert len({_color(res, m) for m in res["models"]}) == 3
-    table = headline(res)
-    row = table[table["metric"] == "labeling hours"].iloc[0]
-    assert "folder_sort" in row["cls-b (resnet18)"]
-    box = table[table["metric"] == "box mAP50"].iloc[0]
-    assert box["cls-b (resnet18)"] == "n/a (image-level model, no boxes)"
