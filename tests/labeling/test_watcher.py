@@ -140,7 +140,7 @@ def test_each_row_is_shown_as_it_is_recorded(tmp_path):
     root = tmp_path / "sorted"
     shown = []
     w = FolderSortWatcher(root, ["a", "b"], on_event=lambda e, i, n: shown.append(event_text(e, i, n)))
-    t0 = datetime(2025, 1, 1, 9, 30, tzinfo=timezone.utc)
+    t0 = datetime(2025, 1, 1, 9, 30, tzinfo=UTC)
     w.begin(at=t0)
     _img(root / "a" / "x.jpg")
     w.record_created(root / "a" / "x.jpg", t0 + timedelta(seconds=2))
