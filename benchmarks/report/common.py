@@ -6,13 +6,11 @@ Formatting lives here once, so Markdown, HTML and plots show the same strings; e
 
 from __future__ import annotations
 
-import json
 import math
-import statistics
 from typing import Any
 
 from benchmarks.pipelines import PIPELINES  # its order groups candidates by labeling method (folders vs boxes)
-from benchmarks.record import CELL_KEYS, newest_per_cell
+from benchmarks.record import newest_per_cell
 
 SCOPE_NAMES = {"model": "model", "end_to_end": "end-to-end"}
 SCOPE_ORDER = {"model": 0, "end_to_end": 1}
@@ -165,33 +163,13 @@ def machine_label(mid: str, info: dict) -> str:
     return f"{info['hostname']} [{str(mid)[-6:]}]"
 
 
-def _cell_key(rec: dict) -> tuple:
-    return tuple(json.dumps(rec.get(k)) for k in CELL_KEYS)
-
-
 def latency_cells(results: dict) -> list[dict]:
-    """One entry per cell over all models: the newest record (its method and status) with `n_measurements`, and
-    over the cell's successful records `n_ok` and their p50s' median and range (`p50_ms_median`, `p50_ms_min`,
-    `p50_ms_max`): a cell measured again (`clsdet latency`) shows all its measurements, not only the last."""
+    """Newest record per cell over all models, each with `n_measurements`."""
     cells = []
     for m in model_names(results):
-        records = [r for r in model_entry(results, m).get("latency") or [] if isinstance(r, dict)]
-        p50s: dict[tuple, list[float]] = {}
-        for r in records:
-            if r.get("status") == "ok" and num(r.get("latency_ms_p50")) is not None:
-                p50s.setdefault(_cell_key(r), []).append(float(r["latency_ms_p50"]))
-        for rec in newest_per_cell(records):
-            cell = {**rec, "model": rec.get("model") or m}
-            ok = p50s.get(_cell_key(rec))
-            if ok:
-                cell.update(n_ok=len(ok), p50_ms_median=statistics.median(ok), p50_ms_min=min(ok), p50_ms_max=max(ok))
-            cells.append(cell)
+        for rec in newest_per_cell(model_entry(results, m).get("latency") or []):
+            cells.append({**rec, "model": rec.get("model") or m})
     return cells
-
-
-def cell_p50(rec: dict) -> float | None:
-    """The cell's p50 to show and plot: the median over its measurements (the newest record's when unsummarised)."""
-    return num(rec.get("p50_ms_median", rec.get("latency_ms_p50")))
 
 
 def cell_text(rec: dict | None) -> str:
@@ -199,13 +177,9 @@ def cell_text(rec: dict | None) -> str:
         return "—"
     if rec.get("status") != "ok":
         return na(f"{rec.get('status', 'error')}: {rec.get('error') or 'no reason recorded'}")
-    text = fmt_ms(cell_p50(rec))
-    n = rec.get("n_ok", 1)
-    if n <= 1:
-        return text
-    failed = rec.get("n_measurements", n) - n
-    spread = f"{fmt_ms(rec['p50_ms_min']).removesuffix(' ms')}–{fmt_ms(rec['p50_ms_max'])}"
-    return f"{text} (median of {n}: {spread}{f'; {failed} failed' if failed > 0 else ''})"
+    text = fmt_ms(rec.get("latency_ms_p50"))
+    n = rec.get("n_measurements", 1)
+    return f"{text} (n={n})" if n > 1 else text
 
 
 def cell_order(c: dict) -> tuple:

@@ -54,10 +54,9 @@ def plot_accuracy_latency(results: dict):
 
     Colour: model. Marker: backend. Filled: model scope, hollow: end-to-end. Label: batch and a non-float32 dtype.
     A variant's y is its own test macro AP from the accuracy gate where recorded; a crossed grey point failed it.
-    Bars: the model's macro AP 95% CI (vertical, where y is the model's own AP) and the range of a cell's p50s when
-    it was measured more than once (horizontal; x is their median). Dashed: the prevalence baseline's macro AP (the
-    AP of scores that carry no information)."""
-    cells = [c for c in T.latency_cells(results) if c.get("status") == "ok" and T.cell_p50(c)]
+    Bars: the model's macro AP 95% CI (where y is the model's own AP). Dashed: the prevalence baseline's macro AP
+    (the AP of scores that carry no information)."""
+    cells = [c for c in T.latency_cells(results) if c.get("status") == "ok" and T.num(c.get("latency_ms_p50"))]
     accs = {m: T.section(results, m, "accuracy") or {} for m in T.model_names(results)}
     ap = {m: T.num(a.get("macro_ap")) for m, a in accs.items()}
     cis = {m: _ci(a) for m, a in accs.items()}
@@ -86,14 +85,13 @@ def plot_accuracy_latency(results: dict):
         info = mach.get(mid, {"hostname": "?", "devices": {}})
         names = ", ".join(sorted(info["devices"].get(dev) or [])) or dev
         for c in (c for c in cells if c.get("machine_id") == mid and c.get("device") == dev):
-            x, y = T.cell_p50(c), y_of(c)
+            x, y = c["latency_ms_p50"], y_of(c)
             color = color_for(results, c["model"])
             ci = cis.get(c["model"]) if T.num(c.get("gate_macro_ap")) is None else None
             # max(0, ...): a bootstrap percentile CI need not contain its point estimate; matplotlib refuses < 0
             yerr = [[max(0.0, y - ci[0])], [max(0.0, ci[1] - y)]] if ci else None
-            xerr = [[max(0.0, x - c["p50_ms_min"])], [max(0.0, c["p50_ms_max"] - x)]] if c.get("n_ok", 1) > 1 else None
-            if yerr or xerr:
-                ax.errorbar(x, y, yerr=yerr, xerr=xerr, fmt="none", ecolor=color, alpha=0.5, capsize=3, zorder=2)
+            if yerr:
+                ax.errorbar(x, y, yerr=yerr, fmt="none", ecolor=color, alpha=0.5, capsize=3, zorder=2)
             face = color if c.get("scope") == "model" else "none"
             marker = BACKEND_MARKERS.get(LV.backend(c), "^")
             ax.scatter(x, y, edgecolors=color, facecolors=face, marker=marker, s=46, zorder=3, linewidths=1.3)
@@ -134,7 +132,7 @@ def plot_accuracy_latency(results: dict):
         handles.append(Line2D([], [], color=COLORS["baseline"], ls="--", label=f"prevalence baseline ({base_ap:.3f})"))
     # two columns: four entries in one row are wider than a one-panel figure
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
-    fig.suptitle("Accuracy vs latency (label: batch, dtype; bars: 95% CI of macro AP, range of p50s)", fontsize=10)
+    fig.suptitle("Accuracy vs latency (label: batch, dtype; bars: 95% CI of macro AP)", fontsize=10)
     return fig
 
 

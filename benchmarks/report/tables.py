@@ -99,8 +99,7 @@ def headline(results: dict) -> pd.DataFrame:
 
 
 def _headline_latency(results: dict, models: list[str], put) -> None:
-    """One row per machine x device: p50 at batch 1, `model / end-to-end` scope, the median over the cell's
-    measurements with their range when measured more than once."""
+    """One row per machine x device: p50 at batch 1, `model / end-to-end` scope, newest measurement."""
     cells = [c for c in latency_cells(results) if c.get("batch_size") == 1 and is_reference_variant(c)]
     mach = machines(results)
     keys = sorted(
@@ -159,8 +158,6 @@ def latency_by_device(results: dict) -> dict[str, pd.DataFrame]:
 
 
 def latency_detail(results: dict) -> pd.DataFrame:
-    """Every cell's newest record in full (p50/p90/p99 of that measurement), and the median over all of its
-    measurements with their range when there are several."""
     mach = machines(results)
     rows = []
     order = {mid: i for i, mid in enumerate(mach)}
@@ -187,7 +184,6 @@ def latency_detail(results: dict) -> pd.DataFrame:
                 "rounds (spread)": rounds_text(c),
                 "flag": c.get("flag") or "",
                 "p50 ms": fmt(c.get("latency_ms_p50"), 2, "—") if ok else "—",
-                "p50 over all measurements": cell_text(c) if ok and c.get("n_ok", 1) > 1 else "—",
                 "p90 ms": fmt(c.get("latency_ms_p90"), 2, "—") if ok else "—",
                 "p99 ms": fmt(c.get("latency_ms_p99"), 2, "—") if ok else "—",
                 "mean ± std ms": f"{fmt(c.get('latency_ms_mean'), 2)} ± {fmt(c.get('latency_ms_std'), 2)}"

@@ -32,8 +32,7 @@ def test_markdown_headline_and_method(rendered):
     assert "0.880 [0.820, 0.920]" in macro_ap and "0.914 [0.854, 0.954]" in macro_ap and "0.407" in macro_ap
     assert "0.24 h (measured, folder_sort)" in head and "1.51 h (modeled, cvat)" in head
     assert "n/a (image-level model, no boxes)" in head  # the classifier has no box mAP
-    # the twice-measured cell: median of its p50s (8.856, 9.067) and their range, not only the newest
-    assert "8.96 ms (median of 2: 8.86–9.07 ms)" in head
+    assert "8.86 ms (n=2)" in head  # newest of the twice-measured cell, with its count
     assert "n/a (unavailable: torch.backends.mps" in head
     method = md.split("## How this was measured", 1)[1]
     for needle in (
@@ -58,7 +57,7 @@ def test_latency_from_two_machines_side_by_side(rendered):
     assert "ci-runner [1c2b7d]: Intel(R) Xeon(R) Platinum 8481C" in header
     assert "gpu-box [d0a4c6]: AMD EPYC 9454" in header
     row = next(ln for ln in cpu.splitlines() if "classifier" in ln and "| model" in ln and "|       1 |" in ln)
-    assert "8.96 ms (median of 2: 8.86–9.07 ms)" in row and "5.32 ms" in row
+    assert "8.86 ms (n=2)" in row and "5.32 ms" in row
     cuda = md.split("### cuda", 1)[1].split("\n### ", 1)[0]
     assert "n/a (oom: CUDA out of memory" in cuda
 
@@ -115,23 +114,6 @@ def test_minimal_document(tmp_path):
     assert "Headline" in text and "n/a" in text
 
 
-def test_latency_cell_median_ignores_failed_measurements_and_says_so():
-    from benchmarks.report.common import cell_text, latency_cells
-
-    res = json.loads(FIXTURE.read_text())
-    recs = res["models"]["classifier"]["latency"]
-    cell = next(r for r in recs if r["device"] == "cpu" and r["batch_size"] == 1 and r["scope"] == "model")
-    recs.append({**cell, "latency_ms_p50": 30.0, "measured_utc": "2026-11-20T00:00:00Z"})  # older, slower
-    recs.append({**cell, "status": "error", "error": "x", "latency_ms_p50": None, "measured_utc": "2026-11-21T00:00Z"})
-    (c,) = [
-        c for c in latency_cells(res)
-        if c["model"] == "classifier" and c["device"] == "cpu" and c["batch_size"] == 1 and c["scope"] == "model"
-        and c["machine_id"] == cell["machine_id"]
-    ]  # fmt: skip
-    assert (c["n_measurements"], c["n_ok"], c["p50_ms_median"]) == (4, 3, 9.067)
-    assert cell_text(c) == "9.07 ms (median of 3: 8.86–30.0 ms; 1 failed)"
-
-
 def test_accuracy_latency_plot_has_ci_bars_and_the_baseline():
     import numpy as np
     from matplotlib.collections import LineCollection
@@ -146,7 +128,6 @@ def test_accuracy_latency_plot_has_ci_bars_and_the_baseline():
     segs = [seg for coll in ax.collections if isinstance(coll, LineCollection) for seg in coll.get_segments()]
     lo, hi = res["models"]["classifier"]["accuracy"]["macro_ap_ci95"]
     assert any(np.allclose(seg[:, 1], [lo, hi]) for seg in segs)  # vertical: the macro AP's 95% CI
-    assert any(np.allclose(seg[:, 0], [8.856, 9.067]) for seg in segs)  # horizontal: range of the cell's p50s
     assert "prevalence baseline (0.407)" in [t.get_text() for t in fig.legends[0].get_texts()]
 
 
