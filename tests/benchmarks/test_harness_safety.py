@@ -165,11 +165,12 @@ def test_runs_a_killed_bench_left_running_are_closed(tmp_path):
         d.mkdir(parents=True)
     cfg = {"name": "x", "classifier": {"epochs": 1}}
     s_dead = tracking.start_session({"config": cfg}, dead, uri)  # never ended: its process was SIGKILLed
+    dead_runs = (s_dead["parent"], s_dead["classifier"])  # its classifier's nested run starts with its training
     with hold_run_folder(alive):
         s_alive = tracking.start_session({"config": cfg}, alive, uri)
         s_new = tracking.start_session({}, tmp_path / "runs" / "new", uri)
         client = s_new.client
-        for run_id in (s_dead["parent"], s_dead["classifier"]):
+        for run_id in dead_runs:
             run = client.get_run(run_id)
             assert run.info.status == "KILLED" and "killed" in run.data.tags["clsdet.closed_reason"]
         assert client.get_run(s_alive["parent"]).info.status == "RUNNING"  # its bench still holds the folder
