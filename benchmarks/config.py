@@ -112,8 +112,8 @@ def _check_latency(lc: LatencyConfig, file: str) -> None:
 class CurveConfig:
     fractions: list[float] = field(default_factory=lambda: [1.0])  # of the train split; 1.0 is the headline run
     seeds: list[int] = field(default_factory=lambda: [0])  # subset ordering + training seed; the first: headline
-    candidates: list[str] = field(default_factory=list)  # which candidates get curve points; [] = the first of
-    # each pipeline, [all] = every candidate
+    # which candidates get curve points: [] = the first of each pipeline, [all] = every candidate
+    candidates: list[str] = field(default_factory=list)
     max_epoch_factor: float = 4.0  # a small subset trains up to this many times the configured epochs (recipe)
 
 

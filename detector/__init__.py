@@ -20,8 +20,8 @@ def train(*args, **kwargs):
 CONFIG = DetectorConfig
 
 
-def fit(train, val, classes, cfg: DetectorConfig, out_dir, *, progress=True, tracking_uri=None, mlflow_run_id=None,
-        resume=False):  # fmt: skip
+def fit(train_samples, val_samples, classes, cfg: DetectorConfig, out_dir, *, progress=True, tracking_uri=None,
+        mlflow_run_id=None, resume=False):  # fmt: skip
     """The pipeline entry the harness calls (benchmarks/pipelines.py): plain samples -> artifact folder. Builds the
     YOLO dataset view inside out_dir/data (links + label files of our own), then trains. MLflow and resume
     arguments are accepted for the common signature; Ultralytics restarts a finished artifact as a no-op."""
@@ -34,14 +34,8 @@ def fit(train, val, classes, cfg: DetectorConfig, out_dir, *, progress=True, tra
         ]
 
     out_dir = Path(out_dir)
-    view = build_dataset_view(out_dir / "data", classes, {"train": view_images(train), "val": view_images(val)})
-    return train_view(view, cfg, out_dir, progress=progress)
-
-
-def train_view(*args, **kwargs):
-    from detector.training import train as _train
-
-    return _train(*args, **kwargs)
+    splits = {"train": view_images(train_samples), "val": view_images(val_samples)}
+    return train(build_dataset_view(out_dir / "data", classes, splits), cfg, out_dir, progress=progress)
 
 
 def load(artifact_dir, device: str = "cpu"):

@@ -126,10 +126,26 @@ def paired_rows(ctx, points: list[dict], thresholds: dict) -> list[dict]:
     return rows
 
 
+def verdict_pair(ctx) -> dict[str, str]:
+    """{pipeline: candidate}: the candidate of each pipeline the verdict speaks about, the first on the curve (the
+    others' points are drawn and tabled, but a verdict compares one labeling method with the other, once)."""
+    from benchmarks.candidates import curve_candidates
+
+    out: dict[str, str] = {}
+    for c in curve_candidates(ctx.cfg):
+        out.setdefault(c.pipeline, c.name)
+    return out
+
+
 def stage_curve(ctx) -> None:
     points, extra = build_points(ctx)
     paired = paired_rows(ctx, points, extra["thresholds"])
-    v = verdict(points, paired)
+    pair = set(verdict_pair(ctx).values())
+    v = verdict(
+        [p for p in points if p["candidate"] in pair],
+        [r for r in paired if r.get("a") in pair and r.get("b") in pair],
+    )
+    v["candidates"] = sorted(pair)
     doc = {
         "points": points,
         "paired": paired,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import socket
 import time
 import traceback
@@ -52,13 +53,21 @@ def write_job(run_dir: Path, job: Job, spec: dict) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     f = folder / "job.json"
     doc = {"key": job.key, **spec}
+
+    def inputs(d: dict) -> dict:  # where to log (`tracking`) is not an input of the training
+        return {k: v for k, v in d.items() if k != "tracking"}
+
     if f.exists():
         try:
-            if json.loads(f.read_text()) == json.loads(json.dumps(doc, default=str)):
+            if inputs(json.loads(f.read_text())) == inputs(json.loads(json.dumps(doc, default=str))):
+                write_json(f, doc)  # same inputs: keep the result, update where it logs
                 return f
         except ValueError:
             pass
-        (folder / "status.json").unlink(missing_ok=True)  # other inputs: the old result does not stand
+        # other inputs: the old result does not stand, and neither do its checkpoints (a resumed fit would restore
+        # the old config's optimizer state) nor its artifact
+        (folder / "status.json").unlink(missing_ok=True)
+        shutil.rmtree(folder / "artifact", ignore_errors=True)
     write_json(f, doc)
     return f
 

@@ -132,6 +132,9 @@ def stage_train(ctx: Context) -> None:
     from benchmarks.harness.training import plan_jobs
 
     jobs = plan_jobs(ctx)
+    from benchmarks.harness.training import write_plan
+
+    write_plan(ctx, jobs)
     if ctx.only_candidates:
         missing = [j.key for j in jobs if j.candidate not in ctx.only_candidates and not is_done(ctx.run_dir, j)]
         if missing:

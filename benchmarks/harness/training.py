@@ -59,13 +59,23 @@ def headline_job(ctx, candidate: str) -> Job:
     return Job(c.name, c.pipeline, 1.0, ctx.cfg.curve.seeds[0], headline=True)
 
 
-def _subsets(ctx, pipeline: str, train: list[str], seed: int) -> dict[float, list[str]]:
-    fractions = ctx.cfg.curve.fractions
-    if fractions == [1.0]:
-        return {1.0: list(train)}
-    from benchmarks.curve import nested_subsets
+def _order(ctx, seed: int) -> list[str]:
+    """One labeling order of the whole train split per seed (stratified on the truth's labels), shared by every
+    pipeline: at a given fraction both methods label the same images as far as their sources cover them, so the
+    paired difference compares labeling methods, not image draws."""
+    from benchmarks.curve import stratified_order
 
-    return nested_subsets(train, ctx.manifest.targets(_source(ctx, pipeline), train), fractions, seed)
+    train = ctx.split["train"]
+    return stratified_order(train, ctx.manifest.targets(ctx.cfg.labels.truth, train), seed)
+
+
+def _subsets(ctx, train: list[str], seed: int, order: list[str]) -> dict[float, list[str]]:
+    """{fraction: the first ceil(f x N) of the pipeline's own train ids (`train`), in the seed's shared order}."""
+    from benchmarks.curve.subsets import subset_size
+
+    have = set(train)
+    mine = [i for i in order if i in have]
+    return {f: mine[: subset_size(f, len(mine))] for f in ctx.cfg.curve.fractions}
 
 
 def plan_jobs(ctx) -> list[Job]:
@@ -75,6 +85,7 @@ def plan_jobs(ctx) -> list[Job]:
     cfg = ctx.cfg
     on_curve = {c.name for c in curve_candidates(cfg)}
     jobs: list[Job] = []
+    orders = {seed: _order(ctx, seed) for seed in cfg.curve.seeds}
     subsets_cache: dict[tuple[str, int], dict[float, list[str]]] = {}
     for first in (True, False):  # headline jobs first: a curve that fails half-way still leaves a report
         for c in cfg.candidates:
@@ -99,7 +110,7 @@ def plan_jobs(ctx) -> list[Job]:
             for seed in seeds:
                 key = (c.pipeline, seed)
                 if key not in subsets_cache:
-                    subsets_cache[key] = _subsets(ctx, c.pipeline, train, seed)
+                    subsets_cache[key] = _subsets(ctx, train, seed, orders[seed])
                 for f in fractions:
                     job = Job(c.name, c.pipeline, f, seed, headline=(f == 1.0 and seed == cfg.curve.seeds[0]))
                     if job.headline != first:
@@ -121,7 +132,7 @@ def _write(ctx, job: Job, c, ids: list[str], val: list[str], train: list[str]) -
     rec["train_seed"] = base.seed + job.seed
     config = c.with_config(epochs=rec["epochs"], seed=rec["train_seed"]).config.to_dict()
     train_samples = samples(ctx, c.pipeline, ids)
-    tracking = {}
+    tracking = {}  # where to log, not an input: write_job leaves it out when it compares specs
     if job.headline and ctx.mlflow_runs.get(c.name):
         tracking = {"uri": ctx.mlflow_runs.get("tracking_uri"), "run_id": ctx.mlflow_runs.get(c.name)}
     write_job(ctx.run_dir, job, {
@@ -133,13 +144,27 @@ def _write(ctx, job: Job, c, ids: list[str], val: list[str], train: list[str]) -
     })  # fmt: skip
 
 
+PLAN = "plan.json"  # in <run>/jobs/: the job keys the train stage planned for the current config
+
+
+def write_plan(ctx, jobs: list[Job]) -> None:
+    from benchmarks.record import write_json
+
+    write_json(Path(ctx.run_dir) / "jobs" / PLAN, [j.key for j in jobs])
+
+
 def jobs_on_disk(ctx) -> list[Job]:
-    """Every planned job (from the job.json files the train stage wrote)."""
+    """The planned jobs (plan.json), read back from their job.json: a job folder left from an earlier config of a
+    resumed run (another fraction, seed or candidate) is not part of this run's results."""
     import json
 
+    root = Path(ctx.run_dir) / "jobs"
+    planned = set(json.loads((root / PLAN).read_text())) if (root / PLAN).exists() else None
     out = []
-    for f in sorted((Path(ctx.run_dir) / "jobs").glob("*/*/job.json")):
+    for f in sorted(root.glob("*/*/job.json")):
         d = json.loads(f.read_text())
+        if planned is not None and d["key"] not in planned:
+            continue
         out.append(Job(d["candidate"], d["pipeline"], float(d["fraction"]), int(d["seed"]), bool(d["headline"])))
     return out
 

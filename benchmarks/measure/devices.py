@@ -45,8 +45,3 @@ def resolve_devices(devices: list[str]) -> tuple[list[str], list[str]]:
             if e not in present and e not in unavailable:
                 target.append(e)
     return present, unavailable
-
-
-def training_device(devices: list[str] | None) -> str:
-    """The device a benchmark trains on: the first one asked for ('auto' lets each pipeline pick)."""
-    return devices[0] if devices else "auto"

@@ -21,43 +21,14 @@ import os
 import socket
 from collections.abc import Callable
 
+from benchmarks.measure.devices import ACCELERATORS, device_present, resolve_devices  # noqa: F401 (re-exported)
+from benchmarks.measure.devices import kind as _kind
 from benchmarks.measure.machine import cpu_name, machine_id
 from benchmarks.measure.stats import PERCENTILE_METHOD, summarize
 from benchmarks.measure.timers import SYNC, TIMER, time_callable
 from benchmarks.record import utc_now
 
 SCOPES = ("model", "end_to_end")
-ACCELERATORS = ("cuda", "mps")
-
-
-def _kind(device: str) -> str:
-    return str(device).split(":", 1)[0]
-
-
-def device_present(device: str) -> bool:
-    import torch
-
-    kind = _kind(device)
-    if kind == "cpu":
-        return True
-    if kind == "cuda":
-        return torch.cuda.is_available()
-    if kind == "mps":
-        return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-    raise ValueError(f"unknown device {device!r}; allowed: auto, cpu, cuda, mps")
-
-
-def resolve_devices(devices: list[str]) -> tuple[list[str], list[str]]:
-    """(present, unavailable), in the order asked, without duplicates; 'auto' = cpu + every accelerator present."""
-    present: list[str] = []
-    unavailable: list[str] = []
-    for d in devices:
-        expanded = ["cpu"] + [a for a in ACCELERATORS if device_present(a)] if d == "auto" else [d]
-        for e in expanded:
-            target = present if device_present(e) else unavailable
-            if e not in present and e not in unavailable:
-                target.append(e)
-    return present, unavailable
 
 
 def device_name(device: str) -> str:
