@@ -175,7 +175,8 @@ def test_plot_predictions_draws_the_chosen_test_images(run_dir, tmp_path):
     h, w = mpimg.imread(out).shape[:2]
     n = min(12, len(core.test_set(run_dir, results).ids))
     rows = (n + 3) // 4
-    assert w > 1000 and h == pytest.approx(rows * 4.6 * 110, abs=2)
+    dpi = 72  # the figure is saved at 72 dpi: 4 columns of 3.4 in, 4.6 in per row
+    assert w == pytest.approx(4 * 3.4 * dpi, abs=2) and h == pytest.approx(rows * 4.6 * dpi, abs=2)
     no_det = json.loads(json.dumps(results))
     no_det["models"] = {k: v for k, v in no_det["models"].items() if core.pipeline_of(k, v) != "detector"}
     assert plot_predictions(run_dir, no_det, tmp_path / "x.png") == "no trained detector in this run"
