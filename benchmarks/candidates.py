@@ -89,6 +89,8 @@ def check_curve(cfg, file: str) -> None:
     cv.fractions = sorted(set(cv.fractions))
     if not cv.seeds or len(set(cv.seeds)) != len(cv.seeds):
         raise ConfigError(f"{file}: `curve.seeds` = {cv.seeds}: give at least one seed, each once")
+    if not isinstance(cv.keep_weights, bool):
+        raise ConfigError(f"{file}: `curve.keep_weights` = {cv.keep_weights!r}: use true or false")
     if cv.max_epoch_factor < 1:
         raise ConfigError(f"{file}: `curve.max_epoch_factor` = {cv.max_epoch_factor} must be >= 1")
     names = cfg.candidate_names()

@@ -82,6 +82,8 @@ class LatencyConfig:
     gate_max_drop: float = 0.01  # a variant > this below eager float32 test macro AP fails the accuracy gate
     gate_images: int = 4  # images whose raw outputs are compared with eager (max abs difference)
     timer_check: bool = True  # the harness's CPU timer vs torch.utils.benchmark.Timer.blocked_autorange
+    # the ONNX files timed (export/<candidate>/, tens of MB) are deleted after measuring; true keeps them for deploying
+    keep_exports: bool = False
 
 
 def _check_latency(lc: LatencyConfig, file: str) -> None:
@@ -106,6 +108,9 @@ def _check_latency(lc: LatencyConfig, file: str) -> None:
     ):
         if value < low:
             raise ConfigError(f"{file}: `latency.{key}` = {value} must be >= {low}")
+    for key in ("throughput", "timer_check", "keep_exports"):
+        if not isinstance(getattr(lc, key), bool):
+            raise ConfigError(f"{file}: `latency.{key}` = {getattr(lc, key)!r}: use true or false")
 
 
 @dataclass
@@ -115,6 +120,9 @@ class CurveConfig:
     # which candidates get curve points: [] = the first of each pipeline, [all] = every candidate
     candidates: list[str] = field(default_factory=list)
     max_epoch_factor: float = 4.0  # a small subset trains up to this many times the configured epochs (recipe)
+    # a curve point's weights are deleted once it is scored on test (its scores, thresholds and history stay); the
+    # headline models always keep theirs. true keeps every point's weights (a point's model for later inspection)
+    keep_weights: bool = False
 
 
 @dataclass

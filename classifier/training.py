@@ -183,6 +183,42 @@ def _predict(net, loader, device: str) -> np.ndarray:
     return torch.cat(out).numpy().astype(np.float32)
 
 
+def _trainer(device, cfg, precision, callbacks, loggers, bars: bool, out_dir: Path):
+    return L.Trainer(
+        accelerator=device,
+        devices=cfg.devices,
+        strategy=cfg.strategy,
+        precision=precision,
+        max_epochs=cfg.epochs,
+        callbacks=callbacks,
+        logger=loggers,
+        enable_progress_bar=bars,  # a log gets EpochLine's one line per epoch instead
+        enable_model_summary=bars,  # a log gets the one-line parameter count printed above instead
+        num_sanity_val_steps=0,
+        log_every_n_steps=1,
+        default_root_dir=out_dir / "lightning",
+    )
+
+
+@contextlib.contextmanager
+def _quiet_lightning(quiet: bool):
+    """Into a log (not a terminal), Lightning's INFO lines (GPU/TPU available, tips, "stopped: max_epochs reached")
+    are noise beside EpochLine's one line per epoch: raised to WARNING for the fit, restored after."""
+    import logging
+
+    names = ("lightning.pytorch.utilities.rank_zero", "lightning.pytorch.accelerators.cuda", "lightning.fabric")
+    loggers = [logging.getLogger(n) for n in names]
+    before = [lg.level for lg in loggers]
+    if quiet:
+        for lg in loggers:
+            lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, before):
+            lg.setLevel(level)
+
+
 def train(
     train_paths,
     train_targets,
@@ -247,20 +283,8 @@ def train(
             )
         )
         callbacks.append(LearningRateMonitor(logging_interval="epoch"))
-    trainer = L.Trainer(
-        accelerator=device,
-        devices=cfg.devices,
-        strategy=cfg.strategy,
-        precision=precision,
-        max_epochs=cfg.epochs,
-        callbacks=callbacks,
-        logger=loggers,
-        enable_progress_bar=bars,  # a log gets EpochLine's one line per epoch instead
-        enable_model_summary=progress,
-        num_sanity_val_steps=0,
-        log_every_n_steps=1,
-        default_root_dir=out_dir / "lightning",
-    )
+    with _quiet_lightning(not bars):  # "GPU available: ..." is printed here
+        trainer = _trainer(device, cfg, precision, callbacks, loggers, bars, out_dir)
     for lg in loggers:
         params = {f"classifier.{k}": v for k, v in cfg.to_dict().items()}
         lg.log_hyperparams(params | {"classifier.workers_used": workers, "classifier.precision_used": precision})
@@ -271,10 +295,12 @@ def train(
         ckpt_path = str(last)
     elif resume:
         print(f"classifier: resume=True but {last} does not exist yet; training from the start", flush=True)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_lightning(not bars):
         # a val batch without positives for a class is expected on small splits; MacroAveragePrecision handles it
         warnings.filterwarnings("ignore", message="No positive samples found in target")
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        # Lightning's own use of a torch.utils._pytree API torch deprecated; nothing of ours to fix
+        warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)` is deprecated")
         t0 = time.perf_counter()
         _fit(trainer, module, dm, ckpt_path)
         train_wall_s = time.perf_counter() - t0

@@ -4,7 +4,7 @@ Ultralytics runs its own loop; this module only chooses its arguments, keeps it 
 times it and copies what the harness reads into a fixed layout:
 
     out_dir/weights/best.pt, last.pt   config.json  classes.json  thresholds.json  history.csv  training.json
-    out_dir/ultralytics/               Ultralytics' own run folder (results.csv, args.yaml, weights/)
+    out_dir/ultralytics/               Ultralytics' own run folder (results.csv, args.yaml; its weights moved out)
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def _write_artifact(out_dir, run_dir, cfg, classes, view_dir, view_sha, state, d
         src = run_dir / "weights" / name
         if not src.is_file():
             raise RuntimeError(f"detector: Ultralytics finished without {src}; see its run folder {run_dir}")
-        shutil.copy2(src, weights / name)
+        shutil.move(src, weights / name)  # moved, not copied: one copy of the weights per artifact
     shutil.copy2(run_dir / "results.csv", out_dir / "history.csv")
     cfg.save(out_dir / "config.json")
     (out_dir / "classes.json").write_text(json.dumps(classes, indent=2) + "\n")

@@ -34,6 +34,13 @@ def _executor_args(p) -> None:
         help="run the training jobs here in order (local), or as Ray tasks (ray: pip install clsdet-bench[ray]; the "
         "run folder must be on a filesystem every node shares, see README 'Team and cluster')",
     )
+    p.add_argument(
+        "--parallel",
+        type=int,
+        metavar="N",
+        help="local executor: after the headline jobs (each alone, every thread), run the curve points N at a time "
+        "in worker processes sharing the cores (default 1: one at a time; make bench uses 2)",
+    )
     p.add_argument("--ray-address", help="Ray cluster: auto (on a cluster node) or ray://HEAD:10001; default: local")
     p.add_argument("--ray-num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
     p.add_argument("--ray-cpus-per-job", type=int, help="CPUs (and torch threads) per training job (default: 1)")
@@ -50,6 +57,15 @@ def executor_options(args) -> dict:
         from benchmarks.cli import CliError
 
         raise CliError("--ray-address, --ray-num-cpus and --ray-cpus-per-job need --executor ray")
+    parallel = getattr(args, "parallel", None)
+    if parallel is not None:
+        from benchmarks.cli import CliError
+
+        if getattr(args, "executor", "local") != "local":
+            raise CliError("--parallel is the local executor's; with --executor ray use --ray-cpus-per-job")
+        if parallel < 1:
+            raise CliError(f"--parallel {parallel}: expected an integer >= 1")
+        opts["parallel"] = parallel
     if getattr(args, "executor", "local") == "ray":
         import importlib.util
 

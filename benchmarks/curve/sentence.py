@@ -119,7 +119,11 @@ def _phrase(state: str) -> str:
     if state == "tie":
         return "the difference is within the uncertainty"
     if state.startswith("not_measured:"):
-        who = [LABELS.get(m, m) for m in state.split(":", 1)[1].split(",")]
+        missing = state.split(":", 1)[1].split(",")
+        others = [m for m in LABELS if m not in missing]
+        if len(missing) == 1 and others:  # say what was measured there, and why the other is absent
+            return f"only {LABELS[others[0]]} was measured (no point of {LABELS.get(missing[0], missing[0])} there)"
+        who = [LABELS.get(m, m) for m in missing]
         return " and ".join(who) + " " + ("was" if len(who) == 1 else "were") + " not measured"
     return f"{LABELS.get(state, state)} is ahead"
 

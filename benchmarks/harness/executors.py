@@ -50,10 +50,17 @@ class JobProgress:
         )
 
 
-def run_local(run_dir: Path, jobs: list[Job], echo: Callable[[str], None] = print) -> None:
+def run_local(run_dir: Path, jobs: list[Job], echo: Callable[[str], None] = print, parallel: int = 1) -> dict:
+    """The unfinished jobs in order in this process; with parallel > 1, the headline jobs still run alone first (with
+    every thread: the training times the report compares stay comparable), then the curve points `parallel` at a
+    time in worker processes that share the cores. Returns the executor's settings for executor.json."""
     todo = [j for j in jobs if not is_done(run_dir, j)]
     progress = JobProgress(len(todo), echo)
-    for job in todo:
+    parallel = int(parallel or 1)
+    if parallel < 1:
+        raise ExecutorError(f"--parallel {parallel}: expected an integer >= 1")
+    rest = [j for j in todo if not j.headline] if parallel > 1 else []
+    for job in [j for j in todo if j not in rest]:
         echo(f"  job {progress.done + 1}/{len(todo)}: {job.key} ...")
         try:
             st = run_job(job.folder(run_dir), echo=echo)
@@ -62,6 +69,66 @@ def run_local(run_dir: Path, jobs: list[Job], echo: Callable[[str], None] = prin
         except Exception:  # recorded in its status.json; the other jobs go on
             st = status(run_dir, job)
         progress.finished(job, st)
+    if not rest:
+        return {"parallel": 1}
+    from benchmarks.measure.devices import available_cpus
+
+    threads = max(1, available_cpus() // parallel)
+    _run_pool(run_dir, rest, parallel, threads, progress, echo)
+    return {"parallel": parallel, "threads_per_parallel_job": threads, "headline_jobs": "alone, all threads"}
+
+
+def _run_pool(run_dir: Path, jobs: list[Job], parallel: int, threads: int, progress: JobProgress, echo) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    from benchmarks.harness.jobs import run_job_in_worker
+    from benchmarks.record import utc_now, write_json
+
+    echo(
+        f"  {len(jobs)} curve job(s), {parallel} at a time with {threads} thread(s) each; each job's output: "
+        f"{Path(run_dir) / 'jobs'}/<candidate>/<point>/log.txt"
+    )
+    from benchmarks.pipelines import PIPELINES
+
+    registry = {name: p.module for name, p in PIPELINES.items()}  # the workers use the driver's pipeline registry
+    pool = ProcessPoolExecutor(
+        parallel, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init, initargs=(registry,)
+    )
+    try:
+        futures = {
+            pool.submit(run_job_in_worker, str(j.folder(run_dir)), threads, str(j.folder(run_dir) / "log.txt")): j
+            for j in jobs
+        }
+        for fut in as_completed(futures):
+            job = futures[fut]
+            try:
+                fut.result()
+            except BrokenProcessPool:  # a worker died (killed, out of memory): its job cannot have written a result
+                if status(run_dir, job).get("status") == "running":
+                    write_json(job.folder(run_dir) / "status.json", {
+                        "status": "failed", "finished_utc": utc_now(),
+                        "error": "its worker process died (killed? out of memory?); --resume runs it again",
+                    })  # fmt: skip
+            except Exception:  # recorded in its status.json by run_job; the other jobs go on
+                pass
+            progress.finished(job, status(run_dir, job))
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _worker_init(registry: dict[str, str]) -> None:
+    """In a pool worker (a fresh process): the same pipeline -> module registry as the driver."""
+    from dataclasses import replace
+
+    from benchmarks.pipelines import PIPELINES
+
+    for name, module in registry.items():
+        if name in PIPELINES and PIPELINES[name].module != module:
+            PIPELINES[name] = replace(PIPELINES[name], module=module)
 
 
 def run_jobs(run_dir: Path, jobs: list[Job], executor: str = "local", echo=print, **options) -> dict[str, dict]:
@@ -69,9 +136,10 @@ def run_jobs(run_dir: Path, jobs: list[Job], executor: str = "local", echo=print
     job failed (the benchmark has nothing to report without it); failed curve points are recorded and reported."""
     info: dict = {}
     if executor == "local":
-        if options:
-            raise ExecutorError(f"executor options {sorted(options)} need --executor ray")
-        run_local(run_dir, jobs, echo)
+        extra = sorted(set(options) - {"parallel"})
+        if extra:
+            raise ExecutorError(f"executor options {extra} need --executor ray")
+        info = run_local(run_dir, jobs, echo, parallel=options.get("parallel") or 1)
     elif executor == "ray":
         from benchmarks.harness.ray_executor import run_ray
 
@@ -112,6 +180,12 @@ def record_executor(run_dir: Path, executor: str, statuses: dict[str, dict], inf
         "driver": socket.gethostname(),
     }
     where = f", cluster {info['address']}" if info.get("address") else ""
+    if (info.get("parallel") or 1) > 1:
+        where += (
+            f" (headline jobs alone with every thread, curve points {info['parallel']} at a time with "
+            f"{info.get('threads_per_parallel_job')} thread(s) each: their training times are not comparable with "
+            "the headline's)"
+        )
     if "nodes" in info:
         where += f" ({info['nodes']} node(s), {info.get('cluster_cpus', 0):g} CPU, {info.get('cluster_gpus', 0):g} GPU"
         where += f", {info.get('cpus_per_job')} CPU per job)"

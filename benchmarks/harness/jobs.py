@@ -13,6 +13,7 @@ No job reads another's state, so an executor may run them in order here or sprea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -137,3 +138,43 @@ def run_job(job_dir: str | Path, echo=print) -> dict:
         }
         write_json(job_dir / "status.json", st)
         raise
+
+
+def run_job_in_worker(job_dir: str, threads: int, log: str | None = None) -> dict:
+    """One job in a worker process (a Ray task or a local process pool): the offline runtime first (threads, caches,
+    telemetry off), a `running` marker naming the worker, then the job. With `log`, the job's own output (epoch
+    lines, library messages) goes to that file instead of the console, where parallel jobs would interleave."""
+    from benchmarks import runtime
+    from benchmarks.record import utc_now, write_json
+
+    runtime.setup(threads=threads)
+    worker = {"pid": os.getpid(), "hostname": socket.gethostname(), "threads": threads}
+    write_json(Path(job_dir) / "status.json", {"status": "running", "started_utc": utc_now(), **worker})
+    if log is None:
+        return run_job(job_dir)  # training errors are written to status.json by run_job and re-raised
+    with _output_to(log):
+        return run_job(job_dir)
+
+
+@contextlib.contextmanager
+def _output_to(path: str):
+    """This process's stdout and stderr (file descriptors 1 and 2, so logging handlers bound to sys.stdout and C-level
+    output follow) into `path` for the duration; restored after (a pool's worker process runs several jobs)."""
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as f:
+        os.dup2(f.fileno(), 1)
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.harness.executors import ExecutorError, JobProgress
-from benchmarks.harness.jobs import Job, is_done, run_job, status
+from benchmarks.harness.jobs import Job, is_done, run_job_in_worker, status
 from benchmarks.paths import REPO
 
 INSTALL_HINT = "pip install 'clsdet-bench[ray]' (or pip install 'ray[default]>=2.9') in this environment"
@@ -42,15 +42,9 @@ def import_ray():
 
 # --- what runs on a worker -----------------------------------------------------------------------------------------
 def _run_on_worker(job_dir: str, threads: int) -> dict:
-    """One job in a Ray worker process: the offline runtime first (threads, caches, telemetry off), then the job.
-    The `running` marker names the worker, so a job whose worker died is traceable to its host."""
-    from benchmarks import runtime
-    from benchmarks.record import utc_now, write_json
-
-    runtime.setup(threads=threads)
-    worker = {"pid": os.getpid(), "hostname": socket.gethostname()}
-    write_json(Path(job_dir) / "status.json", {"status": "running", "started_utc": utc_now(), **worker})
-    return run_job(job_dir)  # training errors are written to status.json by run_job and re-raised
+    """One job in a Ray worker process (benchmarks/harness/jobs.py run_job_in_worker; its output stays on the
+    worker's console, which Ray forwards to the driver)."""
+    return run_job_in_worker(job_dir, threads)
 
 
 def _probe(run_dir: str, read_paths: list[str]) -> dict:

@@ -172,7 +172,7 @@ def stage_size(ctx: Context) -> None:
     out = {}
     for c in ctx.cfg.candidates:
         pred = ctx.predictor(c.name)
-        out[c.name] = model_size(pred, ctx.run_dir / "size" / c.name)
+        out[c.name] = model_size(pred)  # the fp32/fp16 files are measured in a temporary folder, not kept
     ctx.write_json("size.json", out)
 
 

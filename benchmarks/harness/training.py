@@ -184,17 +184,73 @@ def evaluate_jobs(ctx) -> dict:
         if st.get("status") != "done":
             out["points"][job.key] = {"status": st.get("status"), "error": st.get("error")}
             continue
-        pred = ctx.predictor(job.candidate) if job.headline else load_predictor(job.pipeline, job.artifact(ctx.run_dir))
-        scores = pred.predict_scores(paths)
-        np.save(job.folder(ctx.run_dir) / "test_scores.npy", scores)
+        try:
+            kept = None if job.headline else _pruned_scores(ctx, job, test)
+        except RuntimeError as exc:
+            out["points"][job.key] = {"status": "failed", "error": str(exc)}
+            continue
+        if kept is not None:  # a curve point scored earlier whose weights were deleted (curve.keep_weights: false)
+            scores, thresholds = kept
+        else:
+            art = job.artifact(ctx.run_dir)
+            pred = ctx.predictor(job.candidate) if job.headline else load_predictor(job.pipeline, art)
+            scores, thresholds = pred.predict_scores(paths), np.asarray(pred.thresholds)
+            np.save(job.folder(ctx.run_dir) / "test_scores.npy", scores)
+            if not job.headline and not ctx.cfg.curve.keep_weights:
+                _prune_weights(ctx, job, test)
         acc = evaluate(
-            scores, targets, np.asarray(pred.thresholds), ctx.manifest.classes,
+            scores, targets, thresholds, ctx.manifest.classes,
             n_boot=ctx.cfg.metrics.bootstrap, seed=ctx.cfg.metrics.seed, ids=test,
         )  # fmt: skip
-        out["points"][job.key] = {"status": "done", "accuracy": acc, "thresholds": np.asarray(pred.thresholds)}
+        out["points"][job.key] = {"status": "done", "accuracy": acc, "thresholds": thresholds}
         if job.headline:
             out["models"][job.candidate] = {"accuracy": acc, "box": _box(ctx, job, pred, test)}
     return out
+
+
+PRUNED = "pruned.json"  # in a curve point's artifact: which weight files were deleted after scoring, on which test ids
+WEIGHT_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors", ".onnx")
+
+
+def _ids_sha(ids: list[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+
+
+def _prune_weights(ctx, job: Job, test: list[str]) -> None:
+    """Delete a scored curve point's weight files (its test scores, thresholds, history and training record stay:
+    the curve, the paired differences and the report need nothing else). Recorded in artifact/pruned.json."""
+    from benchmarks.record import write_json
+
+    art = job.artifact(ctx.run_dir)
+    files = sorted(p for p in art.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
+    removed = {str(p.relative_to(art)): p.stat().st_size for p in files}
+    for p in files:
+        p.unlink()
+    write_json(art / PRUNED, {
+        "removed": removed, "bytes": sum(removed.values()), "test_ids_sha": _ids_sha(test),
+        "why": "curve.keep_weights is false: a curve point's weights are deleted once it is scored on test",
+    })  # fmt: skip
+
+
+def _pruned_scores(ctx, job: Job, test: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(test scores, thresholds) of a pruned point scored on these same test ids, else None (score it anew)."""
+    import json
+
+    art = job.artifact(ctx.run_dir)
+    f, scores = art / PRUNED, job.folder(ctx.run_dir) / "test_scores.npy"
+    if not f.is_file():
+        return None
+    doc = json.loads(f.read_text())
+    if doc.get("test_ids_sha") != _ids_sha(test) or not scores.is_file():
+        raise RuntimeError(
+            f"{job.key}: its weights were deleted after it was scored on another test set ({f}); delete "
+            f"{job.folder(ctx.run_dir)} and resume to train it again, or set curve.keep_weights: true to keep weights"
+        )
+    th = json.loads((art / "thresholds.json").read_text())["thresholds"]  # {class: value} (or a list, in order)
+    th = [th[c] for c in ctx.manifest.classes] if isinstance(th, dict) else th
+    return np.load(scores), np.asarray(th, dtype=np.float32)
 
 
 def _box(ctx, job: Job, pred, test: list[str]) -> dict | None:

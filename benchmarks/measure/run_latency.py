@@ -35,7 +35,7 @@ DEFAULTS = {
     "devices": ["auto"], "batch_sizes": [1, 16], "scopes": ["model", "end_to_end"], "warmup": 5, "iters": 30,
     "min_seconds": 1.0, "threads": None, "backends": ["eager"], "dtypes": ["float32"], "channels_last": "auto",
     "rounds": 3, "throughput": True, "throughput_max_batch": 64, "throughput_min_seconds": 0.3,
-    "gate_max_drop": 0.01, "gate_images": 4, "timer_check": True,
+    "gate_max_drop": 0.01, "gate_images": 4, "timer_check": True, "keep_exports": False,
 }  # fmt: skip
 E2E_BELOW_MODEL = "end_to_end median below model median"
 
@@ -97,8 +97,26 @@ def measure_models(
             records += _measure_device(run_dir, models, device, s, common, encoded, test, echo, predictors or {})
     finally:
         torch.set_num_threads(previous_threads)
+        if not s["keep_exports"]:
+            _drop_exports(run_dir, records, echo)
     flag_e2e_below_model(records)
     return records
+
+
+def _drop_exports(run_dir: Path, records: list[dict], echo) -> None:
+    """Delete the exported ONNX files once timed (latency.keep_exports: false); the records keep the export's
+    description (exporter, opset, file MB) and say the file was not kept."""
+    import shutil
+
+    folder = Path(run_dir) / "export"
+    if not folder.is_dir():
+        return
+    mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
+    shutil.rmtree(folder, ignore_errors=True)
+    for r in records:
+        if r.get("export_path"):
+            r["export_kept"] = False
+    echo(f"  exported ONNX files deleted after timing ({mb:.0f} MB; latency.keep_exports: true keeps them)")
 
 
 def _variants(cand, pipeline, pred, images, device, s, run_dir, test, echo) -> list[tuple[V.Variant, dict]]:

@@ -55,7 +55,7 @@ def test_crossing():
     states = [s["state"] for s in r["segments"]]
     assert states == ["not_measured:cvat_boxes", "folder_sort", "tie", "cvat_boxes"]
     text = r["text"]
-    assert text.startswith(f"Up to 0.1 labeling hours {DET} was not measured; from 0.1 to ")
+    assert text.startswith(f"Up to 0.1 labeling hours only {CLS} was measured (no point of {DET} there); from 0.1 to ")
     assert f"hours {CLS} is ahead; from " in text and "the difference is within the uncertainty" in text
     assert text.endswith(f"hours on {DET} is ahead.")
     tie = r["segments"][2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -117,3 +118,67 @@ def test_failed_headline_job_stops_the_run_with_a_clear_message(fake, tmp_path):
     assert stages["train"]["status"] == "failed" and "evaluate" not in stages
     assert len(FP.CALLS) == 4  # the curve point after it still trained (its result is kept for --resume)
     assert not (run / "results.json").exists()
+
+
+def test_curve_points_drop_their_weights_once_scored_and_resume_rescoring_uses_the_kept_scores(fake, tmp_path):
+    from benchmarks.config import load_config
+
+    cfg = FP.make_bench(tmp_path, FP.random_labels(40), fractions=(0.5,))
+    run = _run(cfg, tmp_path)
+    for cand in ("classifier", "detector"):
+        point, headline = run / f"jobs/{cand}/f0.5-s0", run / f"jobs/{cand}/f1-s0"
+        assert (headline / "artifact/weights.pt").is_file()  # the headline model stays loadable
+        assert not (point / "artifact/weights.pt").exists()
+        pruned = json.loads((point / "artifact/pruned.json").read_text())
+        assert pruned["removed"] == {"weights.pt": 1000} and pruned["bytes"] == 1000
+        assert (point / "test_scores.npy").is_file() and (point / "artifact/thresholds.json").is_file()
+    before = {p["key"]: p["accuracy"]["macro_ap"] for p in json.loads((run / "curve.json").read_text())["points"]}
+    assert len(before) == 4 and all(v is not None for v in before.values())
+
+    # another bootstrap count re-runs evaluate on the same test ids: the pruned points are scored from their kept
+    # scores (the fake's scores depend on nothing else, so the numbers must match), nothing retrains
+    FP.CALLS.clear()
+    assert _run(load_config(tmp_path / "bench.yaml", overrides=["metrics.bootstrap=31"]), tmp_path, resume=True) == run
+    assert FP.CALLS == []
+    after = {p["key"]: p["accuracy"]["macro_ap"] for p in json.loads((run / "curve.json").read_text())["points"]}
+    assert after == pytest.approx(before)
+    assert json.loads((run / "curve.json").read_text())["failed"] == []
+
+    # pruned on another test set: the point is reported as failed with what to do, not silently rescored
+    doc = json.loads((run / "jobs/classifier/f0.5-s0/artifact/pruned.json").read_text())
+    doc["test_ids_sha"] = "0" * 16
+    (run / "jobs/classifier/f0.5-s0/artifact/pruned.json").write_text(json.dumps(doc))
+    _run(load_config(tmp_path / "bench.yaml", overrides=["metrics.bootstrap=32"]), tmp_path, resume=True)
+    failed = json.loads((run / "curve.json").read_text())["failed"]
+    assert [f["key"] for f in failed] == ["classifier/f0.5-s0"]
+    assert "curve.keep_weights: true" in failed[0]["error"] and "delete" in failed[0]["error"]
+
+
+def test_keep_weights_keeps_every_points_weights(fake, tmp_path):
+    cfg = FP.make_bench(tmp_path, FP.random_labels(40), fractions=(0.5,), overrides=["curve.keep_weights=true"])
+    run = _run(cfg, tmp_path)
+    assert (run / "jobs/classifier/f0.5-s0/artifact/weights.pt").is_file()
+    assert not (run / "jobs/classifier/f0.5-s0/artifact/pruned.json").exists()
+
+
+def test_parallel_local_executor_runs_curve_points_in_worker_processes(fake, tmp_path):
+    cfg = FP.make_bench(tmp_path, FP.random_labels(40), fractions=(0.25, 0.5))
+    run = _run(cfg, tmp_path, executor="local", executor_options={"parallel": 2})
+    st = {k: json.loads((run / "jobs" / k / "status.json").read_text()) for k in FP.job_specs(run)}
+    assert all(s["status"] == "done" for s in st.values()) and len(st) == 6
+    here = {k for k, s in st.items() if s["pid"] == os.getpid()}
+    assert here == {"classifier/f1-s0", "detector/f1-s0"}  # the headline jobs ran alone, in this process
+    workers = {s["pid"] for k, s in st.items() if k not in here}
+    assert os.getpid() not in workers and 1 <= len(workers) <= 2
+    for k in set(st) - here:
+        assert (run / "jobs" / k / "log.txt").is_file() and not (run / "jobs" / k / "artifact/weights.pt").exists()
+    ex = json.loads((run / "executor.json").read_text())
+    assert ex["parallel"] == 2 and ex["threads_per_parallel_job"] >= 1 and "2 at a time" in ex["summary"]
+    # the same numbers as one at a time: a point's result does not depend on where it ran
+    curve = {p["key"]: p["accuracy"]["macro_ap"] for p in json.loads((run / "curve.json").read_text())["points"]}
+    FP.reset()
+    cfg2 = FP.make_bench(tmp_path / "seq", FP.random_labels(40), fractions=(0.25, 0.5))
+    run2 = _run(cfg2, tmp_path / "seq")
+    assert {p["key"]: p["accuracy"]["macro_ap"] for p in json.loads((run2 / "curve.json").read_text())["points"]} == (
+        pytest.approx(curve)
+    )

@@ -56,6 +56,20 @@ def test_ray_options_without_the_ray_executor_are_refused(tmp_path):
         assert executor_options(args) == {"address": "auto", "cpus_per_job": 2}
 
 
+def test_parallel_is_the_local_executors_option():
+    from benchmarks.cli import CliError
+    from benchmarks.commands.bench import executor_options
+
+    args = type("A", (), {"executor": "local", "parallel": 2})
+    assert executor_options(args) == {"parallel": 2}
+    args.parallel = 0
+    with pytest.raises(CliError, match="--parallel 0: expected an integer >= 1"):
+        executor_options(args)
+    args.executor, args.parallel = "ray", 2
+    with pytest.raises(CliError, match="--parallel is the local executor's"):
+        executor_options(args)
+
+
 def test_ray_executor_without_ray_fails_before_any_stage(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
     assert main(["bench", "no-such-config.yaml", "--executor", "ray"]) == 2
