@@ -177,4 +177,3 @@ def _output_to(path: str):
             os.dup2(saved[1], 2)
             os.close(saved[0])
             os.close(saved[1])
-
