@@ -8,19 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-TINY = [
-    "classifier.epochs=1",
-    "classifier.batch=8",
-    "classifier.imgsz=64",
-    "detector.epochs=1",
-    "detector.batch=8",
-    "detector.imgsz=64",
-    "latency.batch_sizes=[1]",
-    "latency.warmup=1",
-    "latency.iters=2",
-    "latency.min_seconds=0.0",
-    "metrics.bootstrap=10",
-]
+from tiny_bench import tiny
+
+TINY = tiny(bootstrap=10)
 SKIPPED = ("size", "mlflow")  # the app never reads them
 _BUILT: dict[str, Path] = {}
 

@@ -7,25 +7,18 @@ import os
 from pathlib import Path
 
 import pytest
+from tiny_bench import tiny
 
 from benchmarks.cli import main
 
-TINY = [
-    "classifier.epochs=1",
-    "classifier.batch=8",
-    "classifier.imgsz=64",
-    "detector.epochs=1",
-    "detector.batch=8",
-    "detector.imgsz=64",
-    "latency.batch_sizes=[1,2]",
-    "latency.warmup=1",
-    "latency.iters=3",
-    "latency.min_seconds=0.0",
-    "metrics.bootstrap=200",
+TINY = tiny(
     "latency.rounds=1",
     "latency.throughput=false",
     "latency.timer_check=false",
-]
+    bootstrap=200,
+    iters=3,
+    batch_sizes="[1,2]",
+)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from tiny_bench import tiny
 
 from benchmarks.cli import main
 
@@ -16,19 +17,7 @@ CANDIDATES = {
     "yolo11n": "detector",
     "yolov8n": "detector",
 }
-TINY = [
-    "classifier.epochs=1",
-    "classifier.batch=8",
-    "classifier.imgsz=64",
-    "detector.epochs=1",
-    "detector.batch=8",
-    "detector.imgsz=64",
-    "latency.batch_sizes=[1]",
-    "latency.warmup=1",
-    "latency.iters=2",
-    "latency.min_seconds=0.0",
-    "metrics.bootstrap=100",
-]
+TINY = tiny(bootstrap=100)
 
 
 def test_demo_writes_candidates_yaml_beside_an_unchanged_clsdet_yaml(tmp_path):

@@ -18,24 +18,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from tiny_bench import tiny
 
 from benchmarks.cli import main
 
-TINY = [
-    "classifier.epochs=1",
-    "classifier.batch=8",
-    "classifier.imgsz=64",
-    "detector.epochs=1",
-    "detector.batch=8",
-    "detector.imgsz=64",
-    "latency.batch_sizes=[1]",
-    "latency.scopes=[model]",
-    "latency.warmup=1",
-    "latency.iters=2",
-    "latency.min_seconds=0.0",
-    "metrics.bootstrap=50",
-    "curve.fractions=[0.5,1.0]",
-]
+TINY = tiny("latency.scopes=[model]", "curve.fractions=[0.5,1.0]", bootstrap=50)
 
 
 # --- no Ray, no server -------------------------------------------------------------------------------------------
