@@ -211,8 +211,8 @@ profiles:                       # `clsdet bench clsdet.yaml --profile quick` mer
   quick:                        # `make bench`: under 10 minutes on 2 CPU cores, with a 3-point budget curve
     classifier: {{epochs: 6, batch: 32, lr: 0.002}}
     # 10% and 30% subsets get up to 1.5x the epochs (about 15% and 45% of the full run's steps): the curve costs
-    # about 0.6 of a full training per model on top of the headline run; with `--parallel 2` (make bench) the
-    # points train two at a time, which keeps make bench under 10 minutes on 2 cores
+    # about 0.6 of a full training per model on top of the headline run, which keeps make bench (400 images) under
+    # 10 minutes on 2 cores
     curve: {{fractions: [0.1, 0.3, 1.0], seeds: [0], max_epoch_factor: 1.5}}
     latency: {{rounds: 2, min_seconds: 0.3}}   # 2 interleaved rounds of >= 0.3 s per cell: about a minute
     detector:
