@@ -39,7 +39,7 @@ def _executor_args(p) -> None:
         type=int,
         metavar="N",
         help="local executor: after the headline jobs (each alone, every thread), run the curve points N at a time "
-        "in worker processes sharing the cores (default 1: one at a time; make bench uses 2)",
+        "in worker processes sharing the cores (default 1: one at a time, as make bench does)",
     )
     p.add_argument("--ray-address", help="Ray cluster: auto (on a cluster node) or ray://HEAD:10001; default: local")
     p.add_argument("--ray-num-cpus", type=int, help="CPUs of the local Ray instance (default: all)")
@@ -115,6 +115,12 @@ def register(sub) -> None:
     )
     p.add_argument("--rounds", type=int, help="interleaved rounds, every one kept (default: the run's config)")
     p.add_argument("--no-throughput", action="store_true", help="skip the peak-throughput batch sweep")
+    p.add_argument(
+        "--keep-exports",
+        action="store_true",
+        help="keep the ONNX files this call exports (default: the run's latency.keep_exports, normally deleted once "
+        "timed)",
+    )
     p.add_argument("--throughput-max-batch", type=int, help="largest batch of the sweep (default: the run's config)")
     p.add_argument("--no-gate", action="store_true", help="skip scoring each variant on the test images")
     p.set_defaults(func=latency_cmd)
@@ -180,6 +186,7 @@ def latency_cmd(args) -> int:
         "devices": args.device, "batch_sizes": args.batch_sizes, "iters": args.iters, "min_seconds": args.min_seconds,
         "threads": args.threads, "backends": args.backend, "dtypes": args.dtype, "rounds": args.rounds,
         "throughput_max_batch": args.throughput_max_batch, "throughput": False if args.no_throughput else None,
+        "keep_exports": True if args.keep_exports else None,
     }  # fmt: skip
     settings.update({k: v for k, v in cli.items() if v is not None})
     models = run_models(run_dir, results)

@@ -114,7 +114,7 @@ def _run_pool(run_dir: Path, jobs: list[Job], parallel: int, threads: int, progr
             except Exception:  # recorded in its status.json by run_job; the other jobs go on
                 pass
             progress.finished(job, status(run_dir, job))
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C (the workers got it too) or an error here: queued jobs stay pending for --resume
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)

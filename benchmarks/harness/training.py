@@ -186,8 +186,8 @@ def evaluate_jobs(ctx) -> dict:
             continue
         try:
             kept = None if job.headline else _pruned_scores(ctx, job, test)
-        except RuntimeError as exc:
-            out["points"][job.key] = {"status": "failed", "error": str(exc)}
+        except (RuntimeError, OSError, KeyError, ValueError) as exc:  # one broken point, not the whole stage
+            out["points"][job.key] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
             continue
         if kept is not None:  # a curve point scored earlier whose weights were deleted (curve.keep_weights: false)
             scores, thresholds = kept
@@ -209,7 +209,6 @@ def evaluate_jobs(ctx) -> dict:
 
 
 PRUNED = "pruned.json"  # in a curve point's artifact: which weight files were deleted after scoring, on which test ids
-WEIGHT_SUFFIXES = (".pt", ".pth", ".ckpt", ".safetensors", ".onnx")
 
 
 def _ids_sha(ids: list[str]) -> str:
@@ -222,16 +221,17 @@ def _prune_weights(ctx, job: Job, test: list[str]) -> None:
     """Delete a scored curve point's weight files (its test scores, thresholds, history and training record stay:
     the curve, the paired differences and the report need nothing else). Recorded in artifact/pruned.json."""
     from benchmarks.record import write_json
+    from benchmarks.tracking.results import WEIGHT_SUFFIXES
 
     art = job.artifact(ctx.run_dir)
     files = sorted(p for p in art.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
     removed = {str(p.relative_to(art)): p.stat().st_size for p in files}
-    for p in files:
-        p.unlink()
-    write_json(art / PRUNED, {
+    write_json(art / PRUNED, {  # first: a process stopped half-way leaves a point scored from its kept scores
         "removed": removed, "bytes": sum(removed.values()), "test_ids_sha": _ids_sha(test),
         "why": "curve.keep_weights is false: a curve point's weights are deleted once it is scored on test",
     })  # fmt: skip
+    for p in files:
+        p.unlink()
 
 
 def _pruned_scores(ctx, job: Job, test: list[str]) -> tuple[np.ndarray, np.ndarray] | None:

@@ -77,6 +77,7 @@ def measure_models(
 
     s = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
     encoded = latency_images(run_dir)
+    exported_before = _export_files(run_dir)  # kept by an earlier call (keep_exports): never deleted here
     present, unavailable = resolve_devices(s["devices"])
     previous_threads = torch.get_num_threads()
     if s["threads"]:
@@ -98,24 +99,32 @@ def measure_models(
     finally:
         torch.set_num_threads(previous_threads)
         if not s["keep_exports"]:
-            _drop_exports(run_dir, records, echo)
+            _drop_exports(run_dir, exported_before, records, echo)
     flag_e2e_below_model(records)
     return records
 
 
-def _drop_exports(run_dir: Path, records: list[dict], echo) -> None:
-    """Delete the exported ONNX files once timed (latency.keep_exports: false); the records keep the export's
-    description (exporter, opset, file MB) and say the file was not kept."""
-    import shutil
-
+def _export_files(run_dir: Path) -> set[Path]:
     folder = Path(run_dir) / "export"
-    if not folder.is_dir():
+    return {p for p in folder.rglob("*") if p.is_file()} if folder.is_dir() else set()
+
+
+def _drop_exports(run_dir: Path, before: set[Path], records: list[dict], echo) -> None:
+    """Delete the ONNX files this call exported, once timed (latency.keep_exports: false); files an earlier call
+    kept stay. The records keep the export's description (exporter, opset, file MB) and say whether it was kept."""
+    new = sorted(_export_files(run_dir) - before)
+    if not new:
         return
-    mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
-    shutil.rmtree(folder, ignore_errors=True)
+    mb = sum(p.stat().st_size for p in new) / 1e6
+    for p in new:
+        p.unlink(missing_ok=True)
+    for d in sorted({p.parent for p in new}, key=lambda d: -len(d.parts)) + [Path(run_dir) / "export"]:
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+    gone = {str(p.resolve().relative_to(Path(run_dir).resolve())) for p in new}
     for r in records:
         if r.get("export_path"):
-            r["export_kept"] = False
+            r["export_kept"] = r["export_path"] not in gone
     echo(f"  exported ONNX files deleted after timing ({mb:.0f} MB; latency.keep_exports: true keeps them)")
 
 

@@ -18,7 +18,12 @@ from benchmarks.measure.timers import time_callable
 
 def timer_agreement(fn, rounds: int = 3, warmup: int = 3, iters: int = 10, min_seconds: float = 0.3) -> dict:
     """{'harness_ms', 'torch_timer_ms', 'diff_pct', 'rounds': [...]}: diff_pct = (harness - Timer) / Timer * 100."""
+    import logging
+
     import torch
+
+    # torch.utils.benchmark imports cpp_extension, which warns "No CUDA runtime is found" on every CPU-only machine
+    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
     from torch.utils.benchmark import Timer
 
     threads = torch.get_num_threads()

@@ -81,6 +81,8 @@ def _uninformative(paths: list[str], n_classes: int) -> np.ndarray:
 class FakePredictor:
     def __init__(self, artifact: Path, device: str = "cpu"):
         self.artifact = Path(artifact)
+        if not (self.artifact / "weights.pt").is_file():  # as a real predictor: nothing to load without weights
+            raise FileNotFoundError(f"{self.artifact / 'weights.pt'} is missing")
         self.classes = json.loads((self.artifact / "config.json").read_text())["classes"]
         self.thresholds = np.asarray(json.loads((self.artifact / "thresholds.json").read_text())["thresholds"])
         self.imgsz, self.device = 16, device

@@ -174,11 +174,8 @@ def test_parallel_local_executor_runs_curve_points_in_worker_processes(fake, tmp
         assert (run / "jobs" / k / "log.txt").is_file() and not (run / "jobs" / k / "artifact/weights.pt").exists()
     ex = json.loads((run / "executor.json").read_text())
     assert ex["parallel"] == 2 and ex["threads_per_parallel_job"] >= 1 and "2 at a time" in ex["summary"]
-    # the same numbers as one at a time: a point's result does not depend on where it ran
-    curve = {p["key"]: p["accuracy"]["macro_ap"] for p in json.loads((run / "curve.json").read_text())["points"]}
-    FP.reset()
-    cfg2 = FP.make_bench(tmp_path / "seq", FP.random_labels(40), fractions=(0.25, 0.5))
-    run2 = _run(cfg2, tmp_path / "seq")
-    assert {p["key"]: p["accuracy"]["macro_ap"] for p in json.loads((run2 / "curve.json").read_text())["points"]} == (
-        pytest.approx(curve)
-    )
+    # each worker trained with its job's recipe (its artifact holds the epochs of its job.json)
+    for k in set(st) - here:
+        spec = json.loads((run / "jobs" / k / "job.json").read_text())
+        trained = json.loads((run / "jobs" / k / "artifact/training.json").read_text())
+        assert trained["epochs_run"] == spec["recipe"]["epochs"]

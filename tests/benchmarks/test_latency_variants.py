@@ -279,8 +279,9 @@ def test_latency_command_appends_variant_records_and_renders(tmp_path, capsys):
     } and len(ok) == 2 * 2 * 2  # 2 backends x 2 rounds x 2 scopes
     assert {r["gate"] for r in ok} == {G.NOT_RUN}  # no eval.json/manifest in this folder: recorded, not crashed
     assert {r["kind"] for r in recs} == {"latency", "peak_throughput", "timer_check"}
-    assert (run / "export" / "classifier" / "float32.onnx").is_file()
-    assert next(r for r in ok if r["backend"] == "onnxruntime")["export_path"] == "export/classifier/float32.onnx"
+    assert not (run / "export").exists()  # timed, then deleted (latency.keep_exports: false); the record says so
+    ort = next(r for r in ok if r["backend"] == "onnxruntime")
+    assert ort["export_path"] == "export/classifier/float32.onnx" and ort["export_kept"] is False
     unavailable = {(r["backend"], r["dtype"]) for r in recs if r["status"] == "unavailable"}
     assert unavailable == {("tensorrt", "float32"), ("tensorrt", "float16"), ("eager", "float16"),
                            ("onnxruntime", "float16")}  # fmt: skip
