@@ -50,10 +50,13 @@ class JobProgress:
         )
 
 
-def run_local(run_dir: Path, jobs: list[Job], echo: Callable[[str], None] = print, parallel: int = 1) -> dict:
+def run_local(
+    run_dir: Path, jobs: list[Job], echo: Callable[[str], None] = print, parallel: int = 1, before=None
+) -> dict:
     """The unfinished jobs in order in this process; with parallel > 1, the headline jobs still run alone first (with
     every thread: the training times the report compares stay comparable), then the curve points `parallel` at a
-    time in worker processes that share the cores. Returns the executor's settings for executor.json."""
+    time in worker processes that share the cores. `before(job)`, if given, runs just before a job here starts (the
+    harness attaches the job's MLflow run then). Returns the executor's settings for executor.json."""
     todo = [j for j in jobs if not is_done(run_dir, j)]
     progress = JobProgress(len(todo), echo)
     parallel = int(parallel or 1)
@@ -62,6 +65,8 @@ def run_local(run_dir: Path, jobs: list[Job], echo: Callable[[str], None] = prin
     rest = [j for j in todo if not j.headline] if parallel > 1 else []
     for job in [j for j in todo if j not in rest]:
         echo(f"  job {progress.done + 1}/{len(todo)}: {job.key} ...")
+        if before is not None:
+            before(job)  # outside the try: a failing tracking store stops the run with its own error, as planning did
         try:
             st = run_job(job.folder(run_dir), echo=echo)
         except KeyboardInterrupt:
@@ -131,7 +136,9 @@ def _worker_init(registry: dict[str, str]) -> None:
             PIPELINES[name] = replace(PIPELINES[name], module=module)
 
 
-def run_jobs(run_dir: Path, jobs: list[Job], executor: str = "local", echo=print, **options) -> dict[str, dict]:
+def run_jobs(
+    run_dir: Path, jobs: list[Job], executor: str = "local", echo=print, before=None, **options
+) -> dict[str, dict]:
     """Run the unfinished jobs with `executor`; returns {job key: status}. Raises JobsFailedError when a headline
     job failed (the benchmark has nothing to report without it); failed curve points are recorded and reported."""
     info: dict = {}
@@ -139,7 +146,7 @@ def run_jobs(run_dir: Path, jobs: list[Job], executor: str = "local", echo=print
         extra = sorted(set(options) - {"parallel"})
         if extra:
             raise ExecutorError(f"executor options {extra} need --executor ray")
-        info = run_local(run_dir, jobs, echo, parallel=options.get("parallel") or 1)
+        info = run_local(run_dir, jobs, echo, parallel=options.get("parallel") or 1, before=before)
     elif executor == "ray":
         from benchmarks.harness.ray_executor import run_ray
 

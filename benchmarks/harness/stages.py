@@ -147,7 +147,10 @@ def stage_train(ctx: Context) -> None:
         jobs = [j for j in jobs if j.candidate in ctx.only_candidates]
     todo = [j for j in jobs if not is_done(ctx.run_dir, j)]
     ctx.echo(f"  {len(jobs)} training job(s), {len(jobs) - len(todo)} already finished")
-    run_jobs(ctx.run_dir, jobs, executor=ctx.executor, echo=ctx.echo, **ctx.executor_options)
+    from benchmarks.harness.training import attach_tracking
+
+    before = (lambda job: attach_tracking(ctx, job)) if ctx.executor == "local" else None
+    run_jobs(ctx.run_dir, jobs, executor=ctx.executor, echo=ctx.echo, before=before, **ctx.executor_options)
 
 
 def stage_evaluate(ctx: Context) -> None:

@@ -133,7 +133,9 @@ def _write(ctx, job: Job, c, ids: list[str], val: list[str], train: list[str]) -
     config = c.with_config(epochs=rec["epochs"], seed=rec["train_seed"]).config.to_dict()
     train_samples = samples(ctx, c.pipeline, ids)
     tracking = {}  # where to log, not an input: write_job leaves it out when it compares specs
-    if job.headline and ctx.mlflow_runs.get(c.name):
+    if job.headline and ctx.executor != "local" and ctx.mlflow_runs.get(c.name):
+        # jobs that run at the same time elsewhere get their nested run now; the local executor attaches it when
+        # the job starts (attach_tracking), so the nested run's duration is its own training's
         tracking = {"uri": ctx.mlflow_runs.get("tracking_uri"), "run_id": ctx.mlflow_runs.get(c.name)}
     write_job(ctx.run_dir, job, {
         "candidate": c.name, "pipeline": c.pipeline, "fraction": job.fraction, "seed": job.seed,
@@ -142,6 +144,24 @@ def _write(ctx, job: Job, c, ids: list[str], val: list[str], train: list[str]) -
         "n_boxes": sum(len(s["boxes"]) for s in train_samples),
         "train": train_samples, "val": samples(ctx, c.pipeline, val), "tracking": tracking,
     })  # fmt: skip
+
+
+def attach_tracking(ctx, job: Job) -> None:
+    """Just before a headline job runs here: its candidate's nested MLflow run (created now, so it starts with the
+    training) written into job.json's `tracking` (not an input of the job: a finished job stays finished)."""
+    import json
+
+    from benchmarks.record import write_json
+
+    if not job.headline or not ctx.mlflow_runs:
+        return
+    run_id = ctx.mlflow_runs.get(job.candidate)
+    if not run_id:
+        return
+    f = job.folder(ctx.run_dir) / "job.json"
+    spec = json.loads(f.read_text())
+    spec["tracking"] = {"uri": ctx.mlflow_runs.get("tracking_uri"), "run_id": run_id}
+    write_json(f, spec)
 
 
 PLAN = "plan.json"  # in <run>/jobs/: the job keys the train stage planned for the current config

@@ -117,8 +117,9 @@ def _nested_for(session: TrackingSession, role: str, record: dict | None) -> str
         run_id = session.start_nested(role, start_ms=window[0] if window else None)
     else:
         run_id = session[role]
-    if window and session.client.get_run(run_id).info.start_time <= window[1]:
-        session.training_ended(role, window[1])
+    start = session.client.get_run(run_id).info.start_time
+    if window and start <= window[1] + 1000:  # finished_utc has whole seconds: a run started in that second counts
+        session.training_ended(role, max(window[1], start))
     return run_id
 
 

@@ -179,3 +179,30 @@ def test_parallel_local_executor_runs_curve_points_in_worker_processes(fake, tmp
         spec = json.loads((run / "jobs" / k / "job.json").read_text())
         trained = json.loads((run / "jobs" / k / "artifact/training.json").read_text())
         assert trained["epochs_run"] == spec["recipe"]["epochs"]
+
+
+def test_each_candidates_nested_mlflow_run_starts_with_its_own_training(fake, tmp_path, monkeypatch):
+    import time
+
+    import mlflow
+
+    real_fit = FP.fit
+
+    def slow_fit(*a, **kw):  # each training takes a measurable while
+        time.sleep(1.5)
+        return real_fit(*a, **kw)
+
+    monkeypatch.setattr(FP, "fit", slow_fit)
+    cfg = FP.make_bench(tmp_path, FP.random_labels(40), fractions=(1.0,))
+    run = _run(cfg, tmp_path)
+    runs = json.loads((run / "mlflow_runs.json").read_text())
+    client = mlflow.MlflowClient(runs["tracking_uri"])
+    info = {c: client.get_run(runs[c]).info for c in ("classifier", "detector")}
+    # jobs run in this order, one after the other: the detector's run starts after the classifier's training ended,
+    # so neither run's duration holds the other's training (they used to start together, when the jobs were planned)
+    assert info["detector"].start_time >= info["classifier"].end_time - 50
+    for c in ("classifier", "detector"):
+        wall_ms = json.loads((run / f"jobs/{c}/f1-s0/status.json").read_text())["wall_s"] * 1000
+        # its own training (status.json's finish has whole seconds: up to 1 s early), not the whole benchmark
+        assert 500 <= info[c].end_time - info[c].start_time <= wall_ms + 1500
+        assert json.loads((run / f"jobs/{c}/f1-s0/job.json").read_text())["tracking"]["run_id"] == runs[c]
