@@ -3,11 +3,12 @@ budget-curve point; the weights only when asked."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
 from benchmarks.record import load_results, newest_per_cell
-from benchmarks.tracking.session import TrackingSession, active_session, start_session, window_of
+from benchmarks.tracking.session import TrackingSession, active_session, ending, start_session, window_of
 from benchmarks.tracking.store import _num, flatten, log_metrics, log_params, metric_name
 
 WEIGHT_SUFFIXES = {".pt", ".pth", ".ckpt", ".safetensors", ".onnx"}
@@ -78,7 +79,7 @@ def log_results(
     own = session is None and active_session() is None
     session = session or active_session() or start_session(results, run_dir, tracking_uri, experiment)
     client = session.client
-    try:
+    with ending(session.end) if own else contextlib.nullcontext():  # a session opened here is ended here
         _log_parent(client, session["parent"], results, run_dir)
         for model, entry in (results.get("models") or {}).items():
             if isinstance(entry, dict):
@@ -87,12 +88,6 @@ def log_results(
         for point in (results.get("curve") or {}).get("points") or []:
             record = _read_json(run_dir / JOBS_DIR / str(point.get("key")) / "status.json")
             _log_point(client, _nested_for(session, f"curve/{point['key']}", record), point)
-    except BaseException as exc:
-        if own:
-            session.end("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
-        raise
-    if own:
-        session.end("FINISHED")
     return {k: v for k, v in session.items() if k not in ("tracking_uri", "experiment_id")}
 
 

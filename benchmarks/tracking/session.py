@@ -30,6 +30,23 @@ log = logging.getLogger(__name__)
 _ACTIVE: list[TrackingSession] = []
 
 
+@contextlib.contextmanager
+def ending(end):
+    """Run the block, then `end(status)` with MLflow's status for how it went: FINISHED, KILLED on Ctrl-C, FAILED on
+    any other exception (re-raised)."""
+    status = "FINISHED"
+    try:
+        yield
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
+    except BaseException:
+        status = "FAILED"
+        raise
+    finally:
+        end(status)
+
+
 # --- the session -------------------------------------------------------------------------------------------------
 class TrackingSession(dict):
     """Run ids by role ("parent", a candidate's name, "curve/<job key>") plus "tracking_uri" and "experiment_id".
@@ -84,17 +101,8 @@ class TrackingSession(dict):
         """The nested run `name` spans the block: started on entry (unless it exists: a resumed run), ended on exit
         FINISHED, FAILED or KILLED. Yields its run id."""
         run_id = self.start_nested(name)
-        status = "FINISHED"
-        try:
+        with ending(lambda status: self.end_nested(name, status)):
             yield run_id
-        except KeyboardInterrupt:
-            status = "KILLED"
-            raise
-        except BaseException:
-            status = "FAILED"
-            raise
-        finally:
-            self.end_nested(name, status)
 
     def training_ended(self, name: str, end_ms: int) -> None:
         """Record when `name`'s training ended: end() stamps its nested run with that time, not its own."""
@@ -266,18 +274,13 @@ def tracking_run(results_or_cfg, run_dir: str | Path, tracking_uri: str | None =
     """The whole benchmark inside one parent run: FINISHED, FAILED on an exception, KILLED on KeyboardInterrupt."""
     session = start_session(results_or_cfg, run_dir, tracking_uri, experiment)
     _ACTIVE.append(session)
-    status = "FINISHED"
-    try:
-        yield session
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    except BaseException:
-        status = "FAILED"
-        raise
-    finally:
+
+    def end(status: str) -> None:
         _ACTIVE.remove(session)
         session.end(status)
+
+    with ending(end):
+        yield session
 
 
 def active_session() -> TrackingSession | None:

@@ -82,10 +82,3 @@ def test_ctrl_c_in_a_job_exits_130_and_marks_everything_interrupted(fake, tmp_pa
     client = mlflow.MlflowClient(runs["tracking_uri"])
     assert client.get_run(runs["parent"]).info.status == "KILLED"
     assert client.get_run(runs["classifier"]).info.status == "KILLED"
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    FP.use_fake(monkeypatch)
-    yield FP
-    FP.reset()

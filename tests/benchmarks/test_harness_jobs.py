@@ -15,13 +15,6 @@ import fake_pipeline as FP  # noqa: E402, N812
 from benchmarks.harness import run_bench  # noqa: E402
 
 
-@pytest.fixture
-def fake(monkeypatch):
-    FP.use_fake(monkeypatch)
-    yield FP
-    FP.reset()
-
-
 def _run(cfg, root: Path, **kw) -> Path:
     return run_bench(cfg, root / "runs", devices=["cpu"], echo=lambda s: None, **kw)
 

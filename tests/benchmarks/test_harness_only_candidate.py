@@ -18,13 +18,6 @@ ONE = "classifier=[{name: a, epochs: 4, batch: 4}]"
 TWO = "classifier=[{name: a, epochs: 4, batch: 4}, {name: b, epochs: 2, batch: 4}]"
 
 
-@pytest.fixture
-def fake(monkeypatch):
-    FP.use_fake(monkeypatch)
-    yield FP
-    FP.reset()
-
-
 def _trained(calls) -> set[str]:
     return {"/".join(Path(c["out_dir"]).parts[-3:-1]) for c in calls}
 

@@ -20,13 +20,6 @@ from benchmarks.config import ConfigError, load_config  # noqa: E402
 from benchmarks.harness import run_bench  # noqa: E402
 
 
-@pytest.fixture
-def fake(monkeypatch):
-    FP.use_fake(monkeypatch)
-    yield FP
-    FP.reset()
-
-
 def _config(tmp_path: Path, **changes) -> Path:
     doc = {"name": "demo", "classes": ["a"], "sources": {"s": {"reader": "folders", "path": "f"}}, **changes}
     f = tmp_path / "bench.yaml"
