@@ -133,7 +133,10 @@ class CostConfig:
 
 @dataclass
 class MetricsConfig:
-    bootstrap: int = 1000  # resamples for the 95% CIs
+    bootstrap: int = 1000  # resamples for the 95% CIs and the paired two-level comparison
+    permutations: int = 1000  # for the test against a random ranking (p-values down to 1/1001)
+    # simulations behind the report's "How sure is this" (error rates on this run's own test labels); 0 skips it
+    self_check: int = 200
     seed: int = 0
 
 
@@ -384,6 +387,8 @@ def _check(cfg: BenchConfig, file: str) -> None:
         ("latency.warmup", [cfg.latency.warmup], 0),
         ("latency.iters", [cfg.latency.iters], 1),
         ("metrics.bootstrap", [cfg.metrics.bootstrap], 1),
+        ("metrics.permutations", [cfg.metrics.permutations], 1),
+        ("metrics.self_check", [cfg.metrics.self_check], 0),
         ("latency.threads", [1 if cfg.latency.threads is None else cfg.latency.threads], 1),  # 0 would mean "all"
     ):
         if not values or min(values) < low:

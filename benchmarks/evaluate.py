@@ -12,11 +12,14 @@ Conventions, stated once:
 - A class with no positive among its labelled test images has no defined AP (and no defined recall/F1); one with no
   negative has AP trivially 1. Both are left out of macro AP and macro F1 and listed in `excluded_classes` (why in
   `excluded_reasons`); the first has per-class `ap` null, the second keeps its (uninformative) per-class numbers.
-- Baselines: every image scored by its class's test prevalence (a constant per class). A constant score ranks at
-  random, and its AP equals the positive rate exactly; micro AP of that matrix is computed, not assumed. For F1 and
-  exact match, the always-positive decision (tuned thresholds can collapse to it on prevalent classes; a model whose
-  decisions equal it on every evaluated class is flagged in `decisions_equal_always_positive`). `vs_baseline`: the
-  paired bootstrap of model minus prevalence macro AP, and whether its CI excludes 0.
+- Baselines: a random ranking (benchmarks/significance.py): its expected macro AP on these labels is the mean over
+  the permutation test's permutations (`baseline.random_ranking_macro_ap`), which is above the prevalence when a
+  class has few positives (2 positives among 26 images: 0.18 against 0.077), so a model must beat *that*; the
+  prevalence (a constant score's AP) is kept beside it. For F1 and exact match, the always-positive decision (tuned
+  thresholds can collapse to it on prevalent classes; a model whose decisions equal it on every evaluated class is
+  flagged in `decisions_equal_always_positive`). `vs_baseline`: the one-sided permutation test of macro AP
+  (p-value, `beats_baseline` at alpha 0.05 for this point alone; the verdict corrects across the claims it makes).
+- Intervals: the basic bootstrap interval on the logit scale (why, and its measured coverage: significance.py).
 """
 
 from __future__ import annotations
@@ -25,16 +28,23 @@ import warnings
 
 import numpy as np
 
-BASELINE_METHOD = "class prevalence as constant score (AP of a constant score = the positive rate)"
-BOOTSTRAP_METHOD = (
-    "percentile, resampling test images with replacement; macro over the evaluated classes (a positive and a "
-    "negative among the labelled test images) that have a positive in the resample"
+from benchmarks.significance import (
+    ALPHA,
+    CI_METHOD,
+    PERMUTATION_METHOD,
+    ap_under_labels,
+    basic_logit_ci,
+    permutation_test,
 )
+from benchmarks.significance import row_nanmean as row_nanmean
+
+BASELINE_METHOD = (
+    "random ranking: the permutation test's mean macro AP (scores shuffled over the test images); beside it the "
+    "class prevalence, the AP of a constant score"
+)
+BOOTSTRAP_METHOD = CI_METHOD + "; macro over the evaluated classes (a positive and a negative among the labelled)"
 ALWAYS_POSITIVE_METHOD = "every class decided positive on every image (F1 = 2p / (1 + p) per class, p = prevalence)"
-VS_BASELINE_METHOD = (
-    "paired bootstrap on the same resampled test images: model macro AP minus the prevalence scorer's (each "
-    "resample's positive rate); beats_baseline when the 95% CI's lower end is above 0"
-)
+VS_BASELINE_METHOD = PERMUTATION_METHOD + "; beats_baseline when p < 0.05 (this point alone)"
 NO_POSITIVE = "no positive among the labelled test images: AP, recall and F1 undefined"
 NO_NEGATIVE = "no negative among the labelled test images: AP is trivially 1"
 EXCLUDED_REASON = "left out of macro AP and macro F1: " + NO_POSITIVE + "; or " + NO_NEGATIVE
@@ -118,18 +128,7 @@ def average_precision_weighted(scores: np.ndarray, targets: np.ndarray, weights:
     (recall gain) x precision. Tied scores form one threshold, which is what makes counts equivalent to
     duplicated images (a duplicate ties with its original).
     """
-    order = np.argsort(-scores, kind="stable")
-    s, y = scores[order], targets[order]
-    w = weights[:, order]
-    group_end = np.r_[s[1:] != s[:-1], True]  # last index of each run of tied scores
-    tp = np.cumsum(w * y, axis=1)[:, group_end]
-    fp = np.cumsum(w * (1 - y), axis=1)[:, group_end]
-    pos = tp[:, -1]
-    gain = np.diff(tp, axis=1, prepend=0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
-        ap = (gain * precision).sum(axis=1) / pos
-    return np.where(pos > 0, ap, np.nan)
+    return ap_under_labels(scores, np.broadcast_to(targets, weights.shape), weights)
 
 
 def resample_counts(n_img: int, n_boot: int, seed: int) -> np.ndarray:
@@ -166,13 +165,6 @@ def per_class_under_counts(
     return ap, f1
 
 
-def row_nanmean(x: np.ndarray) -> np.ndarray:
-    """Mean over classes per resample, NaN for a resample where no class is defined (dropped by _ci95)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
-        return np.nanmean(x, axis=1)
-
-
 def bootstrap_macro(
     scores: np.ndarray,
     targets: np.ndarray,
@@ -206,6 +198,7 @@ def evaluate(
     n_boot: int = 1000,
     seed: int = 0,
     ids: list[str] | None = None,
+    n_perm: int = 1000,
 ) -> dict:
     """Accuracy of (N, C) scores against (N, C) targets in {1, 0, NaN} with per-class thresholds (C,).
 
@@ -238,21 +231,21 @@ def evaluate(
 
     base = _baseline(targets, prevalence, has_pos, evaluated)
     always_pos = [c for i, c in enumerate(classes) if labelled[i] and decisions[known[:, i], i].all()]
+    macro_ap = _nanmean(np.where(evaluated, ap, np.nan))
+    macro_f1 = _nanmean(np.where(evaluated, f1, np.nan))
     ap_ci = f1_ci = None
-    vs_base = {"macro_ap_diff": None, "ci95": None, "beats_baseline": None, "method": VS_BASELINE_METHOD}
-    if n_img and evaluated.any():
-        vs_base["macro_ap_diff"] = _nanmean(ap[evaluated]) - _nanmean(prevalence[evaluated])
+    vs_base = {"macro_ap_diff": None, "p_value": None, "beats_baseline": None, "alpha": ALPHA,
+               "n_perm": int(n_perm), "method": VS_BASELINE_METHOD}  # fmt: skip
+    if n_img and evaluated.any() and n_perm > 0:
+        perm = permutation_test([scores], targets, evaluated, n_perm=n_perm, seed=seed)
+        base["random_ranking_macro_ap"] = base["macro_ap"] = perm["random_ranking_ap"]
+        vs_base["macro_ap_diff"] = macro_ap - perm["random_ranking_ap"]
+        vs_base["p_value"] = perm["p_value"]
+        vs_base["beats_baseline"] = bool(perm["p_value"] < ALPHA)
     if n_img and evaluated.any() and n_boot > 0:
         counts = resample_counts(n_img, n_boot, seed)
         boot_ap, boot_f1 = per_class_under_counts(scores, targets, decisions, counts, evaluated)
-        ap_ci, f1_ci = _ci95(row_nanmean(boot_ap)), _ci95(row_nanmean(boot_f1))
-        # the prevalence scorer's AP in a resample is that resample's positive rate (a constant score ranks at random)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            boot_prev = (counts @ (y * known)) / (counts @ known.astype(np.float64))
-        boot_prev = np.where(np.isnan(boot_ap), np.nan, boot_prev)
-        diff_ci = _ci95(row_nanmean(boot_ap) - row_nanmean(boot_prev))
-        vs_base["ci95"] = diff_ci
-        vs_base["beats_baseline"] = bool(diff_ci[0] > 0) if diff_ci else None
+        ap_ci, f1_ci = basic_logit_ci(macro_ap, row_nanmean(boot_ap)), basic_logit_ci(macro_f1, row_nanmean(boot_f1))
 
     return {
         "n_test": int(n_img),
@@ -260,10 +253,10 @@ def evaluate(
         "excluded_classes": excluded,
         "excluded_reason": EXCLUDED_REASON,
         "excluded_reasons": reasons,
-        "macro_ap": _nanmean(np.where(evaluated, ap, np.nan)),
+        "macro_ap": macro_ap,
         "macro_ap_ci95": ap_ci,
         "micro_ap": _f(pm["micro_ap"]) if pm and support.sum() else None,
-        "macro_f1": _nanmean(np.where(evaluated, f1, np.nan)),
+        "macro_f1": macro_f1,
         "macro_f1_ci95": f1_ci,
         "micro_f1": _f(pm["micro_f1"]) if pm else None,
         "hamming_loss": _f(pm["hamming_loss"]) if pm else None,
@@ -292,6 +285,7 @@ def evaluate(
         },
         "baseline": base,
         "bootstrap": {"resamples": int(n_boot), "seed": int(seed), "method": BOOTSTRAP_METHOD},
+        "permutation": {"permutations": int(n_perm), "seed": int(seed), "method": PERMUTATION_METHOD},
         "test_ids": list(ids) if ids is not None else None,
     }
 
@@ -313,7 +307,9 @@ def _baseline(targets: np.ndarray, prevalence: np.ndarray, has_pos: np.ndarray, 
     # an image matches when all its labelled classes are positive (unlabelled cells count as correct, as for models)
     exact_pos = float(((y == 1) | ~known).all(axis=1).mean()) if n_img else None
     return {
-        "macro_ap": macro,
+        "macro_ap": macro,  # what a model must beat: the random ranking's once evaluate() has permuted, else this
+        "prevalence_macro_ap": macro,
+        "random_ranking_macro_ap": None,  # filled by evaluate() from its permutation test
         "micro_ap": micro,
         "method": BASELINE_METHOD,
         "always_positive": {"macro_f1": _nanmean(f1_pos), "exact_match": exact_pos, "method": ALWAYS_POSITIVE_METHOD},

@@ -1,111 +1,165 @@
-"""The verdict that opens the report: does each model beat the baseline, do the two differ, does the budget answer
-survive the labeling-rate range, and which runs may be undertrained. "Inconclusive on this data" is a verdict and is
-said as plainly as a win (a report once showed two models tied with the prevalence baseline and never said so).
+"""The verdict that opens the report, written from analysis.analyse()'s statistics (nothing is computed here).
 
-Input: the point and paired records described in sentence.py. The headline comparison uses the largest fraction
-measured for both methods (1.0 in a normal run), over all its seeds.
+Three parts, in this order: the answer (does each model beat a random ranking; with all train images, is one
+method ahead; along the labeling budget, where is one ahead), how sure (the tests used, the seeds, and the rules'
+error rates measured on this run's own test labels), and what would change it (labeling rates, undertrained or
+capped points). "Inconclusive on this data" is a verdict and is said as plainly as a win.
 """
 
 from __future__ import annotations
 
-from benchmarks.curve.sentence import LABELS, SHORT, curve_sentence
-
-SCENARIOS = {  # (classifier hours field, detector hours field)
-    "nominal": ("hours", "hours"),
-    "boxes_cheap": ("hours_hi", "hours_lo"),  # folder sorting at its slowest, boxes at their fastest
-    "boxes_dear": ("hours_lo", "hours_hi"),
-}
+from benchmarks.curve.analysis import METHODS, SCENARIOS
+from benchmarks.curve.selfcheck import summary
+from benchmarks.curve.sentence import LABELS, SHORT, curve_sentence, fmt_h
 
 
-def _fmt_ci(d: float, ci: list[float] | None) -> str:
-    return f"{d:+.3f}" + (f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else " [no CI]")
+def _ci(d: float | None, ci: list[float] | None) -> str:
+    if d is None:
+        return "n/a"
+    return f"{d:+.3f}" + (f" [95% CI {ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else " [no CI]")
 
 
-def _model_rows(points: list[dict], fraction: float) -> dict[str, dict]:
-    out: dict[str, dict] = {}
-    for p in points:
-        if float(p.get("fraction", -1)) != fraction:
+def _baseline_lines(baseline: dict) -> tuple[list[str], list[str]]:
+    lines, beating = [], []
+    for cand, t in baseline.items():
+        label = f"{cand} ({SHORT.get(t['method'], t['method'])})"
+        if t.get("p_value") is None:
+            lines.append(f"{label} cannot be tested against a random ranking (no class with both labels in test).")
             continue
-        key = str(p.get("candidate") or p.get("pipeline") or p.get("method"))
-        row = out.setdefault(key, {"method": p.get("method"), "seeds": [], "beats": [], "always_positive": []})
-        acc = p.get("accuracy") or {}
-        row["seeds"].append(p.get("seed"))
-        row["beats"].append((acc.get("vs_baseline") or {}).get("beats_baseline"))
-        row["always_positive"].append(bool(acc.get("decisions_equal_always_positive")))
-    for row in out.values():
-        known = [b for b in row["beats"] if b is not None]
-        row["beats_baseline"] = None if not known else all(known) if all(known) or not any(known) else "some seeds"
-        row["always_positive_any"] = any(row["always_positive"])
-    return out
+        seeds = f", mean over {t['n_seeds']} seeds" if t.get("n_seeds", 1) > 1 else ""
+        nums = (
+            f"macro AP {t['observed']:.3f} against {t['random_ranking_ap']:.3f} for a random ranking{seeds}; "
+            f"permutation p = {t['p_value']:.3g}, Holm-adjusted over {t['holm_over']}: {t['p_holm']:.3g}"
+        )
+        if t.get("beats"):
+            beating.append(cand)
+            lines.append(f"{label} beats a random ranking ({nums}).")
+        else:
+            lines.append(f"{label} does not beat a random ranking ({nums}): its scores are no better than chance here.")
+    return lines, beating
 
 
-def _ahead_sequence(segments: list[dict]) -> list[str]:
-    seq = []
-    for s in segments:
-        if s["state"] in LABELS and (not seq or seq[-1] != s["state"]):
-            seq.append(s["state"])
-    return seq
+def _headline_line(head: dict | None, a: str, b: str) -> tuple[str | None, str]:
+    """(sentence, state 'a' | 'b' | 'tie' | 'none')."""
+    if not head or head.get("diff") is None:
+        return None, "none"
+    state = (head.get("band") or {}).get("state")
+    if state is None and head.get("ci95"):
+        lo, hi = head["ci95"]
+        state = "a" if lo > 0 else "b" if hi < 0 else "tie"
+    state = state or "tie"
+    seeds = f"{head['n_seeds']} seeds" if head["n_seeds"] > 1 else "one seed"
+    nums = (
+        f"{SHORT[a]} - {SHORT[b]} macro AP {_ci(head['diff'], head.get('ci95'))}, P({SHORT[a]} better) = "
+        f"{head['p_a_better']:.2f}, {seeds}"
+    )
+    frac = "all train images" if head["fraction"] == 1 else f"{head['fraction']:g} of the train images"
+    if state == "tie":
+        return f"With {frac} the two methods are not distinguishable ({nums}).", state
+    win, lose = (a, b) if state == "a" else (b, a)
+    return f"With {frac} {LABELS[win]} is ahead of {LABELS[lose]} ({nums}).", state
 
 
-def verdict(points: list[dict], paired: list[dict] | None = None) -> dict:
-    """{text, headline_fraction, models, difference, rate_range, undertrained, sentence}; text states everything."""
-    paired = paired or []
-    fr_by_m: dict[str, set[float]] = {}
-    for p in points:
-        fr_by_m.setdefault(p.get("method"), set()).add(float(p["fraction"]))
-    common = set.intersection(*fr_by_m.values()) if fr_by_m else set()
-    fraction = max(common) if common else (max(p["fraction"] for p in points) if points else None)
-    models = _model_rows(points, fraction) if fraction is not None else {}
-    lines = []
-    beating = [k for k, r in models.items() if r["beats_baseline"] is True]
-    for key, r in models.items():
-        label = f"{key} ({SHORT.get(r['method'], r['method'])})"
-        b = r["beats_baseline"]
-        how = {True: "beats", False: "does not beat", None: "cannot be compared with"}.get(b, "beats on some seeds")
-        lines.append(f"{label} {how} the prevalence baseline (macro AP, paired bootstrap CI at fraction {fraction:g}).")
-        if r["always_positive_any"]:
-            lines.append(f"{label}: its decisions equal the always-positive baseline (every class always 'yes').")
-
-    rows = [r for r in paired if r.get("metric") == "macro_ap" and float(r.get("fraction", -1)) == fraction]
-    diffs = [r for r in rows if r.get("diff") is not None]
-    difference = None
-    if diffs:
-        excl = [bool(r.get("ci95")) and (r["ci95"][0] > 0 or r["ci95"][1] < 0) for r in diffs]
-        mean = sum(r["diff"] for r in diffs) / len(diffs)
-        std = (sum((r["diff"] - mean) ** 2 for r in diffs) / (len(diffs) - 1)) ** 0.5 if len(diffs) > 1 else None
-        difference = {"fraction": fraction, "mean_diff": mean, "std_diff": std, "per_seed": diffs,
-                      "differ": all(excl) and len({r["diff"] > 0 for r in diffs}) == 1}  # fmt: skip
-        per = "; ".join(f"seed {r.get('seed')}: {_fmt_ci(r['diff'], r.get('ci95'))}" for r in diffs)
-        word = "differ" if difference["differ"] else "do not differ beyond the uncertainty"
-        spread = f"; mean {mean:+.3f} +- {std:.3f} (std over {len(diffs)} seeds)" if std is not None else ""
-        lines.append(f"Detector - classifier macro AP at fraction {fraction:g}: {per}{spread}; the two models {word}.")
-
-    inconclusive = bool(models) and not beating
-    if inconclusive:
-        lines.insert(0, "Inconclusive on this data: no model beats the prevalence baseline, so neither the accuracy "
-                        "comparison nor the budget curve says which labeling method pays off.")  # fmt: skip
-    elif difference is not None and not difference["differ"]:
-        lines.insert(0, f"On all train images the two models are not distinguishable ({len(beating)} of "
-                        f"{len(models)} beat the prevalence baseline).")  # fmt: skip
-
-    scen = {name: curve_sentence(points, which) for name, which in SCENARIOS.items()}
-    seqs = {name: _ahead_sequence(s["segments"]) for name, s in scen.items()}
+def _rates_line(bands: dict, ranges: dict, nominal_states: set[str]) -> tuple[str, dict]:
+    a, b = METHODS
+    seqs = {}
+    for name in SCENARIOS:
+        band = bands.get(name) or {}
+        seq: list[str] = []
+        for s in band.get("state") or []:
+            if s != "tie" and (not seq or seq[-1] != s):
+                seq.append(s)
+        seqs[name] = seq
     survives = len({tuple(s) for s in seqs.values()}) == 1
-    rate_range = {"survives": survives, "ahead_sequence": seqs, "sentences": {k: s["text"] for k, s in scen.items()}}
+    info = {"survives": survives, "ahead_sequence": seqs}
+    if not nominal_states - {"tie"} and not any(seqs.values()):
+        return ("Nothing is ahead at any budget measured for both, so there is no budget answer for the labeling "
+                "rates to change."), info  # fmt: skip
     if survives:
-        lines.append("The budget answer holds across the labeling-rate range (each method at its fastest and slowest).")
-    else:
-        cheap, dear = scen["boxes_cheap"]["text"], scen["boxes_dear"]["text"]
-        lines.append(f'The budget answer depends on the labeling rates: with boxes at their fastest, "{cheap}"; '
-                     f'at their slowest, "{dear}"')  # fmt: skip
+        return ("The budget answer holds across the labeling-rate range (boxes at 7-35 s each, folder sorting at its "
+                "fastest and slowest)."), info  # fmt: skip
+    texts = {n: curve_sentence(bands.get(n), ranges.get(n, {}), a, b)["text"] for n in ("boxes_cheap", "boxes_dear")}
+    info["sentences"] = texts
+    return (f'The budget answer depends on the labeling rates: with boxes at their fastest, "{texts["boxes_cheap"]}" '
+            f'At their slowest, "{texts["boxes_dear"]}"'), info  # fmt: skip
 
-    under = [
-        {k: p.get(k) for k in ("candidate", "method", "fraction", "seed")} for p in points if p.get("undertrained")
-    ]
+
+def _flags(points: list[dict], fractions: set[float]) -> tuple[list[dict], list[dict]]:
+    keys = ("candidate", "method", "fraction", "seed")
+    under = [{k: p.get(k) for k in keys} for p in points if p.get("undertrained") and p["fraction"] in fractions]
+    capped = [{k: p.get(k) for k in keys} for p in points if (p.get("recipe") or {}).get("capped")
+              and p["fraction"] in fractions]  # fmt: skip
+    return under, capped
+
+
+def verdict(points: list[dict], stats: dict) -> dict:
+    """{text, answer, how_sure, what_would_change, inconclusive, headline, models, rate_range, undertrained, capped,
+    sentence}. points: the verdict pair's budget points; stats: analysis.analyse() on them."""
+    a, b = METHODS
+    if not points:
+        text = "No budget point was scored, so there is no verdict."
+        return {"text": text, "answer": text, "how_sure": "", "what_would_change": "", "inconclusive": True,
+                "headline": None, "models": {}, "rate_range": {}, "undertrained": [], "capped": [],
+                "sentence": {"text": "", "segments": []}}  # fmt: skip
+    base_lines, beating = _baseline_lines(stats.get("baseline") or {})
+    head_line, head_state = _headline_line(stats.get("headline"), a, b)
+    bands, ranges = stats.get("bands") or {}, stats.get("ranges") or {}
+    sent = curve_sentence(bands.get("nominal"), ranges.get("nominal", {}), a, b)
+    inconclusive = bool(stats.get("baseline")) and not beating
+    answer = []
+    if inconclusive:
+        answer.append("Inconclusive on this data: no model beats a random ranking, so neither the accuracy "
+                      "comparison nor the budget curve says which labeling method pays off.")  # fmt: skip
+    if head_line:
+        answer.append(head_line)
+    answer.append(sent["text"])
+    answer += base_lines
+
+    how = ["How sure:"]
+    head = stats.get("headline") or {}
+    if head.get("n_seeds", 0) <= 1:
+        how.append("Training variance was not measured (one seed, one split): each model could land higher or "
+                   "lower on another seed; the full profile (--profile full) trains 3 seeds per budget.")  # fmt: skip
+    else:
+        how.append(f"Seeds: {head['n_seeds']} per budget, resampled with the test images (one split).")
+    how.append("Baseline claims: permutation tests at 5%, Holm-corrected; 'ahead' claims: a simultaneous 95% band "
+               "over every budget compared and the full-data difference.")  # fmt: skip
+    check = stats.get("self_check")
+    if check:
+        how.append(summary(check))
+
+    nominal_states = set((bands.get("nominal") or {}).get("state") or []) | {head_state}
+    rates_text, rate_range = _rates_line(bands, ranges, nominal_states)
+    change = [rates_text]
+    cited = {p["fraction"] for p in points}
+    under, capped = _flags(points, cited)
     if under:
-        lines.append(f"{len(under)} point(s) were still improving at their last epoch (possibly undertrained).")
-    sentence = scen["nominal"]
-    text = " ".join([sentence["text"], *lines])
-    return {"text": text, "inconclusive": inconclusive, "headline_fraction": fraction, "models": models,
-            "difference": difference, "rate_range": rate_range, "undertrained": under,
-            "sentence": {k: sentence[k] for k in ("text", "segments", "derivation")}}  # fmt: skip
+        who = ", ".join(f"{SHORT.get(u['method'], u['method'])} at {u['fraction']:g} (seed {u['seed']})" for u in under)
+        change.append(f"Still improving at the last epoch (slope test), so possibly undertrained: {who}; the claims at "
+                      "those budgets may understate them.")  # fmt: skip
+    if capped:
+        who = ", ".join(f"{SHORT.get(c['method'], c['method'])} at {c['fraction']:g}" for c in capped)
+        change.append(f"Capped (fewer optimizer steps than the full run): {who}.")
+    if check and check.get("detectable_difference") is None:
+        change.append(f"More test images: with {check['n_test']} no realistic difference can be detected.")
+
+    models = {c: {"method": t["method"], "beats_baseline": t.get("beats"), "p_value": t.get("p_value"),
+                  "p_holm": t.get("p_holm"), "random_ranking_ap": t.get("random_ranking_ap"),
+                  "macro_ap": t.get("observed")} for c, t in (stats.get("baseline") or {}).items()}  # fmt: skip
+    parts = {"answer": " ".join(answer), "how_sure": " ".join(how), "what_would_change": " ".join(change)}
+    return {
+        "text": "\n\n".join(parts.values()),
+        **parts,
+        "inconclusive": inconclusive,
+        "headline_fraction": stats.get("headline_fraction"),
+        "headline": stats.get("headline"),
+        "models": models,
+        "rate_range": rate_range,
+        "undertrained": under,
+        "capped": capped,
+        "sentence": {**sent, "hours_range": {m: r for m, r in ranges.get("nominal", {}).items()}},
+        "self_check": check,
+    }
+
+
+__all__ = ["verdict", "fmt_h"]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.curve import labeling_hours, paired_bootstrap_diff, undertrained, verdict
+from benchmarks.curve.analysis import analyse
 from benchmarks.curve.paired import as_rows
 from benchmarks.curve.pricing import METHODS, compute_usd
 from benchmarks.harness.jobs import JOBS_DIR
@@ -92,7 +93,9 @@ def build_points(ctx) -> tuple[list[dict], dict]:
             "recipe": spec.get("recipe"), "epochs_run": training.get("epochs_run"),
             "labeling": labeling_hours(method, spec["n_images"], spec["n_labels"], spec["n_boxes"],
                                        _val_counts(spec), rates, measured, sample_cache.get(method), usd_lab),
-            "accuracy": {k: (e.get("accuracy") or {}).get(k) for k in ACC_KEYS},
+            "accuracy": {**{k: (e.get("accuracy") or {}).get(k) for k in ACC_KEYS},
+                         "per_class_ap": [v.get("ap") for v in ((e.get("accuracy") or {}).get("per_class") or {})
+                                          .values()]},
             "train_wall_s": training.get("train_wall_s"),
             "compute_usd": compute_usd(training.get("train_wall_s"), usd_compute),
             "undertrained": und["undertrained"], "undertrained_reason": und["reason"],
@@ -137,20 +140,34 @@ def verdict_pair(ctx) -> dict[str, str]:
     return out
 
 
+def point_scores(ctx, points: list[dict]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """({point key: test scores}, test targets): what every statistic of the verdict is computed from."""
+    ev = ctx.read_json("eval.json")
+    targets = ctx.manifest.targets(ctx.cfg.labels.truth, ev["test_ids"])
+    scores = {}
+    for p in points:
+        f = ctx.run_dir / JOBS_DIR / p["key"] / "test_scores.npy"
+        if f.is_file():
+            scores[p["key"]] = np.load(f)
+    return scores, targets
+
+
 def stage_curve(ctx) -> None:
     points, extra = build_points(ctx)
     paired = paired_rows(ctx, points, extra["thresholds"])
     pair = set(verdict_pair(ctx).values())
-    v = verdict(
-        [p for p in points if p["candidate"] in pair],
-        [r for r in paired if r.get("a") in pair and r.get("b") in pair],
-    )
+    mine = [p for p in points if p["candidate"] in pair]
+    scores, targets = point_scores(ctx, mine)
+    m = ctx.cfg.metrics
+    stats = analyse(mine, scores, targets, n_boot=m.bootstrap, n_perm=m.permutations, seed=m.seed, sims=m.self_check)
+    v = verdict(mine, stats)
     v["candidates"] = sorted(pair)
     doc = {
         "points": points,
         "paired": paired,
         "failed": extra["failed"],
         "verdict": v,
+        "stats": {k: val for k, val in stats.items() if k != "self_check"},
         "rates": {
             "labeling_usd_per_hour": ctx.cfg.cost.labeling_usd_per_hour,
             "compute_usd_per_hour": ctx.cfg.cost.compute_usd_per_hour,
@@ -161,4 +178,6 @@ def stage_curve(ctx) -> None:
     }
     ctx.write_json("curve.json", doc)
     ctx.echo(f"  {len(points)} budget point(s), {len(paired)} paired row(s), {len(extra['failed'])} failed")
-    ctx.echo("  " + v["text"])
+    ctx.echo("  " + v["answer"])
+    if stats.get("self_check"):
+        ctx.echo(f"  how sure: measured in {stats['self_check'].get('wall_s', 0):.1f} s by simulation (see the report)")

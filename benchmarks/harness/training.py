@@ -218,13 +218,39 @@ def evaluate_jobs(ctx) -> dict:
             np.save(job.folder(ctx.run_dir) / "test_scores.npy", scores)
             if not job.headline and not ctx.cfg.curve.keep_weights:
                 _prune_weights(ctx, job, test)
+        save_scored(job.folder(ctx.run_dir), scores, targets, test, ctx.manifest.classes, thresholds)
         acc = evaluate(
             scores, targets, thresholds, ctx.manifest.classes,
-            n_boot=ctx.cfg.metrics.bootstrap, seed=ctx.cfg.metrics.seed, ids=test,
+            n_boot=ctx.cfg.metrics.bootstrap, seed=ctx.cfg.metrics.seed, ids=test, n_perm=ctx.cfg.metrics.permutations,
         )  # fmt: skip
         out["points"][job.key] = {"status": "done", "accuracy": acc, "thresholds": thresholds}
         if job.headline:
             out["models"][job.candidate] = {"accuracy": acc, "box": _box(ctx, job, pred, test)}
+    return out
+
+
+SCORED = "scored.npz"  # in a job folder: everything its statistics are computed from (README "Stored test scores")
+
+
+def save_scored(folder, scores, targets, ids, classes, thresholds) -> None:
+    """One file per scored point: test scores (N, C), truth (N, C; 1/0/NaN), image ids, class names, thresholds."""
+    np.savez_compressed(
+        folder / SCORED, scores=np.asarray(scores, dtype=np.float32), truth=np.asarray(targets, dtype=np.float32),
+        ids=np.asarray(ids, dtype=str), classes=np.asarray(classes, dtype=str),
+        thresholds=np.asarray(thresholds, dtype=np.float32),
+    )  # fmt: skip
+
+
+def load_scored(folder) -> dict:
+    """The stored point as {scores, truth, ids, classes, thresholds}; a missing or unreadable file says which."""
+    f = folder / SCORED
+    try:
+        with np.load(f, allow_pickle=False) as z:
+            out = {k: z[k] for k in ("scores", "truth", "ids", "classes", "thresholds")}
+    except (OSError, KeyError, ValueError) as exc:
+        msg = f"{f}: cannot read the stored test scores ({exc}); `clsdet bench --resume` scores again"
+        raise RuntimeError(msg) from None
+    out["ids"], out["classes"] = [str(i) for i in out["ids"]], [str(c) for c in out["classes"]]
     return out
 
 

@@ -2,9 +2,10 @@
 
 One line per (candidate, method) through the mean over seeds at each fraction; the band is the seed spread (min to
 max over seeds) when there are several seeds, else the point's bootstrap 95% CI (the title says which); every
-seed's point is marked. A dotted line continues a method whose dearest point used every train image (more hours buy
-it nothing more; the budget sentence treats it the same way). The prevalence baseline (mean over the points) is a
-dashed grey line. With a labeling rate in money, the hours axis gets a second scale in currency on top.
+seed's point is marked, hollow where the point was capped (fewer optimizer steps than the full run). A line ends at
+its method's dearest point: nothing is extrapolated or held flat, as in the verdict. The random-ranking baseline
+(the permutation test's mean macro AP, averaged over the points) is a dashed grey line. With a labeling rate in
+money, the hours axis gets a second scale in currency on top.
 
 For render_plots' registry (plots.py PLOTS: name -> fn(results)), use `plot_budget_from_results`.
 """
@@ -32,7 +33,9 @@ def _series(points: list[dict]) -> dict[tuple[str, str], list[dict]]:
         out[key].append({
             "fraction": float(p["fraction"]), "seed": p.get("seed"), "hours": lab.get("hours"),
             "n_images": p.get("n_images"), "ap": float(acc["macro_ap"]), "ci": acc.get("macro_ap_ci95"),
-            "baseline": (acc.get("baseline") or {}).get("macro_ap"),
+            "baseline": (acc.get("baseline") or {}).get("random_ranking_macro_ap",
+                                                        (acc.get("baseline") or {}).get("macro_ap")),
+            "capped": bool((p.get("recipe") or {}).get("capped")),
         })  # fmt: skip
     return out
 
@@ -65,7 +68,6 @@ def budget_figure(points: list[dict], labeling_usd_per_hour: float | None = None
 
     fig = Figure(figsize=(10.5, 4.4), dpi=DPI, layout="constrained")
     ax_h, ax_n = fig.subplots(1, 2, sharey=True)
-    x_max = max(r[0] for v in series.values() for r in _rows(v, "hours"))
     methods_seen: dict[str, int] = defaultdict(int)
     spreads = set()
     for (cand, method), pts in sorted(series.items(), key=lambda kv: kv[0][1]):
@@ -81,11 +83,12 @@ def budget_figure(points: list[dict], labeling_usd_per_hour: float | None = None
             spreads.add("seed spread (min-max)" if ns.max() > 1 else "bootstrap 95% CI (one seed)")
             ax.fill_between(xs, lo, hi, color=color, alpha=0.18, lw=0)
             ax.plot(xs, ys, color=color, lw=1.8, label=label if ax is ax_h else None)
-            if ax is ax_h and rows[-1][0] < x_max and max(q["fraction"] for q in pts) >= 1.0:
-                # every train image labelled: more hours buy this method nothing more (dotted: held, not measured)
-                ax.hlines(ys[-1], xs[-1], x_max, color=color, lw=1.2, ls=":")
-            sx = [q[x] for q in pts if q[x]]
-            ax.scatter(sx, [q["ap"] for q in pts if q[x]], color=color, s=22, zorder=3, edgecolor="white", lw=0.5)
+            for capped in (False, True):  # hollow: a capped point (fewer optimizer steps than the full run)
+                qs = [q for q in pts if q[x] and q["capped"] == capped]
+                first = capped and qs and ax is ax_h and i == 0
+                ax.scatter([q[x] for q in qs], [q["ap"] for q in qs], s=22, zorder=3, lw=1.0 if capped else 0.5,
+                           color="white" if capped else color, edgecolor=color if capped else "white",
+                           label="capped point (hollow)" if first else None)  # fmt: skip
     base = [q["baseline"] for v in series.values() for q in v if q["baseline"] is not None]
     plain = FuncFormatter(lambda v, _: f"{v:g}")
     for ax, xlabel in ((ax_h, "labeling hours (log; val split included)"), (ax_n, "labeled train images (log)")):
@@ -95,7 +98,7 @@ def budget_figure(points: list[dict], labeling_usd_per_hour: float | None = None
                 color="#7f7f7f",
                 ls="--",
                 lw=1,
-                label="prevalence baseline" if ax is ax_h else None,
+                label="random-ranking baseline" if ax is ax_h else None,
             )
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(plain)

@@ -35,7 +35,8 @@ def points_table(results: dict) -> pd.DataFrame:
             "labeling h [range]": f"{C.fmt(lab.get('hours'), 2)} [{C.fmt(lab.get('hours_lo'), 2)}, "
             f"{C.fmt(lab.get('hours_hi'), 2)}] ({lab.get('source', '?')})",
             "macro AP [95% CI]": C.fmt_ci(acc.get("macro_ap"), acc.get("macro_ap_ci95")),
-            "beats baseline": {True: "yes", False: "no"}.get((acc.get("vs_baseline") or {}).get("beats_baseline"), "?"),
+            "random ranking": C.fmt((acc.get("baseline") or {}).get("random_ranking_macro_ap"), 3),
+            "p (this point alone)": C.fmt((acc.get("vs_baseline") or {}).get("p_value"), 3),
             "epochs (steps)": _epochs(rec),
             "train": C.fmt_seconds(p.get("train_wall_s")),
             "still improving": "yes" if p.get("undertrained") else "no" if p.get("undertrained") is False else "?",
@@ -56,23 +57,38 @@ def paired_table(results: dict) -> pd.DataFrame:
 
 
 def headline_difference(results: dict) -> dict[str, str]:
-    """{detector candidate: 'vs <classifier>: +0.09 [+0.05, +0.12]'} at the headline fraction; with several seeds,
-    the mean +- std over seeds next to the first seed's bootstrap CI."""
-    rows = [r for r in _curve(results).get("paired") or [] if r.get("metric") == "macro_ap" and r.get("fraction") == 1]
-    out: dict[str, list[str]] = {}
-    by: dict[tuple, list[dict]] = {}
-    for r in rows:
-        by.setdefault((r.get("a"), r.get("b")), []).append(r)
-    for (a, b), rs in by.items():
-        rs = sorted(rs, key=lambda r: r.get("seed", 0))
-        text = f"vs {b}: {_ci(rs[0].get('diff'), rs[0].get('ci95'))}"
-        diffs = [r["diff"] for r in rs if C.num(r.get("diff")) is not None]
-        if len(diffs) > 1:
-            mean = sum(diffs) / len(diffs)
-            std = (sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)) ** 0.5
-            text += f"; {mean:+.3f} +- {std:.3f} over {len(diffs)} seeds"
-        out.setdefault(str(a), []).append(text)
-    return {k: "; ".join(v) for k, v in out.items()}
+    """{detector candidate: 'vs <classifier>: +0.09 [+0.05, +0.12], P(better) 0.99, 3 seeds'} at the headline
+    fraction, from the verdict's paired two-level bootstrap (seeds and test images resampled together)."""
+    v = _curve(results).get("verdict") or {}
+    head = v.get("headline") or {}
+    cands = v.get("candidates") or []
+    models = v.get("models") or {}
+    det = [c for c in cands if (models.get(c) or {}).get("method") == "cvat_boxes"]
+    cls = [c for c in cands if (models.get(c) or {}).get("method") == "folder_sort"]
+    if head.get("diff") is None or not det or not cls:
+        return {}
+    seeds = f"{head.get('n_seeds')} seeds" if (head.get("n_seeds") or 1) > 1 else "one seed"
+    text = f"vs {cls[0]}: {_ci(head['diff'], head.get('ci95'))}, P(better) {head.get('p_a_better', 0):.2f}, {seeds}"
+    return {det[0]: text}
+
+
+def self_check_table(check: dict | None) -> pd.DataFrame:
+    """The verdict's rules and their error rates measured on this run's own test labels."""
+    if not check or check.get("error"):
+        return pd.DataFrame()
+    power = check.get("power") or {}
+    rows = [
+        ("'beats a random ranking' when the scores know nothing", f"{check['false_beats_rate']:.1%}",
+         f"<= {check['alpha']:.0%}", "permutation test"),
+        ("'ahead' between two equally good models", f"{check['false_ahead_rate']:.1%}", "<= 5%",
+         "paired bootstrap, one seed"),
+        ("95% macro-AP interval contains the true value", f"{check['coverage']:.0%}", "95%",
+         "basic bootstrap, logit scale"),
+    ] + [
+        (f"a real difference of {d} macro AP is detected", f"{v:.0%}", f">= {check['power_target']:.0%} wanted",
+         "power") for d, v in power.items()
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["rule", "measured on this run's labels", "nominal", "what"])
 
 
 def verdict_blocks(results: dict, plots: dict) -> list[tuple]:
@@ -80,10 +96,19 @@ def verdict_blocks(results: dict, plots: dict) -> list[tuple]:
     v = curve.get("verdict") or {}
     if not v:
         return [("h2", "Verdict"), ("p", C.na("no budget curve in this run (results.json has no `curve`)"))]
-    blocks: list[tuple] = [("h2", "Verdict"), ("p", v.get("text") or "n/a")]
+    blocks: list[tuple] = [("h2", "Verdict"), ("p", v.get("answer") or v.get("text") or "n/a")]
+    if v.get("how_sure"):
+        check = v.get("self_check") or {}
+        blocks += [("h3", "How sure is this"), ("p", v["how_sure"])]
+        table = self_check_table(check)
+        if not table.empty:
+            blocks += [("table", table), ("p", f"Simulation: {check.get('method')}; {check.get('sims')} runs per "
+                                               f"rule, {check.get('wall_s')} s.")]  # fmt: skip
+    if v.get("what_would_change"):
+        blocks += [("h3", "What would change it"), ("p", v["what_would_change"])]
     derivation = (v.get("sentence") or {}).get("derivation")
     if derivation:
-        blocks.append(("p", f"How the sentence is derived: {derivation}"))
+        blocks.append(("p", f"How the budget sentence is derived: {derivation}"))
     blocks += [
         (
             "plot",

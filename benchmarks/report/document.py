@@ -42,7 +42,9 @@ def build(results: dict, plots: dict[str, Path | str]) -> list[tuple]:
         (
             "p",
             "Accuracy is image-level on the same test images for both models (detector score per class = its "
-            "highest box confidence); 95% CIs are bootstrap percentiles over test images. Labeling hours are "
+            "highest box confidence); 95% CIs are basic bootstrap intervals on the logit scale over test images; the "
+            "baseline is a random ranking (the permutation test's mean macro AP), with the prevalence beside it. "
+            "Labeling hours are "
             "marked measured (from labeling logs) or modeled (from cited rates; see 'How this was measured'). "
             "Latency cells show the newest measurement; (n=2) means the cell was measured twice and all records "
             "are kept in results.json.",
@@ -77,7 +79,7 @@ def build(results: dict, plots: dict[str, Path | str]) -> list[tuple]:
             "per_class_ap",
             plots.get("per_class_ap"),
             "Per-class AP of both models and the prevalence "
-            "baseline (a constant score equal to the class's test prevalence).",
+            "(a constant score's AP; a random ranking scores above it on classes with few positives).",
         ),
         (
             "plot",
@@ -181,6 +183,9 @@ def _method_blocks(results: dict) -> list[tuple]:
         if boot:
             break
     base = C.baseline(results)
+    perm = {}
+    for m in C.model_names(results):
+        perm = (C.section(results, m, "accuracy") or {}).get("permutation") or perm
     b += [
         ("h3", "Accuracy"),
         (
@@ -191,6 +196,10 @@ def _method_blocks(results: dict) -> list[tuple]:
                 if boot
                 else C.na("no bootstrap recorded"),
                 f"Baseline: {base.get('method', 'n/a')}." if base else C.na("no baseline recorded"),
+                f"Test against the baseline: {perm.get('method', 'n/a')}, {perm.get('permutations', 'n/a')} "
+                "permutations."
+                if perm
+                else C.na("no permutation test recorded"),
                 "Thresholds: tuned per class on the validation split, applied unchanged to test.",
                 f"Ground truth: image-level labels from source '{(results.get('data') or {}).get('truth', 'n/a')}'.",
             ],

@@ -54,7 +54,7 @@ def plot_accuracy_latency(results: dict):
 
     Colour: model. Marker: backend. Filled: model scope, hollow: end-to-end. Label: batch and a non-float32 dtype.
     A variant's y is its own test macro AP from the accuracy gate where recorded; a crossed grey point failed it.
-    Bars: the model's macro AP 95% CI (where y is the model's own AP). Dashed: the prevalence baseline's macro AP
+    Bars: the model's macro AP 95% CI (where y is the model's own AP). Dashed: the random-ranking baseline's macro AP
     (the AP of scores that carry no information)."""
     cells = [c for c in T.latency_cells(results) if c.get("status") == "ok" and T.num(c.get("latency_ms_p50"))]
     accs = {m: T.section(results, m, "accuracy") or {} for m in T.model_names(results)}
@@ -129,7 +129,8 @@ def plot_accuracy_latency(results: dict):
     if any(LV.gate_failed(c) for c in cells):
         handles.append(Line2D([], [], color="#555555", marker="x", ls="", label=LV.FAILED))
     if base_ap is not None:
-        handles.append(Line2D([], [], color=COLORS["baseline"], ls="--", label=f"prevalence baseline ({base_ap:.3f})"))
+        label = f"random-ranking baseline ({base_ap:.3f})"
+        handles.append(Line2D([], [], color=COLORS["baseline"], ls="--", label=label))
     # two columns: four entries in one row are wider than a one-panel figure
     fig.legend(handles=handles, loc="outside lower center", ncol=2, fontsize=8, frameon=False)
     fig.suptitle("Accuracy vs latency (label: batch, dtype; bars: 95% CI of macro AP)", fontsize=10)

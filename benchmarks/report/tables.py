@@ -43,7 +43,7 @@ from benchmarks.report.latency_variants import (
 
 # --- tables ------------------------------------------------------------------------------------------------------
 def headline(results: dict) -> pd.DataFrame:
-    """Metric rows x [models..., prevalence baseline]."""
+    """Metric rows x [models..., random-ranking baseline (prevalence beside it)]."""
     models = model_names(results)
     base = baseline(results)
     rows: dict[str, dict[str, str]] = {}
@@ -91,9 +91,10 @@ def headline(results: dict) -> pd.DataFrame:
     df.columns = [model_label(results, m) for m in models]
     base_col = {k: "—" for k in rows}
     if base:
-        base_col["macro AP [95% CI]"] = fmt(base.get("macro_ap"))
+        rr, prev = base.get("random_ranking_macro_ap"), base.get("prevalence_macro_ap", base.get("macro_ap"))
+        base_col["macro AP [95% CI]"] = f"{fmt(rr)} (prevalence {fmt(prev)})" if num(rr) is not None else fmt(prev)
         base_col["micro AP"] = fmt(base.get("micro_ap"))
-    df["prevalence baseline"] = pd.Series(base_col)
+    df["random-ranking baseline"] = pd.Series(base_col)
     df.index.name = "metric"
     return df.reset_index()
 

@@ -1,0 +1,105 @@
+"""Every statistic the verdict rests on, computed from the points' stored test scores (nothing is retrained).
+
+Input: the curve's points (benchmarks/harness/curve_stage.py: candidate, method, fraction, seed, labeling hours)
+and each point's test scores on the same test images. Output (JSON-ready, stored in results.json's curve):
+- `baseline`: per candidate at the headline fraction, the permutation test of its mean macro AP over seeds against a
+  random ranking, Holm-corrected across the candidates the verdict speaks about;
+- `headline`: the paired two-level bootstrap difference (first method minus second) with all train images;
+- `bands`: per labeling-rate scenario, the simultaneous comparison along the hours where both were measured;
+- `ranges`: the hours each method was measured at, per scenario;
+- `self_check`: the rules' error rates on this run's own test labels (selfcheck.py).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from benchmarks.curve.compare import Replicates, curve_band, difference
+from benchmarks.curve.selfcheck import self_check
+from benchmarks.significance import ALPHA, holm, permutation_test
+
+METHODS = ("cvat_boxes", "folder_sort")  # a - b: the detector's method minus the classifier's
+SCENARIOS = {  # (hours field for the first method, for the second)
+    "nominal": ("hours", "hours"),
+    "boxes_cheap": ("hours_lo", "hours_hi"),  # boxes at their fastest rate, folder sorting at its slowest
+    "boxes_dear": ("hours_hi", "hours_lo"),
+}
+
+
+def keep_classes(targets: np.ndarray) -> np.ndarray:
+    known = ~np.isnan(targets)
+    y = np.nan_to_num(targets, nan=0.0)
+    support, labelled = (y * known).sum(axis=0), known.sum(axis=0)
+    return (support > 0) & (labelled > support)
+
+
+def _hours(points: list[dict], method: str, field: str) -> dict[float, float]:
+    by: dict[float, list[float]] = defaultdict(list)
+    for p in points:
+        h = (p.get("labeling") or {}).get(field)
+        if p["method"] == method and h is not None and h > 0:
+            by[float(p["fraction"])].append(float(h))
+    return {f: float(np.mean(v)) for f, v in by.items()}
+
+
+def headline_fraction(points: list[dict]) -> float | None:
+    by_m: dict[str, set[float]] = defaultdict(set)
+    for p in points:
+        by_m[p["method"]].add(float(p["fraction"]))
+    common = set.intersection(*by_m.values()) if len(by_m) > 1 else set()
+    if common:
+        return max(common)
+    return max((float(p["fraction"]) for p in points), default=None)
+
+
+def analyse(
+    points: list[dict], scores: dict[str, np.ndarray], targets: np.ndarray, n_boot: int = 1000,
+    n_perm: int = 1000, seed: int = 0, sims: int = 200, alpha: float = ALPHA,
+) -> dict:  # fmt: skip
+    """points: one candidate per method (the verdict's pair); scores: {point key: (N, C) test scores}."""
+    targets = np.asarray(targets, dtype=np.float64)
+    keep = keep_classes(targets)
+    pts = [p for p in points if p["key"] in scores]
+    sets: dict = defaultdict(lambda: defaultdict(dict))
+    for p in pts:
+        sets[p["method"]][float(p["fraction"])][p["seed"]] = scores[p["key"]]
+    frac = headline_fraction(pts)
+    out: dict = {"headline_fraction": frac, "alpha": alpha, "n_test": int(targets.shape[0]),
+                 "n_classes": int(keep.sum()), "bands": {}, "ranges": {}, "headline": None, "baseline": {}}  # fmt: skip
+    if frac is None or not keep.any():
+        return out
+    # the baseline: each candidate's seeds at the headline fraction, one permutation test, Holm across candidates
+    tests = {}
+    for p in pts:
+        if float(p["fraction"]) == frac:
+            tests.setdefault(p["candidate"], {"method": p["method"], "keys": []})["keys"].append(p["key"])
+    for t in tests.values():
+        t.update(permutation_test([scores[k] for k in t["keys"]], targets, keep, n_perm=n_perm, seed=seed))
+        t["n_seeds"] = len(t.pop("keys"))
+    adj = holm({c: t["p_value"] for c, t in tests.items()}, alpha)
+    for c, t in tests.items():
+        t.update({"p_holm": adj[c]["p_holm"], "beats": adj[c]["reject"] if t["p_value"] is not None else None,
+                  "holm_over": len(tests)})  # fmt: skip
+    out["baseline"] = tests
+    rep = Replicates({m: dict(v) for m, v in sets.items()}, targets, keep, n_boot, seed)
+    a, b = METHODS
+    head = difference(rep, a, b, frac) if a in sets and b in sets else None
+    for name, (fa, fb) in SCENARIOS.items():
+        hours = {a: _hours(pts, a, fa), b: _hours(pts, b, fb)}
+        out["ranges"][name] = {m: [min(h.values()), max(h.values())] if h else None for m, h in hours.items()}
+        if a in sets and b in sets:
+            out["bands"][name] = curve_band(rep, a, b, hours, head)
+    if head is not None:
+        out["headline"] = {k: v for k, v in head.items() if k != "replicates"}
+        band = out["bands"].get("nominal", {}).get("headline")
+        if band:
+            out["headline"]["band"] = band  # simultaneous with the curve's comparisons
+    observed = {}
+    for p in pts:
+        per = (p.get("accuracy") or {}).get("per_class_ap")
+        if float(p["fraction"]) == frac and per:
+            observed.setdefault(p["candidate"], [np.nan if v is None else v for v in per])
+    out["self_check"] = self_check(targets, observed or None, sims=sims, seed=seed, alpha=alpha) if sims else None
+    return out
