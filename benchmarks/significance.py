@@ -21,6 +21,13 @@ Chosen by measured error rates on the small, imbalanced test sets this tool sees
   "the scores know nothing about the labels", so the false-positive rate is alpha by construction, whatever the
   class counts; the baseline line is the permutation mean (the AP a random ranking gets on these labels), which is
   above the prevalence when a class has few positives.
+- "Ahead" between two models on the same test images: a paired permutation test on ranks (Bandos, Rockette & Gur
+  2005, for two ROC areas from a paired design): per class each model's scores become ranks (AP depends on nothing
+  else), and each test image's pair of rank vectors is swapped between the two models at random; two-sided
+  p-value of the mean difference in macro AP (over seeds, one swap mask for every seed). Exact when the two models
+  are exchangeable per image; the paired bootstrap alone called equal models different 6.7-6.8% of the time at 26
+  and 60 test images (600 simulations). A claim needs this test and the bootstrap interval (which carries the seed
+  noise) to agree: an intersection-union test is at most as often wrong as either (Berger 1982).
 - Several claims at once: Holm's step-down correction (Holm 1979) across the p-values a sentence cites; across a
   curve's budgets, a simultaneous sup-t band from the bootstrap replicates (Montiel Olea & Plagborg-Moller 2019).
 """
@@ -35,6 +42,10 @@ ALPHA = 0.05
 CI_METHOD = (
     "basic bootstrap interval on the logit scale (2 x logit(estimate) - the resamples' logit quantiles), test images "
     "resampled with replacement; a class without a positive in a resample is left out of that resample's macro"
+)
+PAIRED_PERMUTATION_METHOD = (
+    "two-sided paired permutation test on ranks: per class each model's scores ranked, each test image's pair of "
+    "rank vectors swapped between the models at random (one mask for every seed), mean macro-AP difference"
 )
 PERMUTATION_METHOD = (
     "one-sided permutation test: the score matrix's rows permuted over the test images (class correlations kept), "
@@ -164,3 +175,56 @@ def sup_t_band(replicates: np.ndarray, estimate: np.ndarray, level: float = 0.95
         t = np.nanmax(z, axis=1)
     c = float(np.quantile(t[np.isfinite(t)], level)) if np.isfinite(t).any() else 0.0
     return est - c * sd, est + c * sd
+
+
+def ap_rows(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Exact AP of P score vectors (P, N) against one labelling (N,) with weights (N,) (0 = not labelled); ties form
+    one threshold, as in scikit-learn. Returns (P,), NaN when there is no positive."""
+    order = np.argsort(-scores, axis=1, kind="stable")
+    s = np.take_along_axis(scores, order, axis=1)
+    yw = (labels * weights)[order]
+    nw = ((1 - labels) * weights)[order]
+    tp, fp = np.cumsum(yw, axis=1), np.cumsum(nw, axis=1)
+    n = scores.shape[1]
+    end = np.concatenate([s[:, 1:] != s[:, :-1], np.ones((s.shape[0], 1), dtype=bool)], axis=1)
+    idx = np.where(end, np.arange(n)[None, :], n - 1)
+    nxt = np.minimum.accumulate(idx[:, ::-1], axis=1)[:, ::-1]  # the end of each position's tie group
+    tp_e, fp_e = np.take_along_axis(tp, nxt, axis=1), np.take_along_axis(fp, nxt, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        prec = np.where(tp_e + fp_e > 0, tp_e / (tp_e + fp_e), 0.0)
+        ap = (yw * prec).sum(axis=1) / tp[:, -1]
+    return np.where(tp[:, -1] > 0, ap, np.nan)
+
+
+def paired_permutation_test(
+    a_sets: list[np.ndarray], b_sets: list[np.ndarray], targets: np.ndarray, keep: np.ndarray,
+    n_perm: int = 1000, seed: int = 0,
+) -> dict:  # fmt: skip
+    """Two-sided paired permutation test on ranks of mean(macro AP(a_j) - macro AP(b_j)) over paired matrices j
+    (seeds); see the module docstring. Returns {diff, p_value, n_perm, method}."""
+    from scipy.stats import rankdata
+
+    n = targets.shape[0]
+    out = {"n_perm": int(n_perm), "method": PAIRED_PERMUTATION_METHOD, "diff": None, "p_value": None}
+    if n == 0 or not np.asarray(keep).any() or not a_sets or n_perm < 1:
+        return out
+    known = ~np.isnan(targets)
+    y = np.nan_to_num(targets, nan=0.0)
+    rng = np.random.default_rng(seed)
+    swap = np.concatenate([np.zeros((1, n), dtype=bool), rng.random((n_perm, n)) < 0.5])  # row 0: as observed
+    total = np.zeros(n_perm + 1)
+    for a, b in zip(a_sets, b_sets):
+        ra = rankdata(np.asarray(a, dtype=np.float64), axis=0) / n
+        rb = rankdata(np.asarray(b, dtype=np.float64), axis=0) / n
+        pa = np.full((n_perm + 1, targets.shape[1]), np.nan)
+        pb = pa.copy()
+        for c in np.flatnonzero(keep):
+            sa = np.where(swap, rb[None, :, c], ra[None, :, c])
+            sb = np.where(swap, ra[None, :, c], rb[None, :, c])
+            w = known[:, c].astype(np.float64)
+            pa[:, c], pb[:, c] = ap_rows(sa, y[:, c], w), ap_rows(sb, y[:, c], w)
+        total += row_nanmean(pa) - row_nanmean(pb)
+    stat = total / len(a_sets)
+    obs = float(stat[0])
+    p = (1 + int(np.sum(np.abs(stat[1:]) >= abs(obs) - 1e-12))) / (1 + n_perm)
+    return {**out, "diff": obs, "p_value": float(p)}

@@ -54,6 +54,20 @@ def headline_fraction(points: list[dict]) -> float | None:
     return max((float(p["fraction"]) for p in points), default=None)
 
 
+def headline_state(head: dict, alpha: float = ALPHA) -> str:
+    """'a' | 'b' | 'tie': a side is ahead only when the simultaneous band (or, without one, the interval) excludes 0
+    AND the paired permutation test on ranks agrees at alpha (an intersection-union test; significance.py)."""
+    band = head.get("band") or {}
+    lo, hi = (band.get("lo"), band.get("hi")) if band else tuple(head.get("ci95") or (None, None))
+    if lo is None or hi is None:
+        return "tie"
+    side = "a" if lo > 0 else "b" if hi < 0 else "tie"
+    perm = head.get("permutation") or {}
+    if side != "tie" and perm.get("p_value") is not None and perm["p_value"] >= alpha:
+        return "tie"
+    return side
+
+
 def analyse(
     points: list[dict], scores: dict[str, np.ndarray], targets: np.ndarray, n_boot: int = 1000,
     n_perm: int = 1000, seed: int = 0, sims: int = 200, alpha: float = ALPHA,
@@ -85,7 +99,7 @@ def analyse(
     out["baseline"] = tests
     rep = Replicates({m: dict(v) for m, v in sets.items()}, targets, keep, n_boot, seed)
     a, b = METHODS
-    head = difference(rep, a, b, frac) if a in sets and b in sets else None
+    head = difference(rep, a, b, frac, n_perm=n_perm, seed=seed) if a in sets and b in sets else None
     for name, (fa, fb) in SCENARIOS.items():
         hours = {a: _hours(pts, a, fa), b: _hours(pts, b, fb)}
         out["ranges"][name] = {m: [min(h.values()), max(h.values())] if h else None for m, h in hours.items()}
@@ -96,6 +110,7 @@ def analyse(
         band = out["bands"].get("nominal", {}).get("headline")
         if band:
             out["headline"]["band"] = band  # simultaneous with the curve's comparisons
+        out["headline"]["state"] = headline_state(out["headline"], alpha)
     observed = {}
     for p in pts:
         per = (p.get("accuracy") or {}).get("per_class_ap")

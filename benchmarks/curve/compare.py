@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from benchmarks.evaluate import per_class_under_counts, resample_counts
-from benchmarks.significance import percentile_ci, row_nanmean, sup_t_band
+from benchmarks.significance import paired_permutation_test, percentile_ci, row_nanmean, sup_t_band
 
 METHOD = (
     "paired two-level bootstrap: test images resampled once per replicate for both models, then seeds resampled "
@@ -65,7 +65,8 @@ class Replicates:
         counts = resample_counts(self.n, self.n_boot, seed)
         one = np.ones((1, self.n))
         # seed draws as uniforms: the same draw picks the same seed position for both methods (paired)
-        self.u = np.random.default_rng(seed + 1).random((self.n_boot, 64))
+        k_max = max([len(by_s) for by_f in sets.values() for by_s in by_f.values()] or [1])
+        self.u = np.random.default_rng(seed + 1).random((self.n_boot, k_max))
         self.point: dict = {}
         self.boot: dict = {}
         for m, by_f in sets.items():
@@ -75,6 +76,7 @@ class Replicates:
                     self.point[(m, f, s)] = float(_macro(sc, targets, keep, one)[0])
                     self.boot[(m, f, s)] = _macro(sc, targets, keep, counts)
         self.sets = {m: {f: sorted(by_s) for f, by_s in by_f.items()} for m, by_f in sets.items()}
+        self.scores, self.targets, self.keep = sets, targets, keep
 
     def seeds(self, method: str, fraction: float) -> list:
         return self.sets.get(method, {}).get(fraction, [])
@@ -93,9 +95,9 @@ class Replicates:
         return float(np.nanmean(pts)), mean_all + seed_scale(k) * (resampled - mean_all)
 
 
-def difference(rep: Replicates, a: str, b: str, fraction: float) -> dict | None:
+def difference(rep: Replicates, a: str, b: str, fraction: float, n_perm: int = 0, seed: int = 0) -> dict | None:
     """a - b at one fraction over their common seeds: {fraction, seeds, diff, ci95, p_a_better, training_variance,
-    method}; None when no seed has both."""
+    permutation (the paired test on ranks, when n_perm > 0), method}; None when no seed has both."""
     common = sorted(set(rep.seeds(a, fraction)) & set(rep.seeds(b, fraction)))
     if not common:
         return None
@@ -103,7 +105,13 @@ def difference(rep: Replicates, a: str, b: str, fraction: float) -> dict | None:
     pb, rb = rep.curve_value(b, fraction, common)
     d = ra - rb
     ok = np.isfinite(d)
+    perm = None
+    if n_perm > 0:
+        sa = [rep.scores[a][fraction][s] for s in common]
+        sb = [rep.scores[b][fraction][s] for s in common]
+        perm = paired_permutation_test(sa, sb, rep.targets, rep.keep, n_perm=n_perm, seed=seed)
     return {
+        "permutation": perm,
         "fraction": float(fraction),
         "seeds": list(common),
         "n_seeds": len(common),

@@ -5,8 +5,8 @@ simulated, so the numbers answer "with *these* test labels, how often would each
 - false "beats the baseline": scores independent of the labels (standard normal), run through the permutation
   test; the share called "beats" (should be <= alpha);
 - false "ahead": two models of equal quality (the same binormal separation per class, matched to the models'
-  observed per-class AP, independent noise), run through the paired bootstrap; the share whose 95% interval
-  excludes 0 (should be <= 5%);
+  observed per-class AP, independent noise), run through the verdict's rule (paired bootstrap interval excludes 0
+  and the paired permutation test on ranks agrees); the share called different (should be <= 5%);
 - interval coverage: one model with that separation; the share of 95% macro-AP intervals that contain its
   population macro AP (exact, from the binormal model);
 - power: a planted difference of `delta` macro AP (the weaker model's separation lowered until its population AP
@@ -25,7 +25,14 @@ import time
 import numpy as np
 
 from benchmarks.evaluate import per_class_under_counts, resample_counts
-from benchmarks.significance import ALPHA, basic_logit_ci, percentile_ci, permutation_test, row_nanmean
+from benchmarks.significance import (
+    ALPHA,
+    basic_logit_ci,
+    paired_permutation_test,
+    percentile_ci,
+    permutation_test,
+    row_nanmean,
+)
 
 DELTAS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
 POWER_TARGET = 0.8
@@ -58,6 +65,16 @@ def mu_for_ap(ap: float, prevalence: float) -> float:
 def _macro(scores, y, keep, counts):
     ap, _ = per_class_under_counts(scores, y, np.zeros_like(scores, dtype=bool), counts, keep)
     return row_nanmean(ap)
+
+
+def _ahead(a, b, y, keep, counts, n_perm, seed, alpha) -> str:
+    """The verdict's one-seed rule for "ahead" (analysis.headline_state): the paired bootstrap interval excludes 0
+    and the paired permutation test on ranks agrees."""
+    ci = percentile_ci(_macro(a, y, keep, counts) - _macro(b, y, keep, counts))
+    if ci is None or ci[0] <= 0 <= ci[1]:
+        return "tie"
+    p = paired_permutation_test([a], [b], y, keep, n_perm=n_perm, seed=seed)["p_value"]
+    return "tie" if p is None or p >= alpha else ("a" if ci[0] > 0 else "b")
 
 
 def self_check(
@@ -98,9 +115,7 @@ def self_check(
         false_beats += p is not None and p < alpha
         counts = resample_counts(n, n_boot, int(rng.integers(1 << 31)))
         a, b = model(mu), model(mu)
-        d = _macro(a, y, keep, counts) - _macro(b, y, keep, counts)
-        ci = percentile_ci(d)
-        false_ahead += ci is not None and (ci[0] > 0 or ci[1] < 0)
+        false_ahead += _ahead(a, b, y, keep, counts, n_perm, int(rng.integers(1 << 31)), alpha) != "tie"
         est = float(_macro(a, y, keep, one)[0])
         ci_a = basic_logit_ci(est, _macro(a, y, keep, counts))
         covered += ci_a is not None and ci_a[0] <= truth <= ci_a[1]
@@ -117,9 +132,8 @@ def self_check(
         hit = 0
         for _ in range(power_sims):
             counts = resample_counts(n, n_boot, int(rng.integers(1 << 31)))
-            d = _macro(model(mu), y, keep, counts) - _macro(model(weaker), y, keep, counts)
-            ci = percentile_ci(d)
-            hit += ci is not None and ci[0] > 0
+            side = _ahead(model(mu), model(weaker), y, keep, counts, n_perm, int(rng.integers(1 << 31)), alpha)
+            hit += side == "a"
         power[f"{delta:g}"] = hit / power_sims
         if detectable is None and hit / power_sims >= POWER_TARGET:
             detectable = delta

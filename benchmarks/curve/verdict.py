@@ -43,15 +43,13 @@ def _headline_line(head: dict | None, a: str, b: str) -> tuple[str | None, str]:
     """(sentence, state 'a' | 'b' | 'tie' | 'none')."""
     if not head or head.get("diff") is None:
         return None, "none"
-    state = (head.get("band") or {}).get("state")
-    if state is None and head.get("ci95"):
-        lo, hi = head["ci95"]
-        state = "a" if lo > 0 else "b" if hi < 0 else "tie"
-    state = state or "tie"
+    state = head.get("state") or "tie"
     seeds = f"{head['n_seeds']} seeds" if head["n_seeds"] > 1 else "one seed"
+    perm = head.get("permutation") or {}
+    p = f", paired permutation p = {perm['p_value']:.3g}" if perm.get("p_value") is not None else ""
     nums = (
         f"{SHORT[a]} - {SHORT[b]} macro AP {_ci(head['diff'], head.get('ci95'))}, P({SHORT[a]} better) = "
-        f"{head['p_a_better']:.2f}, {seeds}"
+        f"{head['p_a_better']:.2f}{p}, {seeds}"
     )
     frac = "all train images" if head["fraction"] == 1 else f"{head['fraction']:g} of the train images"
     if state == "tie":
