@@ -82,6 +82,60 @@ def test_undertrained():
     assert undertrained([0.5, 0.6])["undertrained"] is None
 
 
+def _flagged(histories) -> float:
+    return float(np.mean([undertrained(h)["undertrained"] for h in histories]))
+
+
+@pytest.mark.parametrize("epochs", [6, 10, 20])
+def test_undertrained_false_flag_rate_on_flat_noisy_histories(epochs):
+    """A run that has stopped improving (flat val metric plus noise) is flagged at about the test's alpha (5%), at
+    every length; the old "best in the last 3 epochs" rule flagged ~3 / epochs of them (50% at 6 epochs)."""
+    rng = np.random.default_rng(epochs)
+    flat = 0.6 + 0.02 * rng.standard_normal((2000, epochs))
+    rate = _flagged(flat)
+    assert 0.01 <= rate <= 0.10, rate  # >= 1%: the test can fire at all (not vacuous)
+
+
+def test_undertrained_converged_curve_is_rarely_flagged():
+    """A curve that climbed early and levelled off: the steep first epochs lie outside the window (the last half)."""
+    rng = np.random.default_rng(7)
+    t = np.arange(20)
+    curves = 0.8 * (1 - np.exp(-t / 2.0)) + 0.02 * rng.standard_normal((1000, 20))
+    assert _flagged(curves) <= 0.10
+
+
+@pytest.mark.parametrize(("epochs", "slope_in_sd"), [(10, 1.5), (20, 0.5)])
+def test_undertrained_power_on_a_rising_history(epochs, slope_in_sd):
+    """A planted rise of `slope_in_sd` noise standard deviations per epoch is flagged in >= 80% of runs."""
+    rng = np.random.default_rng(epochs)
+    rising = 0.5 + 0.02 * slope_in_sd * np.arange(epochs) + 0.02 * rng.standard_normal((1000, epochs))
+    assert _flagged(rising) >= 0.80
+    falling = 0.5 - 0.02 * slope_in_sd * np.arange(epochs) + 0.02 * rng.standard_normal((200, epochs))
+    assert _flagged(falling) == 0.0  # one-sided: a falling metric is not "still improving"
+
+
+def test_undertrained_record_and_edge_cases():
+    r = undertrained([0.5, 0.52, 0.51, 0.55, 0.56, 0.60, 0.61, 0.66], metric="val/macro_ap")
+    assert r["window"] == 4 and r["undertrained"] is True  # the last half of 8 epochs
+    x = np.arange(4.0)
+    y = np.array([0.56, 0.60, 0.61, 0.66])
+    assert r["slope_per_epoch"] == pytest.approx(np.polyfit(x, y, 1)[0])
+    assert 0 < r["p_value"] < 0.05
+    assert "val/macro_ap rose 0.031 per epoch over the last 4 of 8 epochs" in r["reason"]
+    assert "one-sided t test" in r["method"] and "last half" in r["method"]
+    too_few = undertrained([0.5, 0.6, float("nan"), 0.7])  # NaN is not an epoch value
+    assert too_few["undertrained"] is None and "3 epoch value(s)" in too_few["reason"]
+    for const in ([0.5] * 8, [0.1] * 7, [0.0] * 4):  # zero variance: no crash, slope 0, not flagged
+        c = undertrained(const)
+        assert c["undertrained"] is False and c["slope_per_epoch"] == 0.0 and c["p_value"] == 1.0
+    assert undertrained([1.0, 2.0, 3.0, 4.0, 5.0])["p_value"] == 0.0  # a straight rise, no noise
+    assert undertrained([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], window=6)["window"] == 6
+    loss = undertrained([2.0, 1.5, 1.4, 1.2, 1.0, 0.8], higher_is_better=False)
+    assert loss["undertrained"] is True and loss["slope_per_epoch"] < 0 and "fell" in loss["reason"]
+    with pytest.raises(ValueError, match="window = 3"):
+        undertrained([0.5] * 8, window=3)
+
+
 VAL = {"n_images": 90, "n_labels": 150, "n_boxes": 200}
 
 
