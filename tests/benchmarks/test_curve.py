@@ -11,6 +11,7 @@ from sklearn.metrics import average_precision_score, f1_score
 from benchmarks.curve import epochs_for, labeling_hours, nested_subsets, paired_bootstrap_diff, undertrained
 from benchmarks.curve.subsets import SubsetError, stratified_order
 from benchmarks.evaluate import evaluate
+from benchmarks.harness.curve_stage import undertrained_check
 
 FRACTIONS = [0.05, 0.1, 0.25, 0.5, 1.0]
 
@@ -134,6 +135,50 @@ def test_undertrained_record_and_edge_cases():
     assert loss["undertrained"] is True and loss["slope_per_epoch"] < 0 and "fell" in loss["reason"]
     with pytest.raises(ValueError, match="window = 3"):
         undertrained([0.5] * 8, window=3)
+
+
+def _history(folder, columns: dict) -> None:
+    folder.mkdir(parents=True)
+    n = len(next(iter(columns.values())))
+    rows = [",".join(["epoch", *columns])]
+    rows += [",".join([str(e + 1), *("" if v[e] is None else str(v[e]) for v in columns.values())]) for e in range(n)]
+    (folder / "history.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_undertrained_check_reads_the_image_level_val_metric_of_either_pipeline(tmp_path):
+    rising = [0.50, 0.55, 0.61, 0.64, 0.70, 0.74, 0.81, 0.85]
+    _history(tmp_path / "cls", {"val/loss": [1.0] * 8, "val/macro_ap": rising})
+    c = undertrained_check(tmp_path / "cls")
+    assert c["undertrained_metric"] == "val/macro_ap" and c["undertrained"] is True
+    assert "image-level val macro AP" in c["undertrained_reason"]
+    assert c["undertrained_test"]["window"] == 4 and c["undertrained_test"]["p_value"] < 0.05
+    # the detector: box mAP stuck at 0 while the image-level AP still climbs; the image-level AP is what is tested
+    _history(tmp_path / "det", {"metrics/mAP50(B)": [0.0] * 8, "val/image_macro_ap": rising})
+    d = undertrained_check(tmp_path / "det")
+    assert d["undertrained_metric"] == "val/image_macro_ap" and d["undertrained"] is True
+    # an older detector artifact (box mAP only), or one whose image-level column is empty: box mAP, and says so
+    _history(tmp_path / "old", {" metrics/mAP50(B)": [0.0] * 8})
+    _history(tmp_path / "ddp", {"metrics/mAP50(B)": [0.0] * 8, "val/image_macro_ap": [None] * 8})
+    for name in ("old", "ddp"):
+        o = undertrained_check(tmp_path / name)
+        assert o["undertrained_metric"] == "metrics/mAP50(B)" and o["undertrained"] is False
+        assert "no image-level val macro AP" in o["undertrained_reason"]
+    none = undertrained_check(tmp_path / "missing")
+    assert none["undertrained"] is None and none["undertrained_metric"] is None
+    assert "has no val metric per epoch" in none["undertrained_reason"]
+
+
+def test_points_table_shows_the_slope_test_p_value():
+    from benchmarks.report.curve_blocks import points_table
+
+    pts = [
+        {"undertrained": True, "undertrained_test": {"p_value": 0.0031}},
+        {"undertrained": False, "undertrained_test": {"p_value": 0.62}},
+        {"undertrained": None, "undertrained_test": {"p_value": None}},
+        {"undertrained": False},  # a curve.json written before the test recorded its p-value
+    ]
+    col = points_table({"curve": {"points": pts}})["still improving"].tolist()
+    assert col == ["yes (p 0.0031)", "no (p 0.62)", "?", "no"]
 
 
 VAL = {"n_images": 90, "n_labels": 150, "n_boxes": 200}
