@@ -5,6 +5,8 @@ times it and copies what the harness reads into a fixed layout:
 
     out_dir/weights/best.pt, last.pt   config.json  classes.json  thresholds.json  history.csv  training.json
     out_dir/ultralytics/               Ultralytics' own run folder (results.csv, args.yaml; its weights moved out)
+
+history.csv is Ultralytics' results.csv plus the image-level val macro AP of each epoch (detector.val_scores).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import yaml
 from detector.config import ConfigError, DetectorConfig
 from detector.models import resolve_source
 from detector.progress import EpochLog
+from detector.val_scores import ValImageScores, write_history
 
 ARTIFACT_FILES = (
     "weights/best.pt",
@@ -109,6 +112,18 @@ def _progress_callbacks(model, state: dict, progress: bool, total_epochs: int) -
     model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
 
 
+def _image_ap_callbacks(model, state: dict) -> None:
+    """Each epoch's image-level val macro AP into state["image_ap"] {epoch: value} (detector.val_scores). The
+    final_eval() pass over best.pt lands at the last epoch + 1, a row history.csv does not have."""
+    scores = ValImageScores()
+    scores.register(model)
+
+    def on_fit_epoch_end(trainer):
+        state["image_ap"][trainer.epoch + 1] = scores.take()
+
+    model.add_callback("on_fit_epoch_end", on_fit_epoch_end)
+
+
 def train(view_dir: str | Path, cfg: DetectorConfig, out_dir: str | Path, progress: bool = True) -> Path:
     """Train on the view's train split (val split for model selection); returns the artifact folder. An artifact
     already finished with the same config and view is returned as is (the harness resumes runs)."""
@@ -149,7 +164,7 @@ def train(view_dir: str | Path, cfg: DetectorConfig, out_dir: str | Path, progre
         "exist_ok": True,
         "verbose": False,
     }
-    state: dict = {"epoch_s": [], "best_epoch": None}
+    state: dict = {"epoch_s": [], "best_epoch": None, "image_ap": {}}
     with hardware.restore_globals(), hardware.keep_torch_threads() as threads:
         try:
             model = YOLO(source, task="detect")
@@ -163,6 +178,7 @@ def train(view_dir: str | Path, cfg: DetectorConfig, out_dir: str | Path, progre
                 "download or copy it again, or train from scratch with weights: none"
             ) from None
         _progress_callbacks(model, state, progress, cfg.epochs)
+        _image_ap_callbacks(model, state)
         if progress:
             print(f"  detector: {cfg.model} ({start}, {source}) on {device}, {cfg.epochs} epochs at {cfg.imgsz} px")
         t0 = time.perf_counter()
@@ -182,7 +198,7 @@ def _write_artifact(out_dir, run_dir, cfg, classes, view_dir, view_sha, state, d
         if not src.is_file():
             raise RuntimeError(f"detector: Ultralytics finished without {src}; see its run folder {run_dir}")
         shutil.move(src, weights / name)  # moved, not copied: one copy of the weights per artifact
-    shutil.copy2(run_dir / "results.csv", out_dir / "history.csv")
+    write_history(run_dir / "results.csv", out_dir / "history.csv", state["image_ap"])
     cfg.save(out_dir / "config.json")
     (out_dir / "classes.json").write_text(json.dumps(classes, indent=2) + "\n")
     write_thresholds(out_dir, classes, [DEFAULT_THRESHOLD] * len(classes), "default (Ultralytics predict conf)")

@@ -1,8 +1,9 @@
 """The `curve` stage: every finished job becomes a budget point priced in labeling hours of its method, the paired
 difference detector - classifier per (fraction, seed) on the same test images, and the verdict that opens the report.
 
-Reads the jobs' job.json (subset counts, recipe), artifact/training.json and history.csv, test_scores.npy and
-eval.json (accuracy per point), labeling.json (the measured rates, if any); writes curve.json.
+Reads the jobs' job.json (subset counts, recipe), artifact/training.json and history.csv (the image-level val macro
+AP per epoch, for the "still improving" test), test_scores.npy and eval.json (accuracy per point), labeling.json (the
+measured rates, if any); writes curve.json.
 """
 
 from __future__ import annotations
@@ -20,26 +21,52 @@ from benchmarks.harness.jobs import JOBS_DIR
 
 ACC_KEYS = ("macro_ap", "macro_ap_ci95", "macro_f1", "macro_f1_ci95", "n_test", "vs_baseline", "baseline",
             "decisions_equal_always_positive", "excluded_classes")  # fmt: skip
-# the val metric each pipeline's history.csv carries (higher is better), for the "still improving" check
-HISTORY_METRICS = ("val/macro_ap", "metrics/mAP50(B)", "metrics/mAP50-95(B)")
+# the image-level val macro AP, the "still improving" test's metric for both pipelines (higher is better): the
+# classifier logs val/macro_ap, the detector val/image_macro_ap (detector.val_scores)
+IMAGE_METRICS = ("val/macro_ap", "val/image_macro_ap")
+# a detector artifact written before val/image_macro_ap existed has box mAP only
+BOX_METRICS = ("metrics/mAP50(B)", "metrics/mAP50-95(B)")
 
 
 def _read(path: Path, default=None):
     return json.loads(path.read_text()) if path.exists() else default
 
 
-def _history_metric(artifact: Path) -> list[float]:
+def _history_metric(artifact: Path) -> tuple[list[float], str | None]:
+    """(values per epoch, column) of the first metric of IMAGE_METRICS, then BOX_METRICS, with a value in the
+    artifact's history.csv; ([], None) when there is none."""
     f = artifact / "history.csv"
     if not f.exists():
-        return []
+        return [], None
     import pandas as pd
 
     df = pd.read_csv(f)
     df.columns = [c.strip() for c in df.columns]
-    for col in HISTORY_METRICS:
-        if col in df:
-            return [float(v) for v in df[col].dropna()]
-    return []
+    for col in (*IMAGE_METRICS, *BOX_METRICS):
+        values = [float(v) for v in pd.to_numeric(df[col], errors="coerce").dropna()] if col in df else []
+        if values:
+            return values, col
+    return [], None
+
+
+def undertrained_check(artifact: Path) -> dict:
+    """The point's "still improving" fields: {undertrained, undertrained_reason, undertrained_metric (the
+    history.csv column tested, None when there was none), undertrained_test {slope_per_epoch, p_value, window,
+    method}}."""
+    values, col = _history_metric(artifact)
+    if col is None:
+        names = ", ".join((*IMAGE_METRICS, *BOX_METRICS))
+        und = undertrained([])
+        und["reason"] = f"{artifact / 'history.csv'} has no val metric per epoch (looked for {names}): not judged"
+    elif col in BOX_METRICS:
+        und = undertrained(values, metric=f"val box {col} (no image-level val macro AP in this older artifact)")
+    else:
+        und = undertrained(values, metric=f"{col} (image-level val macro AP)")
+    test = {k: und[k] for k in ("slope_per_epoch", "p_value", "window", "method")}
+    return {
+        "undertrained": und["undertrained"], "undertrained_reason": und["reason"],
+        "undertrained_metric": col, "undertrained_test": test,
+    }  # fmt: skip
 
 
 def _val_counts(spec: dict) -> dict:
@@ -85,7 +112,7 @@ def build_points(ctx) -> tuple[list[dict], dict]:
         if measured is not None and method not in sample_cache:
             sample_cache[method] = _samples(ctx, method)
         training = _read(job.artifact(ctx.run_dir) / "training.json", {})
-        und = undertrained(_history_metric(job.artifact(ctx.run_dir)))
+        und = undertrained_check(job.artifact(ctx.run_dir))
         points.append({
             "key": job.key, "candidate": job.candidate, "pipeline": job.pipeline, "method": METHODS[method],
             "fraction": job.fraction, "seed": job.seed, "headline": job.headline,
@@ -98,7 +125,7 @@ def build_points(ctx) -> tuple[list[dict], dict]:
                                           .values()]},
             "train_wall_s": training.get("train_wall_s"),
             "compute_usd": compute_usd(training.get("train_wall_s"), usd_compute),
-            "undertrained": und["undertrained"], "undertrained_reason": und["reason"],
+            **und,
         })  # fmt: skip
     thresholds = {k: v.get("thresholds") for k, v in (ev.get("points") or {}).items()}
     return points, {"failed": failed, "thresholds": thresholds}

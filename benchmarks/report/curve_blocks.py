@@ -25,6 +25,13 @@ def _epochs(rec: dict) -> str:
     return f"{rec.get('epochs', '?')} ({rec.get('steps', '?')}{', capped' if rec.get('capped') else ''})"
 
 
+def _still_improving(p: dict) -> str:
+    """yes / no / ? with the p-value of the slope test on the val metric's last epochs (curve/recipe.py)."""
+    word = {True: "yes", False: "no"}.get(p.get("undertrained"), "?")
+    pv = (p.get("undertrained_test") or {}).get("p_value")
+    return f"{word} (p {pv:.2g})" if C.num(pv) is not None else word
+
+
 def points_table(results: dict) -> pd.DataFrame:
     rows = []
     for p in _curve(results).get("points") or []:
@@ -39,7 +46,7 @@ def points_table(results: dict) -> pd.DataFrame:
             "p (this point alone)": C.fmt((acc.get("vs_baseline") or {}).get("p_value"), 3),
             "epochs (steps)": _epochs(rec),
             "train": C.fmt_seconds(p.get("train_wall_s")),
-            "still improving": "yes" if p.get("undertrained") else "no" if p.get("undertrained") is False else "?",
+            "still improving": _still_improving(p),
         })  # fmt: skip
     return pd.DataFrame(rows)
 

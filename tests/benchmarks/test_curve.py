@@ -11,6 +11,7 @@ from sklearn.metrics import average_precision_score, f1_score
 from benchmarks.curve import epochs_for, labeling_hours, nested_subsets, paired_bootstrap_diff, undertrained
 from benchmarks.curve.subsets import SubsetError, stratified_order
 from benchmarks.evaluate import evaluate
+from benchmarks.harness.curve_stage import undertrained_check
 
 FRACTIONS = [0.05, 0.1, 0.25, 0.5, 1.0]
 
@@ -80,6 +81,104 @@ def test_undertrained():
     assert undertrained([0.1, 0.6, 0.8, 0.8, 0.79, 0.8])["undertrained"] is False
     assert undertrained([2.0, 1.0, 0.9, 0.8, 0.5], higher_is_better=False)["undertrained"] is True
     assert undertrained([0.5, 0.6])["undertrained"] is None
+
+
+def _flagged(histories) -> float:
+    return float(np.mean([undertrained(h)["undertrained"] for h in histories]))
+
+
+@pytest.mark.parametrize("epochs", [6, 10, 20])
+def test_undertrained_false_flag_rate_on_flat_noisy_histories(epochs):
+    """A run that has stopped improving (flat val metric plus noise) is flagged at about the test's alpha (5%), at
+    every length; the old "best in the last 3 epochs" rule flagged ~3 / epochs of them (50% at 6 epochs)."""
+    rng = np.random.default_rng(epochs)
+    flat = 0.6 + 0.02 * rng.standard_normal((2000, epochs))
+    rate = _flagged(flat)
+    assert 0.01 <= rate <= 0.10, rate  # >= 1%: the test can fire at all (not vacuous)
+
+
+def test_undertrained_converged_curve_is_rarely_flagged():
+    """A curve that climbed early and levelled off: the steep first epochs lie outside the window (the last half)."""
+    rng = np.random.default_rng(7)
+    t = np.arange(20)
+    curves = 0.8 * (1 - np.exp(-t / 2.0)) + 0.02 * rng.standard_normal((1000, 20))
+    assert _flagged(curves) <= 0.10
+
+
+@pytest.mark.parametrize(("epochs", "slope_in_sd"), [(10, 1.5), (20, 0.5)])
+def test_undertrained_power_on_a_rising_history(epochs, slope_in_sd):
+    """A planted rise of `slope_in_sd` noise standard deviations per epoch is flagged in >= 80% of runs."""
+    rng = np.random.default_rng(epochs)
+    rising = 0.5 + 0.02 * slope_in_sd * np.arange(epochs) + 0.02 * rng.standard_normal((1000, epochs))
+    assert _flagged(rising) >= 0.80
+    falling = 0.5 - 0.02 * slope_in_sd * np.arange(epochs) + 0.02 * rng.standard_normal((200, epochs))
+    assert _flagged(falling) == 0.0  # one-sided: a falling metric is not "still improving"
+
+
+def test_undertrained_record_and_edge_cases():
+    r = undertrained([0.5, 0.52, 0.51, 0.55, 0.56, 0.60, 0.61, 0.66], metric="val/macro_ap")
+    assert r["window"] == 4 and r["undertrained"] is True  # the last half of 8 epochs
+    x = np.arange(4.0)
+    y = np.array([0.56, 0.60, 0.61, 0.66])
+    assert r["slope_per_epoch"] == pytest.approx(np.polyfit(x, y, 1)[0])
+    assert 0 < r["p_value"] < 0.05
+    assert "val/macro_ap rose 0.031 per epoch over the last 4 of 8 epochs" in r["reason"]
+    assert "one-sided t test" in r["method"] and "last half" in r["method"]
+    too_few = undertrained([0.5, 0.6, float("nan"), 0.7])  # NaN is not an epoch value
+    assert too_few["undertrained"] is None and "3 epoch value(s)" in too_few["reason"]
+    for const in ([0.5] * 8, [0.1] * 7, [0.0] * 4):  # zero variance: no crash, slope 0, not flagged
+        c = undertrained(const)
+        assert c["undertrained"] is False and c["slope_per_epoch"] == 0.0 and c["p_value"] == 1.0
+    assert undertrained([1.0, 2.0, 3.0, 4.0, 5.0])["p_value"] == 0.0  # a straight rise, no noise
+    assert undertrained([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], window=6)["window"] == 6
+    loss = undertrained([2.0, 1.5, 1.4, 1.2, 1.0, 0.8], higher_is_better=False)
+    assert loss["undertrained"] is True and loss["slope_per_epoch"] < 0 and "fell" in loss["reason"]
+    with pytest.raises(ValueError, match="window = 3"):
+        undertrained([0.5] * 8, window=3)
+
+
+def _history(folder, columns: dict) -> None:
+    folder.mkdir(parents=True)
+    n = len(next(iter(columns.values())))
+    rows = [",".join(["epoch", *columns])]
+    rows += [",".join([str(e + 1), *("" if v[e] is None else str(v[e]) for v in columns.values())]) for e in range(n)]
+    (folder / "history.csv").write_text("\n".join(rows) + "\n")
+
+
+def test_undertrained_check_reads_the_image_level_val_metric_of_either_pipeline(tmp_path):
+    rising = [0.50, 0.55, 0.61, 0.64, 0.70, 0.74, 0.81, 0.85]
+    _history(tmp_path / "cls", {"val/loss": [1.0] * 8, "val/macro_ap": rising})
+    c = undertrained_check(tmp_path / "cls")
+    assert c["undertrained_metric"] == "val/macro_ap" and c["undertrained"] is True
+    assert "image-level val macro AP" in c["undertrained_reason"]
+    assert c["undertrained_test"]["window"] == 4 and c["undertrained_test"]["p_value"] < 0.05
+    # the detector: box mAP stuck at 0 while the image-level AP still climbs; the image-level AP is what is tested
+    _history(tmp_path / "det", {"metrics/mAP50(B)": [0.0] * 8, "val/image_macro_ap": rising})
+    d = undertrained_check(tmp_path / "det")
+    assert d["undertrained_metric"] == "val/image_macro_ap" and d["undertrained"] is True
+    # an older detector artifact (box mAP only), or one whose image-level column is empty: box mAP, and says so
+    _history(tmp_path / "old", {" metrics/mAP50(B)": [0.0] * 8})
+    _history(tmp_path / "ddp", {"metrics/mAP50(B)": [0.0] * 8, "val/image_macro_ap": [None] * 8})
+    for name in ("old", "ddp"):
+        o = undertrained_check(tmp_path / name)
+        assert o["undertrained_metric"] == "metrics/mAP50(B)" and o["undertrained"] is False
+        assert "no image-level val macro AP" in o["undertrained_reason"]
+    none = undertrained_check(tmp_path / "missing")
+    assert none["undertrained"] is None and none["undertrained_metric"] is None
+    assert "has no val metric per epoch" in none["undertrained_reason"]
+
+
+def test_points_table_shows_the_slope_test_p_value():
+    from benchmarks.report.curve_blocks import points_table
+
+    pts = [
+        {"undertrained": True, "undertrained_test": {"p_value": 0.0031}},
+        {"undertrained": False, "undertrained_test": {"p_value": 0.62}},
+        {"undertrained": None, "undertrained_test": {"p_value": None}},
+        {"undertrained": False},  # a curve.json written before the test recorded its p-value
+    ]
+    col = points_table({"curve": {"points": pts}})["still improving"].tolist()
+    assert col == ["yes (p 0.0031)", "no (p 0.62)", "?", "no"]
 
 
 VAL = {"n_images": 90, "n_labels": 150, "n_boxes": 200}

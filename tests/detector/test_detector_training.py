@@ -55,6 +55,9 @@ def test_artifact_layout_and_training_record(trained):
     assert rec["best_epoch"] == 1
     history = (art / "history.csv").read_text().splitlines()
     assert len(history) == 2 and "metrics/mAP50(B)" in history[0]  # header + one epoch
+    # the image-level val macro AP of the epoch, from the validator's own predictions (detector.val_scores)
+    row = dict(zip(history[0].split(","), history[1].split(",")))
+    assert 0.0 <= float(row["val/image_macro_ap"]) <= 1.0
     assert json.loads((art / "thresholds.json").read_text())["thresholds"] == {"red_square": 0.25, "blue_circle": 0.25}
     assert (art / "ultralytics" / "results.csv").is_file()  # Ultralytics' own run folder is inside out_dir
 
