@@ -90,7 +90,9 @@ def analyse(
         if float(p["fraction"]) == frac:
             tests.setdefault(p["candidate"], {"method": p["method"], "keys": []})["keys"].append(p["key"])
     for t in tests.values():
-        t.update(permutation_test([scores[k] for k in t["keys"]], targets, keep, n_perm=n_perm, seed=seed))
+        res = permutation_test([scores[k] for k in t["keys"]], targets, keep, n_perm=n_perm, seed=seed)
+        res["test"] = res.pop("method")  # "method" stays the labeling method
+        t.update(res)
         t["n_seeds"] = len(t.pop("keys"))
     adj = holm({c: t["p_value"] for c, t in tests.items()}, alpha)
     for c, t in tests.items():

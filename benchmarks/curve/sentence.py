@@ -79,12 +79,11 @@ def curve_sentence(band: dict | None, ranges: dict, a: str = "cvat_boxes", b: st
                 parts.append(f"from {fmt_h(s['from_hours'])} to {fmt_h(s['to_hours'])} h {_phrase(s['state'])}")
         body = "; ".join(parts)
     text = f"Where both were measured ({fmt_h(lo)} to {fmt_h(hi)} labeling hours): {body}."
-    outside = []
-    for m, r in have.items():
-        if r[0] < lo - 1e-12:
-            outside.append(f"below {fmt_h(lo)} h only {LABELS[m]} was measured (from {fmt_h(r[0])} h)")
-        if r[1] > hi + 1e-12:
-            outside.append(f"above {fmt_h(hi)} h only {LABELS[m]} was measured (to {fmt_h(r[1])} h)")
-    if outside:
-        text += " " + "; ".join(outside).capitalize() + "."
+    below = [f"below {fmt_h(lo)} h only {LABELS[m]} was measured (from {fmt_h(r[0])} h)"
+             for m, r in have.items() if r[0] < lo - 1e-12]  # fmt: skip
+    above = [f"above {fmt_h(hi)} h only {LABELS[m]} was measured (to {fmt_h(r[1])} h)"
+             for m, r in have.items() if r[1] > hi + 1e-12]  # fmt: skip
+    if below or above:
+        more = "; ".join(below + above)
+        text += " " + more[0].upper() + more[1:] + "."
     return {"text": text, "segments": segs, "derivation": DERIVATION}

@@ -19,6 +19,13 @@ def _ci(d: float | None, ci: list[float] | None) -> str:
     return f"{d:+.3f}" + (f" [95% CI {ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else " [no CI]")
 
 
+def fmt_p(p: float, n_perm: int, bare: bool = False) -> str:
+    """'= 0.043', or '<= 0.001' at the smallest p-value the permutations can give (1 / (n + 1))."""
+    if p <= 1.0 / (n_perm + 1) + 1e-12:
+        return f"<= {p:.2g}"
+    return f"{p:.2g}" if bare else f"= {p:.2g}"
+
+
 def _baseline_lines(baseline: dict) -> tuple[list[str], list[str]]:
     lines, beating = [], []
     for cand, t in baseline.items():
@@ -29,7 +36,8 @@ def _baseline_lines(baseline: dict) -> tuple[list[str], list[str]]:
         seeds = f", mean over {t['n_seeds']} seeds" if t.get("n_seeds", 1) > 1 else ""
         nums = (
             f"macro AP {t['observed']:.3f} against {t['random_ranking_ap']:.3f} for a random ranking{seeds}; "
-            f"permutation p = {t['p_value']:.3g}, Holm-adjusted over {t['holm_over']}: {t['p_holm']:.3g}"
+            f"permutation p {fmt_p(t['p_value'], t['n_perm'])}, Holm-adjusted over {t['holm_over']}: "
+            f"{fmt_p(t['p_holm'], t['n_perm'], bare=True)}"
         )
         if t.get("beats"):
             beating.append(cand)
@@ -46,7 +54,7 @@ def _headline_line(head: dict | None, a: str, b: str) -> tuple[str | None, str]:
     state = head.get("state") or "tie"
     seeds = f"{head['n_seeds']} seeds" if head["n_seeds"] > 1 else "one seed"
     perm = head.get("permutation") or {}
-    p = f", paired permutation p = {perm['p_value']:.3g}" if perm.get("p_value") is not None else ""
+    p = f", paired permutation p {fmt_p(perm['p_value'], perm['n_perm'])}" if perm.get("p_value") is not None else ""
     nums = (
         f"{SHORT[a]} - {SHORT[b]} macro AP {_ci(head['diff'], head.get('ci95'))}, P({SHORT[a]} better) = "
         f"{head['p_a_better']:.2f}{p}, {seeds}"

@@ -8,6 +8,7 @@ stages again. A point whose file is missing or unreadable is reported and left o
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from benchmarks.config import ConfigError, load_config
@@ -20,6 +21,10 @@ RESOLVED = "config.resolved.yaml"
 
 class _NoLog:
     """Stage bookkeeping is not touched: the stages were finished by the bench that made the run."""
+
+    def __init__(self, run_dir: Path):
+        f = run_dir / "stages.json"
+        self.stages = json.loads(f.read_text()).get("stages", {}) if f.is_file() else {}
 
     def done(self, name: str) -> bool:
         return True
@@ -37,7 +42,7 @@ def reevaluate(run_dir: Path, overrides: list[str] | None = None, echo=print) ->
     if not cfg_file.is_file():
         raise ConfigError(f"{run_dir}: no {RESOLVED}; is this a run folder made by `clsdet bench`?")
     cfg = load_config(cfg_file, overrides=overrides)
-    ctx = S.Context(cfg=cfg, run_dir=run_dir, log=_NoLog(), echo=echo)
+    ctx = S.Context(cfg=cfg, run_dir=run_dir, log=_NoLog(run_dir), echo=echo)
     ev = ctx.read_json("eval.json")
     m = cfg.metrics
     redone, missing = 0, []
@@ -71,7 +76,5 @@ def reevaluate(run_dir: Path, overrides: list[str] | None = None, echo=print) ->
 
 
 def _is_headline(run_dir: Path, key: str) -> bool:
-    import json
-
     f = run_dir / JOBS_DIR / key / "job.json"
     return f.is_file() and bool(json.loads(f.read_text()).get("headline"))

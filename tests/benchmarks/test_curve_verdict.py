@@ -1,145 +1,163 @@
-"""The budget sentence and the verdict on made-up curves (the derivation is in benchmarks/curve/sentence.py)."""
+"""The budget sentence and the verdict on made-up runs: points with known labeling hours and synthetic test scores of
+known quality, through analysis.analyse() (the statistics) and verdict() (the words)."""
 
 from __future__ import annotations
 
-import re
+import json
 
-from benchmarks.curve import curve_sentence, verdict
+import numpy as np
+import pytest
+
+from benchmarks.curve.analysis import analyse
+from benchmarks.curve.verdict import verdict
 
 CLS, DET = "the classifier (folder sorting)", "the detector (CVAT boxes)"
+N, KS = 120, [12, 20, 30]
 
 
-def _points(method, hours, aps, half=0.02, fractions=(0.25, 0.5, 1.0), seeds=(0,), beats=True, lo=None, hi=None):
-    out = []
-    for i, (h, ap, f) in enumerate(zip(hours, aps, fractions)):
-        for s in seeds:
-            out.append({
-                "candidate": "resnet18" if method == "folder_sort" else "yolo11n",
-                "pipeline": "classifier" if method == "folder_sort" else "detector", "method": method,
-                "fraction": f, "seed": s, "n_images": int(400 * f),
-                "labeling": {"hours": h, "hours_lo": (lo or hours)[i], "hours_hi": (hi or hours)[i],
-                             "source": "modeled"},
-                "accuracy": {"macro_ap": ap + 0.001 * s, "macro_ap_ci95": [ap - half, ap + half],
-                             "vs_baseline": {"beats_baseline": beats}, "decisions_equal_always_positive": False},
-                "undertrained": False,
-            })  # fmt: skip
-    return out
+def _targets(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    y = np.zeros((N, len(KS)))
+    for c, k in enumerate(KS):
+        y[rng.choice(N, k, replace=False), c] = 1
+    return y
 
 
-def _hours_in(text):
-    return [float(x) for x in re.findall(r"(\d+(?:\.\d+)?) (?:labeling )?hours", text)]
+Y = _targets()
 
 
-def test_classifier_ahead_everywhere():
-    pts = _points("folder_sort", [0.05, 0.1, 0.2], [0.7, 0.75, 0.8]) + _points(
-        "cvat_boxes", [0.05, 0.1, 0.2], [0.4, 0.5, 0.6]
-    )
-    r = curve_sentence(pts)
-    assert r["text"] == f"Across the measured range (0.05 to 0.2 labeling hours) {CLS} is ahead."
-    assert [s["state"] for s in r["segments"]] == ["folder_sort"]
+def _run(cls_hours, cls_mu, det_hours, det_mu, seeds=(0,), fractions=(0.25, 0.5, 1.0), lo=None, hi=None, flags=None,
+         sims=0):  # fmt: skip
+    """Points and scores: method m at fraction f gets binormal scores with separation mu[i] (0 = knows nothing)."""
+    rng = np.random.default_rng(1)
+    points, scores = [], {}
+    for method, hours, mus in (("folder_sort", cls_hours, cls_mu), ("cvat_boxes", det_hours, det_mu)):
+        for h, mu, f in zip(hours, mus, fractions):
+            for s in seeds:
+                key = f"{method}/f{f}-s{s}"
+                rate = (lo or {}).get(method, 1.0), (hi or {}).get(method, 1.0)
+                points.append({
+                    "key": key, "candidate": "resnet18" if method == "folder_sort" else "yolo11n",
+                    "pipeline": "classifier" if method == "folder_sort" else "detector", "method": method,
+                    "fraction": f, "seed": s, "n_images": int(400 * f),
+                    "labeling": {"hours": h, "hours_lo": h * rate[0], "hours_hi": h * rate[1], "source": "modeled"},
+                    "accuracy": {}, **((flags or {}).get((method, f)) or {}),
+                })  # fmt: skip
+                scores[key] = mu * Y + rng.standard_normal(Y.shape)
+    stats = analyse(points, scores, Y, n_boot=300, n_perm=300, seed=0, sims=sims)
+    return verdict(points, stats), stats
 
 
-def test_detector_ahead_everywhere():
-    pts = _points("folder_sort", [0.05, 0.1, 0.2], [0.4, 0.5, 0.6]) + _points(
-        "cvat_boxes", [0.05, 0.1, 0.2], [0.7, 0.75, 0.8]
-    )
-    assert curve_sentence(pts)["text"] == f"Across the measured range (0.05 to 0.2 labeling hours) {DET} is ahead."
+def test_classifier_ahead_where_both_measured():
+    v, _ = _run([0.05, 0.1, 0.2], [3, 3.2, 3.5], [0.05, 0.1, 0.2], [0.3, 0.4, 0.5])
+    assert f"Where both were measured (0.05 to 0.2 labeling hours): {CLS} is ahead everywhere." in v["answer"]
+    assert v["headline"]["state"] == "b" and f"With all train images {CLS} is ahead of {DET}" in v["answer"]
+    assert [s["state"] for s in v["sentence"]["segments"]] == ["folder_sort"]
 
 
-def test_crossing():
-    # classifier: all train images cost 0.1 h and reach 0.7; the detector reaches 0.7 at 0.5 h and 0.9 at 2 h
-    pts = _points("folder_sort", [0.02, 0.05, 0.1], [0.6, 0.65, 0.7]) + _points(
-        "cvat_boxes", [0.1, 0.5, 2.0], [0.4, 0.7, 0.9]
-    )
-    r = curve_sentence(pts)
-    states = [s["state"] for s in r["segments"]]
-    assert states == ["not_measured:cvat_boxes", "folder_sort", "tie", "cvat_boxes"]
-    text = r["text"]
-    assert text.startswith(f"Up to 0.1 labeling hours only {CLS} was measured (no point of {DET} there); from 0.1 to ")
-    assert f"hours {CLS} is ahead; from " in text and "the difference is within the uncertainty" in text
-    assert text.endswith(f"hours on {DET} is ahead.")
-    tie = r["segments"][2]
-    # the difference (detector - classifier) is 0 at 0.5 h, and u = sqrt(2) x 0.02 = 0.028: the tie brackets 0.5 h
-    assert tie["from_hours"] < 0.5 < tie["to_hours"]
-    assert tie["from_hours"] > 0.3 and tie["to_hours"] < 0.8
-    h = _hours_in(text)
-    assert h == sorted(h)
+def test_crossing_curves():
+    # the classifier saturates early and low; the detector starts lower and overtakes it
+    v, _ = _run([0.05, 0.2, 1.0], [1.5, 1.6, 1.7], [0.05, 0.2, 1.0], [0.0, 1.6, 4.0])
+    states = [s["state"] for s in v["sentence"]["segments"]]
+    assert states[0] == "folder_sort" and states[-1] == "cvat_boxes" and "tie" in states
+    assert f"{CLS} is ahead;" in v["answer"] and f"h on {DET} is ahead." in v["answer"]
 
 
-def test_overlapping_within_uncertainty():
-    pts = _points("folder_sort", [0.05, 0.1, 0.2], [0.6, 0.65, 0.7], half=0.1) + _points(
-        "cvat_boxes", [0.05, 0.1, 0.2], [0.62, 0.7, 0.72], half=0.1
-    )
-    r = curve_sentence(pts)
-    assert r["text"].endswith("the difference is within the uncertainty.")
-    assert len(r["segments"]) == 1
+def test_equal_models_are_not_distinguishable():
+    v, stats = _run([0.05, 0.1, 0.2], [1.5] * 3, [0.05, 0.1, 0.2], [1.5] * 3)
+    assert stats["headline"]["state"] == "tie"
+    assert "the two methods are not distinguishable" in v["answer"]
+    assert "the difference is within the uncertainty everywhere" in v["answer"]
+    assert "Nothing is ahead at any budget measured for both" in v["what_would_change"]
 
 
-def test_seed_spread_widens_the_uncertainty():
-    # bootstrap CIs alone (half 0.01) would separate 0.60 from 0.66; a seed spread of ~0.05 must not
-    cls = _points("folder_sort", [0.05, 0.1, 0.2], [0.6, 0.6, 0.6], half=0.01)
-    det = []
-    for s, shift in enumerate((-0.05, 0.0, 0.05)):
-        det += _points("cvat_boxes", [0.05, 0.1, 0.2], [0.66 + shift] * 3, half=0.01, seeds=(s,))
-    assert "within the uncertainty" in curve_sentence(cls + det)["text"]
-    det1 = _points("cvat_boxes", [0.05, 0.1, 0.2], [0.66] * 3, half=0.01)
-    assert f"{DET} is ahead" in curve_sentence(cls + det1)["text"]
+def test_never_measured_at_the_same_hours_is_said_with_numbers():
+    v, stats = _run([0.03, 0.06, 0.13], [1, 2, 3], [0.4, 0.8, 1.6], [1, 2, 3])
+    assert stats["bands"]["nominal"]["overlap"] is None
+    assert "The two methods were never measured at the same labeling hours" in v["answer"]
+    assert "0.03-0.13 h" in v["answer"] and "0.4-1.6 h" in v["answer"]
+    assert v["sentence"]["segments"] == []
 
 
-def test_missing_method():
-    pts = _points("folder_sort", [0.05, 0.1, 0.2], [0.6, 0.65, 0.7])
-    assert curve_sentence(pts)["text"].startswith("No budget curve")
+def test_partial_overlap_names_where_only_one_was_measured():
+    v, _ = _run([0.02, 0.05, 0.1], [2, 2, 2], [0.05, 0.2, 0.8], [2, 2, 2])
+    assert "Where both were measured (0.05 to 0.1 labeling hours)" in v["answer"]
+    assert f"Below 0.05 h only {CLS} was measured" in v["answer"]
+    assert f"above 0.1 h only {DET} was measured (to 0.8 h)" in v["answer"]
 
 
-def test_verdict_inconclusive_when_no_model_beats_baseline():
-    pts = _points("folder_sort", [0.05, 0.1, 0.2], [0.3, 0.3, 0.31], beats=False) + _points(
-        "cvat_boxes", [0.1, 0.5, 2.0], [0.3, 0.31, 0.3], beats=False
-    )
-    paired = [{"fraction": 1.0, "seed": 0, "metric": "macro_ap", "diff": -0.01, "ci95": [-0.06, 0.04]}]
-    v = verdict(pts, paired)
-    assert v["inconclusive"] is True
-    assert "Inconclusive on this data: no model beats the prevalence baseline" in v["text"]
-    assert "resnet18 (classifier, folder sorting) does not beat the prevalence baseline" in v["text"]
-    assert v["difference"]["differ"] is False and "do not differ beyond the uncertainty" in v["text"]
+def test_inconclusive_when_no_model_beats_a_random_ranking():
+    v, stats = _run([0.05, 0.1, 0.2], [0, 0, 0], [0.05, 0.1, 0.2], [0, 0, 0])
+    assert v["inconclusive"] is True and v["answer"].startswith("Inconclusive on this data")
+    assert all(m["beats_baseline"] is False for m in v["models"].values())
+    assert stats["baseline"]["resnet18"]["holm_over"] == 2
 
 
-def test_verdict_winner_rate_range_and_undertrained():
-    pts = _points("folder_sort", [0.02, 0.05, 0.1], [0.6, 0.65, 0.7]) + _points(
-        "cvat_boxes", [0.1, 0.5, 2.0], [0.4, 0.7, 0.9]
-    )
-    pts[-1]["undertrained"] = True
-    paired = [{"fraction": 1.0, "seed": 0, "metric": "macro_ap", "diff": 0.2, "ci95": [0.15, 0.25]}]
-    v = verdict(pts, paired)
-    assert v["inconclusive"] is False and v["difference"]["differ"] is True
-    assert "+0.200 [+0.150, +0.250]" in v["text"] and "the two models differ" in v["text"]
-    assert v["rate_range"]["survives"] is True  # lo = hi = the point here
-    assert v["undertrained"] == [{"candidate": "yolo11n", "method": "cvat_boxes", "fraction": 1.0, "seed": 0}]
-    assert "possibly undertrained" in v["text"]
-    assert v["models"]["yolo11n"]["beats_baseline"] is True
+def test_one_seed_says_training_variance_was_not_measured_and_seeds_are_counted():
+    v, _ = _run([0.05, 0.1, 0.2], [2] * 3, [0.05, 0.1, 0.2], [2] * 3)
+    assert "Training variance was not measured (one seed" in v["how_sure"]
+    v, stats = _run([0.05, 0.1, 0.2], [2] * 3, [0.05, 0.1, 0.2], [2] * 3, seeds=(0, 1, 2))
+    assert stats["headline"]["n_seeds"] == 3 and "Seeds: 3 per budget" in v["how_sure"]
+    assert "3 seeds" in v["answer"]
 
 
-def test_verdict_says_when_the_answer_depends_on_the_rates():
-    cls = _points("folder_sort", [0.01, 0.02, 0.04], [0.5, 0.6, 0.65], half=0.01)
-    # boxes at 7 s: first point at 0.2 h; at their fastest plausible rate the same boxes cost 1/100 of that
-    det = _points("cvat_boxes", [0.2, 0.4, 0.8], [0.6, 0.7, 0.9], half=0.01, lo=[0.002, 0.004, 0.008])
-    v = verdict(cls + det)
-    seq = v["rate_range"]["ahead_sequence"]
-    assert seq["nominal"] == ["folder_sort", "cvat_boxes"] and seq["boxes_cheap"] == ["cvat_boxes"]
+def test_rate_range_moves_the_answer():
+    # at nominal rates the curves meet only where the detector is far ahead; with boxes at their slowest, the
+    # detector's hours move out beyond the classifier's and nothing is compared any more
+    v, _ = _run([0.05, 0.1, 0.2], [1.0, 1.1, 1.2], [0.05, 0.1, 0.2], [3.5, 3.6, 3.8],
+                lo={"cvat_boxes": 0.7}, hi={"cvat_boxes": 5.0})  # fmt: skip
     assert v["rate_range"]["survives"] is False
-    assert "The budget answer depends on the labeling rates" in v["text"]
+    assert "The budget answer depends on the labeling rates" in v["what_would_change"]
+    v, _ = _run([0.05, 0.1, 0.2], [1.0, 1.1, 1.2], [0.05, 0.1, 0.2], [3.5, 3.6, 3.8])
+    assert v["rate_range"]["survives"] is True and "holds across the labeling-rate range" in v["what_would_change"]
+
+
+def test_undertrained_and_capped_points_are_named():
+    flags = {("cvat_boxes", 0.25): {"undertrained": True, "recipe": {"capped": True}}}
+    v, _ = _run([0.05, 0.1, 0.2], [2] * 3, [0.05, 0.1, 0.2], [2] * 3, flags=flags)
+    assert "possibly undertrained: CVAT boxes at 0.25 (seed 0)" in v["what_would_change"]
+    assert "Capped (fewer optimizer steps than the full run): CVAT boxes at 0.25" in v["what_would_change"]
+    assert v["undertrained"] == [{"candidate": "yolo11n", "method": "cvat_boxes", "fraction": 0.25, "seed": 0}]
+
+
+def test_how_sure_section_reports_measured_error_rates():
+    v, stats = _run([0.05, 0.1, 0.2], [2] * 3, [0.05, 0.1, 0.2], [2] * 3, sims=40)
+    check = stats["self_check"]
+    assert 0 <= check["false_beats_rate"] <= 1 and 0 <= check["coverage"] <= 1
+    assert f"Measured on this run's {N} test images (40 simulations" in v["how_sure"]
 
 
 def test_records_are_json_and_empty_input_is_said():
-    import json
+    v, stats = _run([0.05, 0.1, 0.2], [2] * 3, [0.05, 0.1, 0.2], [2] * 3)
+    json.dumps(v)
+    json.dumps({k: val for k, val in stats.items()}, default=float)
+    empty = verdict([], analyse([], {}, Y))
+    assert empty["text"] == "No budget point was scored, so there is no verdict."
 
-    pts = _points("folder_sort", [0.02, 0.05, 0.1], [0.6, 0.65, 0.7], seeds=(0, 1)) + _points(
-        "cvat_boxes", [0.1, 0.5, 2.0], [0.4, 0.7, 0.9], seeds=(0, 1)
-    )
-    paired = [{"fraction": 1.0, "seed": s, "metric": "macro_ap", "diff": 0.2 + 0.01 * s, "ci95": [0.1, 0.3]}
-              for s in (0, 1)]  # fmt: skip
-    v = verdict(pts, paired)
-    json.dumps(v, allow_nan=False)
-    json.dumps(curve_sentence(pts), allow_nan=False)
-    assert "mean +0.205 +- 0.007 (std over 2 seeds)" in v["text"]
-    empty = verdict([])
-    assert empty["text"].startswith("No budget curve") and empty["models"] == {}
+
+@pytest.mark.parametrize("seed", [0])
+def test_band_false_positive_rate_along_equal_curves(seed):
+    """Equal curves (same quality at every budget), 26 test images: 'ahead' anywhere on the curve or at full data
+    must be rare (the band is simultaneous over the grid and the headline)."""
+    global Y
+    rng = np.random.default_rng(seed)
+    y = np.zeros((26, 4))
+    for c, k in enumerate([2, 3, 5, 8]):
+        y[rng.choice(26, k, replace=False), c] = 1
+    old, Y = Y, y
+    try:
+        wrong, sims = 0, 60
+        for i in range(sims):
+            points, scores = [], {}
+            for method in ("folder_sort", "cvat_boxes"):
+                for f, h, mu in zip((0.25, 0.5, 1.0), (0.05, 0.1, 0.2), (0.8, 1.2, 1.5)):
+                    key = f"{method}/{f}"
+                    points.append({"key": key, "candidate": method, "method": method, "fraction": f, "seed": 0,
+                                   "labeling": {"hours": h, "hours_lo": h, "hours_hi": h}})  # fmt: skip
+                    scores[key] = mu * y + rng.standard_normal(y.shape)
+            stats = analyse(points, scores, y, n_boot=200, n_perm=200, seed=i, sims=0)
+            states = set(stats["bands"]["nominal"]["state"]) | {stats["headline"]["state"]}
+            wrong += states != {"tie"}
+        assert wrong / sims <= 0.12, f"'ahead' somewhere on equal curves in {wrong}/{sims} runs"
+    finally:
+        Y = old

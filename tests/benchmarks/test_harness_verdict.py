@@ -19,7 +19,7 @@ def _run(cfg, root: Path) -> Path:
 
 
 def _verdict_paragraph(report: str) -> str:
-    return next(line for line in report.splitlines() if "prevalence baseline" in line)
+    return next(line for line in report.splitlines() if "a random ranking" in line)
 
 
 def test_scores_without_information_give_an_inconclusive_verdict(fake, tmp_path):
@@ -56,3 +56,36 @@ def test_class_without_test_negatives_is_listed_and_left_out_of_macro_ap(fake, t
     report = (run / "report.md").read_text()
     line = next(x for x in report.splitlines() if x.startswith("Left out of macro AP"))
     assert "c" in line.split(":", 1)[1] and "negative" in line
+
+
+def test_evaluate_recomputes_every_statistic_from_stored_scores(fake, tmp_path, monkeypatch):
+    """Each scored point keeps scored.npz (scores, truth, ids, classes, thresholds); `clsdet evaluate RUN_DIR`
+    recomputes accuracy, the tests and the verdict from those files with other counts, and trains nothing."""
+    import numpy as np
+
+    from benchmarks.cli import main
+    from benchmarks.harness.training import load_scored
+
+    labels = FP.random_labels(40)
+    cfg = FP.make_bench(tmp_path, labels, fractions=(0.5, 1.0))
+    FP.SCORES = FP.oracle(labels)
+    run = _run(cfg, tmp_path)
+    ev = json.loads((run / "eval.json").read_text())
+    stored = load_scored(run / "jobs" / "classifier" / "f1-s0")
+    assert stored["ids"] == ev["test_ids"] and stored["classes"] == ["a", "b", "c"]
+    assert stored["scores"].shape == stored["truth"].shape == (len(ev["test_ids"]), 3)
+    np.testing.assert_allclose(stored["scores"], np.load(run / "jobs" / "classifier" / "f1-s0" / "test_scores.npy"))
+    before = json.loads((run / "results.json").read_text())["models"]["classifier"]["accuracy"]
+
+    def no_training(*a, **k):
+        raise AssertionError("clsdet evaluate must not load or train a model")
+
+    monkeypatch.setattr("benchmarks.pipelines.load_predictor", no_training)
+    assert main(["evaluate", str(run), "--bootstrap", "50", "--permutations", "99", "--self-check", "0"]) == 0
+    after = json.loads((run / "results.json").read_text())
+    acc = after["models"]["classifier"]["accuracy"]
+    assert acc["bootstrap"]["resamples"] == 50 and acc["permutation"]["permutations"] == 99
+    assert acc["macro_ap"] == pytest.approx(before["macro_ap"])  # the same scores, the same point estimate
+    assert acc["vs_baseline"]["p_value"] == pytest.approx(1 / 100)
+    assert after["curve"]["verdict"]["self_check"] is None
+    assert "## Verdict" in (run / "report.md").read_text()

@@ -27,7 +27,7 @@ def test_markdown_headline_and_method(rendered):
     run, out = rendered
     md = out["report.md"].read_text()
     head = md.split("## Headline", 1)[1].split("\n## ", 1)[0]
-    assert "| classifier (resnet18)" in head and "| detector (yolo11n)" in head and "prevalence baseline" in head
+    assert "| classifier (resnet18)" in head and "| detector (yolo11n)" in head and "random-ranking baseline" in head
     macro_ap = next(line for line in head.splitlines() if line.startswith("| macro AP [95% CI]"))
     assert "0.880 [0.820, 0.920]" in macro_ap and "0.914 [0.854, 0.954]" in macro_ap and "0.407" in macro_ap
     assert "0.24 h (measured, folder_sort)" in head and "1.51 h (modeled, cvat)" in head
@@ -128,7 +128,7 @@ def test_accuracy_latency_plot_has_ci_bars_and_the_baseline():
     segs = [seg for coll in ax.collections if isinstance(coll, LineCollection) for seg in coll.get_segments()]
     lo, hi = res["models"]["classifier"]["accuracy"]["macro_ap_ci95"]
     assert any(np.allclose(seg[:, 1], [lo, hi]) for seg in segs)  # vertical: the macro AP's 95% CI
-    assert "prevalence baseline (0.407)" in [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "random-ranking baseline (0.407)" in [t.get_text() for t in fig.legends[0].get_texts()]
 
 
 def test_training_curves_number_epochs_from_1():
