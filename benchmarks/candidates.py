@@ -89,6 +89,18 @@ def check_curve(cfg, file: str) -> None:
     cv.fractions = sorted(set(cv.fractions))
     if not cv.seeds or len(set(cv.seeds)) != len(cv.seeds):
         raise ConfigError(f"{file}: `curve.seeds` = {cv.seeds}: give at least one seed, each once")
+    if any(isinstance(r, bool) or not isinstance(r, int) or r < 1 for r in cv.splits) or len(set(cv.splits)) != len(
+        cv.splits
+    ):
+        raise ConfigError(
+            f"{file}: `curve.splits` = {cv.splits}: extra splits are numbered 1, 2, ... (split seed = split.seed + "
+            "the number), each once; [] trains on the configured split only"
+        )
+    if cv.splits and cfg.split.mode == "source":
+        raise ConfigError(
+            f"{file}: `curve.splits` = {cv.splits} needs `split.mode: stratified`: with `source` the sources fix the "
+            "split, so there is nothing to redraw"
+        )
     if not isinstance(cv.keep_weights, bool):
         raise ConfigError(f"{file}: `curve.keep_weights` = {cv.keep_weights!r}: use true or false")
     if cv.max_epoch_factor < 1:

@@ -117,6 +117,9 @@ def _check_latency(lc: LatencyConfig, file: str) -> None:
 class CurveConfig:
     fractions: list[float] = field(default_factory=lambda: [1.0])  # of the train split; 1.0 is the headline run
     seeds: list[int] = field(default_factory=lambda: [0])  # subset ordering + training seed; the first: headline
+    # extra train/val/test splits (split seed = split.seed + n), trained with all their train images and every seed,
+    # so the verdict's full-data comparison carries split-to-split variance too; [] = the configured split only
+    splits: list[int] = field(default_factory=list)
     # which candidates get curve points: [] = the first of each pipeline, [all] = every candidate
     candidates: list[str] = field(default_factory=list)
     max_epoch_factor: float = 4.0  # a small subset trains up to this many times the configured epochs (recipe)

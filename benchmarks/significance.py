@@ -137,14 +137,24 @@ def permutation_test(
     random ranking? One permutation of the test images is applied to every matrix alike.
 
     Returns {observed, random_ranking_ap, p_value, n_perm, method}; p_value None when no class is evaluable."""
-    n = targets.shape[0]
+    return permutation_test_groups([(score_sets, targets, keep)], n_perm, seed)
+
+
+def permutation_test_groups(groups: list[tuple], n_perm: int = 1000, seed: int = 0) -> dict:
+    """permutation_test over several test sets (splits): groups [(score_sets, targets, keep)]; the statistic is the
+    mean over groups of each group's mean macro AP; each group's images are permuted independently."""
     base = {"n_perm": int(n_perm), "method": PERMUTATION_METHOD}
-    if n == 0 or not np.asarray(keep).any() or n_perm < 1:
+    groups = [g for g in groups if g[1].shape[0] > 0 and np.asarray(g[2]).any() and g[0]]
+    if not groups or n_perm < 1:
         return {"observed": None, "random_ranking_ap": None, "p_value": None, **base}
     rng = np.random.default_rng(seed)
-    perms = np.argsort(rng.random((n_perm, n)), axis=1)
-    obs = float(np.mean(macro_ap_under_permutations(score_sets, targets, keep, np.arange(n)[None, :])[0]))
-    null = macro_ap_under_permutations(score_sets, targets, keep, perms).mean(axis=1)
+    obs, null = 0.0, np.zeros(n_perm)
+    for score_sets, targets, keep in groups:
+        n = targets.shape[0]
+        perms = np.argsort(rng.random((n_perm, n)), axis=1)
+        obs += float(np.mean(macro_ap_under_permutations(score_sets, targets, keep, np.arange(n)[None, :])[0]))
+        null += macro_ap_under_permutations(score_sets, targets, keep, perms).mean(axis=1)
+    obs, null = obs / len(groups), null / len(groups)
     p = (1 + int(np.sum(null >= obs - 1e-12))) / (1 + n_perm)
     return {"observed": obs, "random_ranking_ap": float(np.mean(null)), "p_value": float(p), **base}
 
@@ -202,29 +212,39 @@ def paired_permutation_test(
 ) -> dict:  # fmt: skip
     """Two-sided paired permutation test on ranks of mean(macro AP(a_j) - macro AP(b_j)) over paired matrices j
     (seeds); see the module docstring. Returns {diff, p_value, n_perm, method}."""
+    return paired_permutation_test_groups([(a_sets, b_sets, targets, keep)], n_perm, seed)
+
+
+def paired_permutation_test_groups(groups: list[tuple], n_perm: int = 1000, seed: int = 0) -> dict:
+    """The paired test over several test sets (splits): groups [(a_sets, b_sets, targets, keep)]; statistic = the
+    mean over groups of each group's mean difference; each group's images are swapped independently."""
     from scipy.stats import rankdata
 
-    n = targets.shape[0]
     out = {"n_perm": int(n_perm), "method": PAIRED_PERMUTATION_METHOD, "diff": None, "p_value": None}
-    if n == 0 or not np.asarray(keep).any() or not a_sets or n_perm < 1:
+    groups = [g for g in groups if g[2].shape[0] > 0 and np.asarray(g[3]).any() and g[0]]
+    if not groups or n_perm < 1:
         return out
-    known = ~np.isnan(targets)
-    y = np.nan_to_num(targets, nan=0.0)
     rng = np.random.default_rng(seed)
-    swap = np.concatenate([np.zeros((1, n), dtype=bool), rng.random((n_perm, n)) < 0.5])  # row 0: as observed
-    total = np.zeros(n_perm + 1)
-    for a, b in zip(a_sets, b_sets):
-        ra = rankdata(np.asarray(a, dtype=np.float64), axis=0) / n
-        rb = rankdata(np.asarray(b, dtype=np.float64), axis=0) / n
-        pa = np.full((n_perm + 1, targets.shape[1]), np.nan)
-        pb = pa.copy()
-        for c in np.flatnonzero(keep):
-            sa = np.where(swap, rb[None, :, c], ra[None, :, c])
-            sb = np.where(swap, ra[None, :, c], rb[None, :, c])
-            w = known[:, c].astype(np.float64)
-            pa[:, c], pb[:, c] = ap_rows(sa, y[:, c], w), ap_rows(sb, y[:, c], w)
-        total += row_nanmean(pa) - row_nanmean(pb)
-    stat = total / len(a_sets)
+    stat = np.zeros(n_perm + 1)
+    for a_sets, b_sets, targets, keep in groups:
+        n = targets.shape[0]
+        known = ~np.isnan(targets)
+        y = np.nan_to_num(targets, nan=0.0)
+        swap = np.concatenate([np.zeros((1, n), dtype=bool), rng.random((n_perm, n)) < 0.5])  # row 0: as observed
+        total = np.zeros(n_perm + 1)
+        for a, b in zip(a_sets, b_sets):
+            ra = rankdata(np.asarray(a, dtype=np.float64), axis=0) / n
+            rb = rankdata(np.asarray(b, dtype=np.float64), axis=0) / n
+            pa = np.full((n_perm + 1, targets.shape[1]), np.nan)
+            pb = pa.copy()
+            for c in np.flatnonzero(keep):
+                sa = np.where(swap, rb[None, :, c], ra[None, :, c])
+                sb = np.where(swap, ra[None, :, c], rb[None, :, c])
+                w = known[:, c].astype(np.float64)
+                pa[:, c], pb[:, c] = ap_rows(sa, y[:, c], w), ap_rows(sb, y[:, c], w)
+            total += row_nanmean(pa) - row_nanmean(pb)
+        stat += total / len(a_sets)
+    stat /= len(groups)
     obs = float(stat[0])
     p = (1 + int(np.sum(np.abs(stat[1:]) >= abs(obs) - 1e-12))) / (1 + n_perm)
     return {**out, "diff": obs, "p_value": float(p)}

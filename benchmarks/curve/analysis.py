@@ -16,9 +16,9 @@ from collections import defaultdict
 
 import numpy as np
 
-from benchmarks.curve.compare import Replicates, curve_band, difference
+from benchmarks.curve.compare import Replicates, combine_splits, curve_band, difference
 from benchmarks.curve.selfcheck import self_check
-from benchmarks.significance import ALPHA, holm, permutation_test
+from benchmarks.significance import ALPHA, holm, paired_permutation_test_groups, permutation_test_groups
 
 METHODS = ("cvat_boxes", "folder_sort")  # a - b: the detector's method minus the classifier's
 SCENARIOS = {  # (hours field for the first method, for the second)
@@ -68,40 +68,76 @@ def headline_state(head: dict, alpha: float = ALPHA) -> str:
     return side
 
 
+def _sets(points: list[dict], scores: dict) -> dict:
+    sets: dict = defaultdict(lambda: defaultdict(dict))
+    for p in points:
+        sets[p["method"]][float(p["fraction"])][p["seed"]] = scores[p["key"]]
+    return {m: dict(v) for m, v in sets.items()}
+
+
 def analyse(
     points: list[dict], scores: dict[str, np.ndarray], targets: np.ndarray, n_boot: int = 1000,
     n_perm: int = 1000, seed: int = 0, sims: int = 200, alpha: float = ALPHA,
+    split_targets: dict[int, np.ndarray] | None = None,
 ) -> dict:  # fmt: skip
-    """points: one candidate per method (the verdict's pair); scores: {point key: (N, C) test scores}."""
+    """points: one candidate per method (the verdict's pair); scores: {point key: (N, C) test scores}; points of an
+    extra split (`split` >= 1) are scored on that split's test images, whose targets are in split_targets."""
     targets = np.asarray(targets, dtype=np.float64)
+    split_targets = {int(k): np.asarray(v, dtype=np.float64) for k, v in (split_targets or {}).items()}
     keep = keep_classes(targets)
-    pts = [p for p in points if p["key"] in scores]
-    sets: dict = defaultdict(lambda: defaultdict(dict))
-    for p in pts:
-        sets[p["method"]][float(p["fraction"])][p["seed"]] = scores[p["key"]]
+    pts_all = [p for p in points if p["key"] in scores]
+    pts = [p for p in pts_all if not p.get("split")]  # the curve: the run's own split
+    extra = sorted({int(p["split"]) for p in pts_all if p.get("split") and int(p["split"]) in split_targets})
     frac = headline_fraction(pts)
     out: dict = {"headline_fraction": frac, "alpha": alpha, "n_test": int(targets.shape[0]),
-                 "n_classes": int(keep.sum()), "bands": {}, "ranges": {}, "headline": None, "baseline": {}}  # fmt: skip
+                 "n_classes": int(keep.sum()), "bands": {}, "ranges": {}, "headline": None, "baseline": {},
+                 "splits": [0, *extra]}  # fmt: skip
     if frac is None or not keep.any():
         return out
-    # the baseline: each candidate's seeds at the headline fraction, one permutation test, Holm across candidates
-    tests = {}
-    for p in pts:
-        if float(p["fraction"]) == frac:
-            tests.setdefault(p["candidate"], {"method": p["method"], "keys": []})["keys"].append(p["key"])
+    by_split = {0: (pts, targets, keep)}
+    for r in extra:
+        t = split_targets[r]
+        by_split[r] = ([p for p in pts_all if p.get("split") == r and float(p["fraction"]) == frac], t, keep_classes(t))
+    # the baseline: each candidate's seeds (and splits) at the headline fraction, one permutation test, Holm across
+    tests: dict = {}
+    for r, (ps, _t, _k) in by_split.items():
+        for p in ps:
+            if float(p["fraction"]) == frac:
+                entry = tests.setdefault(p["candidate"], {"method": p["method"], "groups": {}})
+                entry["groups"].setdefault(r, []).append(scores[p["key"]])
     for t in tests.values():
-        res = permutation_test([scores[k] for k in t["keys"]], targets, keep, n_perm=n_perm, seed=seed)
+        groups = [(sc, by_split[r][1], by_split[r][2]) for r, sc in t["groups"].items()]
+        res = permutation_test_groups(groups, n_perm=n_perm, seed=seed)
         res["test"] = res.pop("method")  # "method" stays the labeling method
+        t["n_seeds"] = max(len(sc) for sc in t["groups"].values())
+        t["n_splits"] = len(t.pop("groups"))
         t.update(res)
-        t["n_seeds"] = len(t.pop("keys"))
     adj = holm({c: t["p_value"] for c, t in tests.items()}, alpha)
     for c, t in tests.items():
         t.update({"p_holm": adj[c]["p_holm"], "beats": adj[c]["reject"] if t["p_value"] is not None else None,
                   "holm_over": len(tests)})  # fmt: skip
     out["baseline"] = tests
-    rep = Replicates({m: dict(v) for m, v in sets.items()}, targets, keep, n_boot, seed)
     a, b = METHODS
-    head = difference(rep, a, b, frac, n_perm=n_perm, seed=seed) if a in sets and b in sets else None
+    sets = _sets(pts, scores)
+    rep = Replicates(sets, targets, keep, n_boot, seed)
+    head = None
+    if a in sets and b in sets:
+        per_split = {0: difference(rep, a, b, frac)}
+        groups = []
+        for r, (ps, t, k) in by_split.items():
+            s_r = sets if r == 0 else _sets(ps, scores)
+            if r and (a not in s_r or b not in s_r or frac not in s_r[a] or frac not in s_r[b]):
+                continue
+            if r:
+                d = difference(Replicates(s_r, t, k, n_boot, seed + r), a, b, frac)
+                if d is not None:
+                    per_split[r] = d
+            common = sorted(set(s_r[a].get(frac, {})) & set(s_r[b].get(frac, {})))
+            groups.append(([s_r[a][frac][x] for x in common], [s_r[b][frac][x] for x in common], t, k))
+        per_split = {r: d for r, d in per_split.items() if d is not None}
+        if per_split:
+            head = combine_splits(per_split, seed)
+            head["permutation"] = paired_permutation_test_groups(groups, n_perm=n_perm, seed=seed)
     for name, (fa, fb) in SCENARIOS.items():
         hours = {a: _hours(pts, a, fa), b: _hours(pts, b, fb)}
         out["ranges"][name] = {m: [min(h.values()), max(h.values())] if h else None for m, h in hours.items()}

@@ -178,3 +178,30 @@ def curve_band(rep: Replicates, a: str, b: str, hours: dict, headline: dict | No
     if headline is not None and headline.get("diff") is not None:
         out["headline"] = {"lo": float(band_lo[-1]), "hi": float(band_hi[-1]), "state": states[-1]}
     return out
+
+
+def combine_splits(per_split: dict[int, dict], seed: int = 0) -> dict:
+    """One difference over several splits (each from difference() on its own test images): the mean over splits,
+    with the splits resampled in each replicate (deviations scaled for few splits, as for seeds). With one split
+    this is that split's difference."""
+    if len(per_split) == 1:
+        return {**next(iter(per_split.values())), "n_splits": 1, "splits": list(per_split)}
+    keys = sorted(per_split)
+    m = len(keys)
+    reps = np.stack([per_split[k]["replicates"] for k in keys], axis=1)  # (B, m)
+    u = np.random.default_rng(seed + 2).random(reps.shape)
+    idx = np.minimum((u * m).astype(int), m - 1)
+    mean_all = row_nanmean(reps)
+    d = mean_all + seed_scale(m) * (row_nanmean(np.take_along_axis(reps, idx, axis=1)) - mean_all)
+    diffs = [per_split[k]["diff"] for k in keys]
+    ok = np.isfinite(d)
+    first = per_split[keys[0]]
+    return {
+        **{k: first[k] for k in ("fraction", "n_boot", "method")},
+        "seeds": first["seeds"], "n_seeds": first["n_seeds"], "splits": keys, "n_splits": m,
+        "diff": float(np.mean(diffs)) if all(x is not None for x in diffs) else None,
+        "per_split": {str(k): per_split[k]["diff"] for k in keys},
+        "ci95": percentile_ci(d), "p_a_better": float(np.mean(d[ok] > 0)) if ok.any() else None,
+        "training_variance": f"measured ({first['n_seeds']} seeds x {m} splits)",
+        "replicates": d, "permutation": None,
+    }  # fmt: skip

@@ -53,6 +53,8 @@ def _headline_line(head: dict | None, a: str, b: str) -> tuple[str | None, str]:
         return None, "none"
     state = head.get("state") or "tie"
     seeds = f"{head['n_seeds']} seeds" if head["n_seeds"] > 1 else "one seed"
+    if head.get("n_splits", 1) > 1:
+        seeds += f" x {head['n_splits']} splits"
     perm = head.get("permutation") or {}
     p = f", paired permutation p {fmt_p(perm['p_value'], perm['n_perm'])}" if perm.get("p_value") is not None else ""
     nums = (
@@ -123,11 +125,17 @@ def verdict(points: list[dict], stats: dict) -> dict:
 
     how = ["How sure:"]
     head = stats.get("headline") or {}
-    if head.get("n_seeds", 0) <= 1:
+    splits = head.get("n_splits", 1)
+    if head.get("n_seeds", 0) <= 1 and splits <= 1:
         how.append("Training variance was not measured (one seed, one split): each model could land higher or "
-                   "lower on another seed; the full profile (--profile full) trains 3 seeds per budget.")  # fmt: skip
+                   "lower on another seed or split; the full profile (--profile full) trains 3 seeds per budget "
+                   "and 3 splits at full data.")  # fmt: skip
+    elif splits <= 1:
+        how.append(f"Seeds: {head['n_seeds']} per budget, resampled with the test images; one split (split-to-split "
+                   "variance not measured: `curve.splits` adds splits).")  # fmt: skip
     else:
-        how.append(f"Seeds: {head['n_seeds']} per budget, resampled with the test images (one split).")
+        how.append(f"Seeds and splits: {head['n_seeds']} seeds per budget; at full data {head['n_seeds']} seeds x "
+                   f"{splits} splits (each split with its own test images), all resampled together.")  # fmt: skip
     how.append("Baseline claims: permutation tests at 5%, Holm-corrected; 'ahead' claims: a simultaneous 95% band "
                "over every budget compared and the full-data difference.")  # fmt: skip
     check = stats.get("self_check")

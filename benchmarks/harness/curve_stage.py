@@ -115,7 +115,7 @@ def build_points(ctx) -> tuple[list[dict], dict]:
         und = undertrained_check(job.artifact(ctx.run_dir))
         points.append({
             "key": job.key, "candidate": job.candidate, "pipeline": job.pipeline, "method": METHODS[method],
-            "fraction": job.fraction, "seed": job.seed, "headline": job.headline,
+            "fraction": job.fraction, "seed": job.seed, "split": job.split, "headline": job.headline,
             "n_images": spec["n_images"], "n_labels": spec["n_labels"], "n_boxes": spec["n_boxes"],
             "recipe": spec.get("recipe"), "epochs_run": training.get("epochs_run"),
             "labeling": labeling_hours(method, spec["n_images"], spec["n_labels"], spec["n_boxes"],
@@ -138,7 +138,8 @@ def paired_rows(ctx, points: list[dict], thresholds: dict) -> list[dict]:
     targets = ctx.manifest.targets(truth, ev["test_ids"])
     by = {}
     for p in points:
-        by.setdefault((p["fraction"], p["seed"], p["method"]), []).append(p)
+        if not p.get("split"):  # the extra splits' jobs have other test images: they enter the verdict only
+            by.setdefault((p["fraction"], p["seed"], p["method"]), []).append(p)
     rows = []
     for (fraction, seed, method), dets in sorted(by.items()):
         if method != "cvat_boxes":
@@ -167,16 +168,24 @@ def verdict_pair(ctx) -> dict[str, str]:
     return out
 
 
-def point_scores(ctx, points: list[dict]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """({point key: test scores}, test targets): what every statistic of the verdict is computed from."""
+def point_scores(ctx, points: list[dict]) -> tuple[dict[str, np.ndarray], np.ndarray, dict[int, np.ndarray]]:
+    """({point key: test scores}, the run's test targets, {extra split: its test targets}): what every statistic of
+    the verdict is computed from (each point's stored scored.npz)."""
+    from benchmarks.harness.training import SCORED, load_scored
+
     ev = ctx.read_json("eval.json")
     targets = ctx.manifest.targets(ctx.cfg.labels.truth, ev["test_ids"])
-    scores = {}
+    scores, split_targets = {}, {}
     for p in points:
-        f = ctx.run_dir / JOBS_DIR / p["key"] / "test_scores.npy"
-        if f.is_file():
-            scores[p["key"]] = np.load(f)
-    return scores, targets
+        folder = ctx.run_dir / JOBS_DIR / p["key"]
+        if (folder / SCORED).is_file():
+            d = load_scored(folder)
+            scores[p["key"]] = d["scores"]
+            if p.get("split"):
+                split_targets[int(p["split"])] = d["truth"]
+        elif (folder / "test_scores.npy").is_file() and not p.get("split"):  # a run scored before scored.npz
+            scores[p["key"]] = np.load(folder / "test_scores.npy")
+    return scores, targets, split_targets
 
 
 def stage_curve(ctx) -> None:
@@ -184,9 +193,10 @@ def stage_curve(ctx) -> None:
     paired = paired_rows(ctx, points, extra["thresholds"])
     pair = set(verdict_pair(ctx).values())
     mine = [p for p in points if p["candidate"] in pair]
-    scores, targets = point_scores(ctx, mine)
+    scores, targets, split_targets = point_scores(ctx, mine)
     m = ctx.cfg.metrics
-    stats = analyse(mine, scores, targets, n_boot=m.bootstrap, n_perm=m.permutations, seed=m.seed, sims=m.self_check)
+    stats = analyse(mine, scores, targets, n_boot=m.bootstrap, n_perm=m.permutations, seed=m.seed, sims=m.self_check,
+                    split_targets=split_targets)  # fmt: skip
     v = verdict(mine, stats)
     v["candidates"] = sorted(pair)
     doc = {

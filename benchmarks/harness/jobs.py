@@ -34,13 +34,18 @@ class Job:
     fraction: float
     seed: int
     headline: bool  # the full train split with the first seed: the run reported in the headline
+    split: int = 0  # 0: the configured split; n >= 1: an extra split (curve.splits) with split seed = split.seed + n
+
+    @property
+    def name(self) -> str:
+        return f"f{self.fraction:g}-s{self.seed}" + (f"-r{self.split}" if self.split else "")
 
     @property
     def key(self) -> str:
-        return f"{self.candidate}/f{self.fraction:g}-s{self.seed}"
+        return f"{self.candidate}/{self.name}"
 
     def folder(self, run_dir: Path) -> Path:
-        return Path(run_dir) / JOBS_DIR / self.candidate / f"f{self.fraction:g}-s{self.seed}"
+        return Path(run_dir) / JOBS_DIR / self.candidate / self.name
 
     def artifact(self, run_dir: Path) -> Path:
         return self.folder(run_dir) / "artifact"

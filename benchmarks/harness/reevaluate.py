@@ -54,7 +54,9 @@ def reevaluate(run_dir: Path, overrides: list[str] | None = None, echo=print) ->
             missing.append(key)
             continue
         d = load_scored(folder)
-        if d["ids"] != list(ev["test_ids"]):
+        split = entry.get("split", 0)
+        want = ev["test_ids"] if not split else (ev.get("split_test_ids") or {}).get(str(split))
+        if d["ids"] != list(want or []):
             raise ConfigError(f"{folder / SCORED}: scored on other test images than eval.json's; re-run the bench")
         acc = evaluate(d["scores"], d["truth"], d["thresholds"], d["classes"], n_boot=m.bootstrap, seed=m.seed,
                        ids=d["ids"], n_perm=m.permutations)  # fmt: skip

@@ -50,6 +50,27 @@ class Context:
             self._split = load_split(self.run_dir / "split.json", self.manifest)
         return self._split
 
+    def split_for(self, n: int) -> dict:
+        """Split 0 is the run's split; extra split n (curve.splits) is redrawn with split seed split.seed + n, written
+        to split_r<n>.json the first time and read back after (so a resumed run trains on the same images)."""
+        if n == 0:
+            return self.split
+        from dataclasses import replace
+
+        from benchmarks.data.split import load_split, make_split, save_split
+
+        cache = self.__dict__.setdefault("_extra_splits", {})
+        if n not in cache:
+            f = self.run_dir / f"split_r{n}.json"
+            if f.is_file():
+                cache[n] = load_split(f, self.manifest)
+            else:
+                by = self.cfg.split.stratify_by or self.cfg.labels.truth
+                scfg = replace(self.cfg.split, seed=self.cfg.split.seed + n)
+                cache[n] = make_split(self.manifest, scfg, by)
+                save_split(cache[n], f, scfg, by)
+        return cache[n]
+
     def paths(self, ids: list[str]) -> list[str]:
         return [self.manifest.get(i).path for i in ids]
 

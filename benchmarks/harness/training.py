@@ -118,6 +118,17 @@ def plan_jobs(ctx) -> list[Job]:
                     ids = subsets_cache[key][f]
                     jobs.append(job)
                     _write(ctx, job, c, ids, val, train)
+    for r in cfg.curve.splits:  # extra splits: every train image of the redrawn split, every seed, curve candidates
+        split = ctx.split_for(r)
+        for c in cfg.candidates:
+            if c.name not in on_curve:
+                continue
+            src, boxes = _source(ctx, c.pipeline), PIPELINES[c.pipeline].uses_boxes
+            train, val = covered(ctx, src, split["train"], boxes), covered(ctx, src, split["val"], boxes)
+            for seed in cfg.curve.seeds:
+                job = Job(c.name, c.pipeline, 1.0, seed, headline=False, split=r)
+                jobs.append(job)
+                _write(ctx, job, c, train, val, train)
     return jobs
 
 
@@ -138,7 +149,7 @@ def _write(ctx, job: Job, c, ids: list[str], val: list[str], train: list[str]) -
         # the job starts (attach_tracking), so the nested run's duration is its own training's
         tracking = {"uri": ctx.mlflow_runs.get("tracking_uri"), "run_id": ctx.mlflow_runs.get(c.name)}
     write_job(ctx.run_dir, job, {
-        "candidate": c.name, "pipeline": c.pipeline, "fraction": job.fraction, "seed": job.seed,
+        "candidate": c.name, "pipeline": c.pipeline, "fraction": job.fraction, "seed": job.seed, "split": job.split,
         "headline": job.headline, "config": config, "classes": ctx.manifest.classes, "recipe": rec,
         "n_images": len(ids), "n_labels": int(sum(v == 1 for s in train_samples for v in s["labels"])),
         "n_boxes": sum(len(s["boxes"]) for s in train_samples),
@@ -185,21 +196,30 @@ def jobs_on_disk(ctx) -> list[Job]:
         d = json.loads(f.read_text())
         if planned is not None and d["key"] not in planned:
             continue
-        out.append(Job(d["candidate"], d["pipeline"], float(d["fraction"]), int(d["seed"]), bool(d["headline"])))
+        job = Job(d["candidate"], d["pipeline"], float(d["fraction"]), int(d["seed"]), bool(d["headline"]),
+                  int(d.get("split", 0)))  # fmt: skip
+        out.append(job)
     return out
 
 
 def evaluate_jobs(ctx) -> dict:
-    """Score every finished job on the same test images with one metrics function; box metrics for the headline
-    models whose predictor has them. A failed curve point is recorded, not fatal."""
+    """Score every finished job on its split's test images (the run's split for all but the extra splits' jobs)
+    with one metrics function; box metrics for the headline models whose predictor has them. A failed curve point
+    is recorded, not fatal."""
     from benchmarks.evaluate import evaluate
 
     truth = ctx.cfg.labels.truth
     test = covered(ctx, truth, ctx.split["test"])
-    targets = ctx.manifest.targets(truth, test)
-    paths = ctx.paths(test)
-    out: dict = {"truth": truth, "test_ids": test, "models": {}, "points": {}}
+    out: dict = {"truth": truth, "test_ids": test, "models": {}, "points": {}, "split_test_ids": {}}
+    tests = {0: test}
     for job in jobs_on_disk(ctx):
+        if job.split not in tests:  # an extra split's job is scored on that split's own test images
+            tests[job.split] = covered(ctx, truth, ctx.split_for(job.split)["test"])
+            out["split_test_ids"][str(job.split)] = tests[job.split]
+    for job in jobs_on_disk(ctx):
+        test = tests[job.split]
+        targets = ctx.manifest.targets(truth, test)
+        paths = ctx.paths(test)
         st = status(ctx.run_dir, job)
         if st.get("status") != "done":
             out["points"][job.key] = {"status": st.get("status"), "error": st.get("error")}
@@ -223,7 +243,7 @@ def evaluate_jobs(ctx) -> dict:
             scores, targets, thresholds, ctx.manifest.classes,
             n_boot=ctx.cfg.metrics.bootstrap, seed=ctx.cfg.metrics.seed, ids=test, n_perm=ctx.cfg.metrics.permutations,
         )  # fmt: skip
-        out["points"][job.key] = {"status": "done", "accuracy": acc, "thresholds": thresholds}
+        out["points"][job.key] = {"status": "done", "accuracy": acc, "thresholds": thresholds, "split": job.split}
         if job.headline:
             out["models"][job.candidate] = {"accuracy": acc, "box": _box(ctx, job, pred, test)}
     return out

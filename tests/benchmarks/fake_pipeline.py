@@ -167,7 +167,9 @@ def mlflow_store(root: Path) -> str:
     return f"sqlite:///{Path(root) / 'mlflow.db'}"
 
 
-def make_bench(root: Path, labels: list[list[int]], fractions=(0.25, 0.5, 1.0), seeds=(0,), overrides=None):
+def make_bench(
+    root: Path, labels: list[list[int]], fractions=(0.25, 0.5, 1.0), seeds=(0,), overrides=None, splits=()
+):
     """A labels_txt dataset of small noise PNGs with `labels` (one row per image) and a config whose two candidates
     both train on it with the fake pipeline; returns the loaded BenchConfig. Call use_fake() first."""
     from PIL import Image
@@ -190,9 +192,9 @@ def make_bench(root: Path, labels: list[list[int]], fractions=(0.25, 0.5, 1.0), 
         "split": {"train": 0.5, "val": 0.25, "test": 0.25, "seed": 0},
         "classifier": {"epochs": 4, "batch": 4},
         "detector": {"epochs": 4, "batch": 4},
-        "curve": {"fractions": list(fractions), "seeds": list(seeds)},
+        "curve": {"fractions": list(fractions), "seeds": list(seeds), "splits": list(splits)},
         "latency": {"batch_sizes": [1], "warmup": 0, "iters": 2, "min_seconds": 0.0, "scopes": ["model"]},
-        "metrics": {"bootstrap": 30},
+        "metrics": {"bootstrap": 30, "permutations": 99, "self_check": 20},
         "mlflow": {"tracking_uri": mlflow_store(root)},
         "labeling": {"log_dir": str(Path(root) / "no_logs")},
     }

@@ -89,3 +89,30 @@ def test_evaluate_recomputes_every_statistic_from_stored_scores(fake, tmp_path, 
     assert acc["vs_baseline"]["p_value"] == pytest.approx(1 / 100)
     assert after["curve"]["verdict"]["self_check"] is None
     assert "## Verdict" in (run / "report.md").read_text()
+
+
+def test_extra_splits_train_on_their_own_split_and_enter_the_headline_comparison(fake, tmp_path):
+    """curve.splits: each extra split is redrawn (split seed + n), its jobs train on all its train images with every
+    seed and are scored on its own test images; the verdict's full-data comparison counts seeds x splits."""
+    from benchmarks.harness.training import load_scored
+
+    labels = FP.random_labels(48)
+    cfg = FP.make_bench(tmp_path, labels, fractions=(0.5, 1.0), seeds=(0, 1), splits=(1, 2))
+    FP.SCORES = FP.oracle(labels)
+    run = _run(cfg, tmp_path)
+    specs = FP.job_specs(run)
+    assert "classifier/f1-s1-r2" in specs and "detector/f1-s0-r1" in specs and "classifier/f0.5-s0-r1" not in specs
+    ev = json.loads((run / "eval.json").read_text())
+    split1 = json.loads((run / "split_r1.json").read_text())
+    assert split1["seed"] == cfg.split.seed + 1 and sorted(split1["test"]) != sorted(ev["test_ids"])
+    assert load_scored(run / "jobs" / "detector" / "f1-s0-r1")["ids"] == ev["split_test_ids"]["1"]
+    assert set(specs["classifier/f1-s1-r2"]["train"][i]["id"] for i in range(3)) <= set(
+        json.loads((run / "split_r2.json").read_text())["train"]
+    )
+    v = json.loads((run / "curve.json").read_text())["verdict"]
+    assert v["headline"]["n_splits"] == 3 and v["headline"]["n_seeds"] == 2
+    assert set(v["headline"]["per_split"]) == {"0", "1", "2"}
+    assert "2 seeds x 3 splits" in v["how_sure"]
+    assert v["models"]["classifier"]["beats_baseline"] is True
+    # the budget points of the extra splits are not curve points: the paired table is the run's own split only
+    assert {r["seed"] for r in json.loads((run / "curve.json").read_text())["paired"]} == {0, 1}
