@@ -167,9 +167,7 @@ def mlflow_store(root: Path) -> str:
     return f"sqlite:///{Path(root) / 'mlflow.db'}"
 
 
-def make_bench(
-    root: Path, labels: list[list[int]], fractions=(0.25, 0.5, 1.0), seeds=(0,), overrides=None, splits=()
-):
+def make_bench(root: Path, labels: list[list[int]], fractions=(0.25, 0.5, 1.0), seeds=(0,), overrides=None, splits=()):
     """A labels_txt dataset of small noise PNGs with `labels` (one row per image) and a config whose two candidates
     both train on it with the fake pipeline; returns the loaded BenchConfig. Call use_fake() first."""
     from PIL import Image
