@@ -34,11 +34,24 @@ class CliError(Exception):
     user_error = True
 
 
+def version() -> str:
+    """The installed distribution's version (pyproject.toml's `version`), from its metadata: no import of the
+    packages themselves, so `clsdet --version` starts fast."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("clsdet-bench")
+    except PackageNotFoundError:  # run from a source tree that was never pip-installed
+        return "unknown (not installed: pip install -e .)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clsdet",
         description="Multi-label classifier (folder sorting) vs YOLO detector (CVAT boxes): one benchmark.",
     )
+    parser.add_argument("--version", action="version", version=f"clsdet {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
+from benchmarks.commands.args import device
+
+DEVICE_HELP = "auto, cpu, cuda, cuda:N (one GPU by its index) or mps"
 
 
 def _common(p) -> None:
     p.add_argument("config", help="benchmark config (YAML), e.g. results/demo-data/clsdet.yaml")
     p.add_argument("--profile", help="a profile defined in the config (quick, full)")
-    p.add_argument("--device", nargs="+", choices=DEVICES, help="training device (the first) and latency devices")
+    p.add_argument(
+        "--device",
+        nargs="+",
+        type=device,
+        metavar="DEVICE",
+        help=f"training device (the first; it must be present) and latency devices: {DEVICE_HELP}",
+    )
     p.add_argument("--out", help="runs folder (default: results/runs)")
     p.add_argument("--resume", action="store_true", help="continue the newest unfinished run of this config")
     p.add_argument(
@@ -97,7 +105,9 @@ def register(sub) -> None:
 
     p = sub.add_parser("latency", help="re-measure a finished run's models on this machine (appends records)")
     p.add_argument("run_dir", help="a run folder (results/runs/<run-id>)")
-    p.add_argument("--device", nargs="+", default=["auto"], choices=DEVICES)
+    p.add_argument(
+        "--device", nargs="+", default=["auto"], type=device, metavar="DEVICE", help=f"{DEVICE_HELP} (default: auto)"
+    )
     p.add_argument("--batch-sizes", nargs="+", type=int, help="default: the run's config")
     p.add_argument("--iters", type=int, help="timed iterations at least (default: the run's config)")
     p.add_argument("--min-seconds", type=float, help="timed seconds at least (default: the run's config)")
