@@ -18,6 +18,7 @@ COMMANDS = [
     "benchmarks.commands.cvat",  # clsdet cvat pull
     "benchmarks.commands.label",  # clsdet label watch|session|import-cvat|summary
     "benchmarks.commands.bench",  # clsdet bench / latency / report
+    "benchmarks.commands.compare",  # clsdet compare RUN_DIR RUN_DIR...
     "benchmarks.commands.config",  # clsdet config --example / --reference
     "benchmarks.commands.predict",  # clsdet predict RUN_DIR IMAGES...
     "benchmarks.commands.app",  # clsdet app [RUN_DIR] (Streamlit)

@@ -14,7 +14,15 @@ from benchmarks.tracking.store import _num, flatten, log_metrics, log_params, me
 WEIGHT_SUFFIXES = {".pt", ".pth", ".ckpt", ".safetensors", ".onnx"}
 # training's own working folders inside an artifact (Lightning checkpoints, Ultralytics' run): never logged as weights
 SCRATCH_DIRS = {"checkpoints", "lightning", "ultralytics"}
-RUN_ARTIFACTS = ("results.json", "report.md", "report.html", "config.resolved.yaml", "split.json")
+RUN_ARTIFACTS = (
+    "results.json",
+    "results.csv",
+    "latency.csv",
+    "report.md",
+    "report.html",
+    "config.resolved.yaml",
+    "split.json",
+)
 JOBS_DIR = "jobs"  # the run folder's training jobs, each `jobs/<key>/status.json` (benchmarks/harness/jobs.py)
 
 
