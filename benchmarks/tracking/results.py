@@ -10,6 +10,7 @@ from pathlib import Path
 from benchmarks.record import load_results, newest_per_cell
 from benchmarks.tracking.session import TrackingSession, active_session, ending, start_session, window_of
 from benchmarks.tracking.store import _num, flatten, log_metrics, log_params, metric_name
+from benchmarks.tracking.tables import log_tables
 
 WEIGHT_SUFFIXES = {".pt", ".pth", ".ckpt", ".safetensors", ".onnx"}
 # training's own working folders inside an artifact (Lightning checkpoints, Ultralytics' run): never logged as weights
@@ -152,6 +153,7 @@ def _log_parent(client, run_id: str, results: dict, run_dir: Path) -> None:
             client.log_artifact(run_id, str(run_dir / name))
     if (run_dir / "plots").is_dir():
         client.log_artifacts(run_id, str(run_dir / "plots"), "plots")
+    log_tables(client, run_id, results, run_dir)
 
 
 def _log_point(client, run_id: str, point: dict) -> None:
