@@ -82,9 +82,18 @@ def streamlit_command(run_dir: Path, port: int, host: str, extra: list[str]) -> 
     ]
 
 
+APP_EXTRA_HINT = "pip install 'clsdet-bench[app]' (or pip install -e '.[app]' in a clone)"
+
+
 def app_cmd(args) -> int:
+    import importlib.util
+
     from benchmarks.app.core import AppError, load_run, newest_run
     from benchmarks.harness import DEFAULT_RUNS
+
+    missing = [m for m in ("streamlit", "captum") if importlib.util.find_spec(m) is None]
+    if missing:  # an optional extra: the benchmark itself needs neither
+        raise AppError(f"clsdet app needs {' and '.join(missing)}, not installed here: {APP_EXTRA_HINT}")
 
     if args.run_dir:
         run_dir = Path(args.run_dir).resolve()

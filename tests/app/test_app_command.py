@@ -55,3 +55,14 @@ def test_streamlit_options_in_both_forms_and_the_run_folder_stays_positional(tmp
     assert spaced.port == 8612
     # a dotted option at the end, or before another option, has no value to join: passed as written
     assert parse(["app", str(tmp_path), "--server.runOnSave", "--port", "1"]).extra == ["--server.runOnSave"]
+
+
+def test_without_the_app_extra_the_error_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "streamlit" else real(name, *a))
+    (tmp_path / "results.json").write_text(json.dumps({"schema_version": 2, "models": {}}))
+    assert main(["app", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "clsdet app needs streamlit, not installed here" in err and "clsdet-bench[app]" in err
