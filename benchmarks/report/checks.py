@@ -1,13 +1,12 @@
 """What CI can fail a run on, read from results.json alone: `--strict` (a job, stage or accuracy gate failed) and
-`--fail-under METRIC=VALUE` (a candidate's headline accuracy below a floor). Each finding is one line of text."""
+`--fail-under METRIC=VALUE` (a candidate's headline accuracy below a floor). Each finding is one line of text.
+
+The CLI imports this module to build its parser: the report helpers (pandas) are imported inside the functions."""
 
 from __future__ import annotations
 
 import argparse
 import math
-
-from benchmarks.report.common import latency_cells, model_entry, model_names
-from benchmarks.report.latency_variants import backend, gate_failed, kind_cells
 
 # headline test metrics a floor can be put on: higher is better for each (hamming_loss is not, so it is left out)
 FLOOR_METRICS = ("macro_ap", "macro_f1", "micro_ap", "micro_f1", "exact_match")
@@ -32,6 +31,9 @@ def floor(text: str) -> tuple[str, float]:
 
 def strict_failures(results: dict) -> list[str]:
     """Every failed stage, failed training job (a budget-curve point) and failed accuracy gate of a latency variant."""
+    from benchmarks.report.common import latency_cells
+    from benchmarks.report.latency_variants import backend, gate_failed, kind_cells
+
     out = []
     for name, st in (results.get("stages") or {}).items():
         if isinstance(st, dict) and st.get("status") not in ("done", None):
@@ -52,6 +54,8 @@ def strict_failures(results: dict) -> list[str]:
 
 def floor_failures(results: dict, floors: list[tuple[str, float]]) -> list[str]:
     """Each candidate whose headline (all train images, first seed) test metric is below a floor, or missing."""
+    from benchmarks.report.common import model_entry, model_names
+
     out = []
     for metric, bound in floors:
         for m in model_names(results):

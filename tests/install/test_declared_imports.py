@@ -1,5 +1,5 @@
 """Every third-party module the packages import is declared in pyproject.toml (dependencies or an extra), and the CLI
-starts without the [app] extra's modules (streamlit, captum) or Ray."""
+starts without the [app] extra's modules (streamlit, captum) or Ray, and imports nothing heavy (not even pandas)."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ try:
     main(["bench", "--help"])
 except SystemExit as e:
     assert e.code == 0, e.code
-heavy = ("streamlit", "captum", "ray", "torch", "lightning", "ultralytics", "mlflow")
+heavy = ("streamlit", "captum", "ray", "torch", "lightning", "ultralytics", "mlflow", "pandas", "numpy")
 heavy = sorted(m for m in heavy if m in sys.modules)
 print("heavy:", heavy)
 """
