@@ -19,6 +19,7 @@ COMMANDS = [
     "benchmarks.commands.label",  # clsdet label watch|session|import-cvat|summary
     "benchmarks.commands.bench",  # clsdet bench / latency / report
     "benchmarks.commands.evaluate",  # clsdet evaluate RUN_DIR (statistics from stored scores)
+    "benchmarks.commands.compare",  # clsdet compare RUN_DIR RUN_DIR...
     "benchmarks.commands.config",  # clsdet config --example / --reference
     "benchmarks.commands.predict",  # clsdet predict RUN_DIR IMAGES...
     "benchmarks.commands.app",  # clsdet app [RUN_DIR] (Streamlit)
@@ -35,11 +36,24 @@ class CliError(Exception):
     user_error = True
 
 
+def version() -> str:
+    """The installed distribution's version (pyproject.toml's `version`), from its metadata: no import of the
+    packages themselves, so `clsdet --version` starts fast."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("clsdet-bench")
+    except PackageNotFoundError:  # run from a source tree that was never pip-installed
+        return "unknown (not installed: pip install -e .)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clsdet",
         description="Multi-label classifier (folder sorting) vs YOLO detector (CVAT boxes): one benchmark.",
     )
+    parser.add_argument("--version", action="version", version=f"clsdet {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMANDS:

@@ -64,7 +64,7 @@ class SplitConfig:
 
 @dataclass
 class LatencyConfig:
-    devices: list[str] = field(default_factory=lambda: ["auto"])  # auto = cpu + every accelerator present
+    devices: list[str] = field(default_factory=lambda: ["auto"])  # auto = cpu + every accelerator present; or cuda:N
     batch_sizes: list[int] = field(default_factory=lambda: [1, 16])
     scopes: list[str] = field(default_factory=lambda: ["model", "end_to_end"])
     warmup: int = 5
@@ -87,10 +87,15 @@ class LatencyConfig:
 
 
 def _check_latency(lc: LatencyConfig, file: str) -> None:
+    from benchmarks.measure.devices import is_device_name
     from benchmarks.measure.variants import BACKENDS, DTYPES
 
     for key, values, allowed in (
-        ("devices", lc.devices, ("auto", "cpu", "cuda", "mps")),
+        (
+            "devices",
+            ["cuda:N" if is_device_name(str(d)) and ":" in str(d) else d for d in lc.devices],
+            ("auto", "cpu", "cuda", "mps", "cuda:N"),  # cuda:N: one GPU by its index
+        ),
         ("scopes", lc.scopes, ("model", "end_to_end")),
         ("backends", lc.backends, BACKENDS),
         ("dtypes", lc.dtypes, DTYPES),

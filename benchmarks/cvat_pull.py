@@ -1,5 +1,5 @@
-"""`clsdet cvat pull`: download a CVAT task's "CVAT for images 1.1" export (with images) and its analytics events
-CSV (labeling time) through cvat-sdk, and write `pull.json` beside them.
+"""`clsdet cvat pull`: download a CVAT task's, project's or job's "CVAT for images 1.1" export (with images) and its
+analytics events CSV (labeling time) through cvat-sdk, and write `pull.json` beside them.
 
 Credentials come from the environment (`CVAT_ACCESS_TOKEN`, or `CVAT_USER` + `CVAT_PASSWORD`) or `~/.netrc`
 (`$NETRC` if set; machine = the URL's host), never from argv. They never reach output, logs or files: every message
@@ -10,7 +10,9 @@ tries (`cvat_http.bound_requests`), so a server that never answers ends in an er
 
 Server flow (cvat-sdk 2.80): `POST /api/tasks/{id}/dataset/export?format=...&save_images=True` -> 202 {rq_id},
 `GET /api/requests/{rq_id}` until finished -> `result_url` -> bytes; events likewise via `POST /api/events/export
-?task_id=`, or on servers without it the older `GET /api/events?task_id=` query_id exchange.
+?task_id=`, or on servers without it the older `GET /api/events?task_id=` query_id exchange. A project or a job is
+the same flow on `/api/projects/{id}` and `/api/jobs/{id}` (both have `dataset/export`), its events filtered by
+`project_id=` or `job_id=` (CVAT's REST API: the events export takes any of the three filters).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ SCHEMA_VERSION = 1
 CONNECT_TIMEOUT_S = 10.0  # pre-flight TCP connect: fail fast instead of urllib3's unbounded default
 LEGACY_EVENTS_WAIT_S = 600.0  # the old query_id exchange has no failed state: stop waiting at some point
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+# what can be pulled: the flag's kind -> the URL of its page in CVAT's UI (where the id is read from)
+KINDS = {"task": "/tasks/<id>", "project": "/projects/<id>", "job": "/tasks/<task>/jobs/<id>"}
 
 
 class CvatPullError(Exception):
@@ -149,7 +153,7 @@ def _connect(url: str, cred: Credential, poll_s: float, redact: Redactor, timeou
     return client
 
 
-def _download_events(client, task_id: int, dest: Path, poll_s: float) -> None:
+def _download_events(client, kind: str, obj_id: int, dest: Path, poll_s: float) -> None:
     from cvat_sdk.api_client import exceptions
     from cvat_sdk.core.downloading import Downloader
     from cvat_sdk.core.exceptions import BackgroundRequestException
@@ -158,7 +162,7 @@ def _download_events(client, task_id: int, dest: Path, poll_s: float) -> None:
     try:
         rq = downloader.prepare_file(
             client.api_client.events_api.create_export_endpoint,
-            query_params={"task_id": task_id},
+            query_params={f"{kind}_id": obj_id},
             status_check_period=poll_s,
         )
         downloader.download_file(rq.result_url, dest)
@@ -169,15 +173,16 @@ def _download_events(client, task_id: int, dest: Path, poll_s: float) -> None:
     # Servers before the requests API: GET /api/events answers 202 {query_id}, then 201 when ready, then the CSV
     # with action=download (cvat/apps/events/views.py in CVAT 2.x).
     api = client.api_client.events_api
-    _, resp = api.list(task_id=task_id, _parse_response=False)
+    where = {f"{kind}_id": obj_id}
+    _, resp = api.list(**where, _parse_response=False)
     query_id = json.loads(resp.data)["query_id"]
     deadline = time.monotonic() + LEGACY_EVENTS_WAIT_S
     while resp.status != 201:
         if time.monotonic() > deadline:
             raise BackgroundRequestException(f"events export not ready after {LEGACY_EVENTS_WAIT_S:g} s")
         time.sleep(poll_s)
-        _, resp = api.list(task_id=task_id, query_id=query_id, _parse_response=False)
-    _, resp = api.list(task_id=task_id, query_id=query_id, action="download", _parse_response=False)
+        _, resp = api.list(**where, query_id=query_id, _parse_response=False)
+    _, resp = api.list(**where, query_id=query_id, action="download", _parse_response=False)
     dest.write_bytes(resp.data)
 
 
@@ -200,9 +205,13 @@ def pull(
     progress: bool = True,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     retries: int = DEFAULT_RETRIES,
+    kind: str = "task",
 ) -> dict:
-    """Download task `task_id` from `url` into `out_dir`; returns what `pull.json` holds. Each request waits at most
-    `timeout_s` for the server and is tried `retries` more times; every message is redacted."""
+    """Download the task (or `kind` project or job) `task_id` from `url` into `out_dir`; returns what `pull.json`
+    holds. Each request waits at most `timeout_s` for the server and is tried `retries` more times; every message is
+    redacted."""
+    if kind not in KINDS:
+        raise CvatPullError(f"cannot pull a {kind!r}; one of: {', '.join(KINDS)}")
     if not timeout_s > 0 or retries < 0:
         raise CvatPullError(f"--timeout-s {timeout_s!r} must be > 0 and --retries {retries!r} >= 0")
     url = _check_url(url, timeout_s)
@@ -210,37 +219,50 @@ def pull(
     redact = cred.redactor()
     with redacted_logs(redact):
         try:
-            return _pull(url, task_id, Path(out_dir), cred, redact, events, poll_s, progress, timeout_s, retries)
+            target = (kind, task_id)
+            return _pull(url, target, Path(out_dir), cred, redact, events, poll_s, progress, timeout_s, retries)
         except (CvatPullError, NoAnswer) as exc:
             raise CvatPullError(redact(str(exc))) from None
 
 
-def _pull(url, task_id, out_dir, cred, redact, events, poll_s, progress, timeout_s, retries) -> dict:
+def _describe(kind: str, obj) -> tuple[str, int | None, dict]:
+    """(name, frame count, ids of what holds it) of a retrieved task, project or job (a job has no name)."""
+    if kind == "task":
+        return obj.name, obj.size, {"project_id": obj.project_id}
+    if kind == "project":
+        return obj.name, None, {}  # a project's frames are its tasks': the export's <image> count says it
+    task = getattr(obj, "task_id", None)
+    return f"job {obj.id} of task {task}", obj.frame_count, {"task_id": task, "project_id": obj.project_id}
+
+
+def _pull(url, target, out_dir, cred, redact, events, poll_s, progress, timeout_s, retries) -> dict:
     import urllib3
     from cvat_sdk.api_client import exceptions
     from cvat_sdk.core.exceptions import BackgroundRequestException
     from cvat_sdk.core.helpers import DeferredTqdmProgressReporter
     from cvat_sdk.version import VERSION
 
+    kind, obj_id = target
     client = _connect(url, cred, poll_s, redact, timeout_s, retries)
     out_dir.mkdir(parents=True, exist_ok=True)
-    zip_name, csv_name = f"task_{task_id}_cvat_for_images.zip", f"events_task_{task_id}.csv"
+    zip_name, csv_name = export_names(kind, obj_id)
     tmp = Path(tempfile.mkdtemp(prefix=".pull-", dir=out_dir))  # same file system: os.replace is atomic
-    step = "reading the task"
+    step = f"reading the {kind}"
     try:
         with client:
-            task = client.tasks.retrieve(task_id)
-            labels = [lab.name for lab in task.get_labels()]
+            obj = {"task": client.tasks, "project": client.projects, "job": client.jobs}[kind].retrieve(obj_id)
+            name, frame_count, parents = _describe(kind, obj)
+            labels = [lab.name for lab in obj.get_labels()]
             step = f"exporting {EXPORT_FORMAT} with images"
             pbar = DeferredTqdmProgressReporter({"file": sys.stderr, "disable": not progress, "leave": False})
-            task.export_dataset(
+            obj.export_dataset(
                 EXPORT_FORMAT, tmp / zip_name, include_images=True, pbar=pbar, status_check_period=poll_s
             )
             events_note = {"status": "skipped"}
             if events:
                 step = "exporting the analytics events"
                 try:
-                    _download_events(client, task_id, tmp / csv_name, poll_s)
+                    _download_events(client, kind, obj_id, tmp / csv_name, poll_s)
                     events_note = {"status": "ok"}
                 except (exceptions.ApiException, BackgroundRequestException, NoAnswer) as exc:
                     # a failure here is data (the annotations are still good): note it, tell the user
@@ -255,17 +277,17 @@ def _pull(url, task_id, out_dir, cred, redact, events, poll_s, progress, timeout
         for f in tmp.iterdir():
             f.replace(out_dir / f.name)
     except exceptions.ApiException as exc:
-        if _status(exc) == 404 and step == "reading the task":
+        if _status(exc) == 404 and step == f"reading the {kind}":
             raise CvatPullError(
-                f"task {task_id} not found on {url} (HTTP 404): the id is the number in the "
-                f"task's page URL, {url}/tasks/<id>; the account must see it"
+                f"{kind} {obj_id} not found on {url} (HTTP 404): the id is the number in the "
+                f"{kind}'s page URL, {url}{KINDS[kind]}; the account must see it"
             ) from None
         if _status(exc) == 403:
             raise CvatPullError(
-                f"{step}: {cred.source}'s account may not access task {task_id} on {url} "
-                "(HTTP 403); ask the task's owner for access"
+                f"{step}: {cred.source}'s account may not access {kind} {obj_id} on {url} "
+                f"(HTTP 403); ask the {kind}'s owner for access"
             ) from None
-        raise CvatPullError(f"{step} for task {task_id} failed: HTTP {exc.status} ({redact(exc.reason)})") from None
+        raise CvatPullError(f"{step} for {kind} {obj_id} failed: HTTP {exc.status} ({redact(exc.reason)})") from None
     except BackgroundRequestException as exc:
         raise CvatPullError(
             f"{step}: the server's job failed: {redact(str(exc))[:500]}; "
@@ -273,7 +295,7 @@ def _pull(url, task_id, out_dir, cred, redact, events, poll_s, progress, timeout
         ) from None
     except urllib3.exceptions.HTTPError as exc:  # connection lost mid-way; the name only, the text may echo headers
         raise CvatPullError(
-            f"{step} for task {task_id}: connection to {url} failed ({exc.__class__.__name__})"
+            f"{step} for {kind} {obj_id}: connection to {url} failed ({exc.__class__.__name__})"
         ) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -282,10 +304,12 @@ def _pull(url, task_id, out_dir, cred, redact, events, poll_s, progress, timeout
     record = {
         "schema_version": SCHEMA_VERSION,
         "url": url,
-        "task_id": task_id,
-        "task_name": task.name,
+        "kind": kind,  # what was pulled: task, project or job
+        f"{kind}_id": obj_id,
+        **{k: v for k, v in parents.items() if v is not None},  # a job's task and project, a task's project
+        f"{kind}_name": name,
         "labels": labels,
-        "frame_count": task.size,
+        "frame_count": frame_count,
         "formats": {"annotations": EXPORT_FORMAT, "images_included": True, "events": "CVAT analytics events CSV"},
         "pulled_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "cvat_sdk_version": VERSION,
@@ -297,6 +321,11 @@ def _pull(url, task_id, out_dir, cred, redact, events, poll_s, progress, timeout
     return record
 
 
+def export_names(kind: str, obj_id: int) -> tuple[str, str]:
+    """(annotation zip, events CSV) file names of one pull: task_7_cvat_for_images.zip, events_task_7.csv."""
+    return f"{kind}_{obj_id}_cvat_for_images.zip", f"events_{kind}_{obj_id}.csv"
+
+
 def _size(n: int) -> str:
     return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 2**10:.1f} KiB"
 
@@ -304,14 +333,16 @@ def _size(n: int) -> str:
 def next_steps(out_dir: Path, record: dict) -> str:
     out = Path(out_dir)
     zip_path = out / record["files"][0]["path"]
+    kind = record.get("kind", "task")
+    frames = "" if record.get("frame_count") is None else f"{record['frame_count']} frames, "
     lines = [
-        f'pulled task {record["task_id"]} "{record["task_name"]}" from {record["url"]}: {record["frame_count"]} '
-        f"frames, labels: {', '.join(record['labels']) or '(none)'}",
+        f'pulled {kind} {record[f"{kind}_id"]} "{record[f"{kind}_name"]}" from {record["url"]}: {frames}'
+        f"labels: {', '.join(record['labels']) or '(none)'}",
     ]
     lines += [f"  {out / f['path']}  {_size(f['bytes'])}  sha256 {f['sha256'][:12]}" for f in record["files"]]
     lines += [f"  {out / 'pull.json'}", "", "next steps:", f"  check it:       clsdet data inspect {zip_path}"]
     if record["events"]["status"] == "ok":
-        csv_path = out / f"events_task_{record['task_id']}.csv"
+        csv_path = out / export_names(kind, record[f"{kind}_id"])[1]
         lines.append(f"  labeling time:  clsdet label import-cvat {csv_path} --annotations {zip_path} --dataset NAME")
     else:
         lines.append(f"  labeling time:  clsdet label import-cvat --annotations {zip_path} --dataset NAME  (rough)")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 MODES = ("frozen", "finetune", "scratch")
-DEVICES = ("auto", "cpu", "cuda", "mps")
+DEVICES = ("auto", "cpu", "cuda", "mps")  # and cuda:N, one CUDA device by its index (torch's spelling)
 # Lightning's precision flags; "auto" resolves per device in classifier.hardware.resolve_precision
 PRECISIONS = ("auto", "32-true", "16-mixed", "bf16-mixed")
 
@@ -36,7 +37,7 @@ class ClassifierConfig:
     warmup_epochs: float = 1.0
     pos_weight: bool = True
     patience: int = 10  # early stopping on val macro AP
-    device: str = "auto"  # auto|cpu|cuda|mps
+    device: str = "auto"  # auto|cpu|cuda|cuda:N|mps
     devices: int | str = 1
     strategy: str = "auto"
     precision: str = "auto"  # auto -> bf16 on CUDA when supported, else fp16+scaler; fp16 autocast on MPS; fp32 on CPU
@@ -107,8 +108,8 @@ class ClassifierConfig:
                 raise _bad(key, value, "a number >= 0")
         if not isinstance(self.patience, int) or self.patience < 1:
             raise _bad("patience", self.patience, "an integer >= 1")
-        if self.device not in DEVICES:
-            raise _bad("device", self.device, " | ".join(DEVICES))
+        if self.device not in DEVICES and not re.fullmatch(r"cuda:\d+", str(self.device)):
+            raise _bad("device", self.device, " | ".join(DEVICES) + " | cuda:N (a CUDA device's index, e.g. cuda:1)")
         if self.precision not in PRECISIONS:
             raise _bad("precision", self.precision, " | ".join(PRECISIONS))
         if self.workers is not None and (not isinstance(self.workers, int) or self.workers < 0):

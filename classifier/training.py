@@ -184,9 +184,10 @@ def _predict(net, loader, device: str) -> np.ndarray:
 
 
 def _trainer(device, cfg, precision, callbacks, loggers, bars: bool, out_dir: Path):
+    accelerator, devices = hardware.lightning_devices(device, cfg.devices)
     return L.Trainer(
-        accelerator=device,
-        devices=cfg.devices,
+        accelerator=accelerator,
+        devices=devices,
         strategy=cfg.strategy,
         precision=precision,
         max_epochs=cfg.epochs,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
+DEVICES = ("auto", "cpu", "cuda", "mps")  # and cuda:N, one CUDA device by its index (torch's spelling)
 WEIGHTS_KEYWORDS = ("none", "pretrained")
 
 
@@ -31,7 +32,7 @@ class DetectorConfig:
     epochs: int = 40
     imgsz: int = 160
     batch: int = 16
-    device: str = "auto"  # auto|cpu|cuda|mps
+    device: str = "auto"  # auto|cpu|cuda|cuda:N|mps
     workers: int | None = None  # dataloader workers; None -> chosen for the machine (detector.hardware), recorded
     seed: int = 0
     patience: int = 100  # Ultralytics' early stopping on val fitness (its default, 100)
@@ -57,8 +58,8 @@ class DetectorConfig:
                 raise _bad(key, getattr(self, key), "an integer >= 1")
         if self.imgsz < 32:
             raise _bad("imgsz", self.imgsz, "an integer >= 32 (YOLO's largest stride is 32)")
-        if self.device not in DEVICES:
-            raise _bad("device", self.device, " | ".join(DEVICES))
+        if self.device not in DEVICES and not re.fullmatch(r"cuda:\d+", str(self.device)):
+            raise _bad("device", self.device, " | ".join(DEVICES) + " | cuda:N (a CUDA device's index, e.g. cuda:1)")
         if self.workers is not None and not _int_at_least(self.workers, 0):
             raise _bad("workers", self.workers, "null (choose for the machine) or an integer >= 0")
         if not _int_at_least(self.seed, 0):

@@ -18,6 +18,10 @@ def resolve_device(device: str) -> str:
         return "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise DeviceError(f"detector: device={device!r} but torch sees no CUDA device; use device='auto' or 'cpu'")
+    index = device.partition(":")[2]
+    if device.startswith("cuda") and index and int(index) >= torch.cuda.device_count():
+        n = torch.cuda.device_count()
+        raise DeviceError(f"detector: device={device!r} but torch sees {n} CUDA device(s): cuda:0 to cuda:{n - 1}")
     if device == "mps" and not has_mps:
         raise DeviceError("detector: device='mps' but MPS is not available; use device='auto' or 'cpu'")
     return device

@@ -2,7 +2,7 @@
 
 Streamlit listens on every interface by default; here it is 127.0.0.1 unless --host says otherwise, uploads are
 capped (benchmarks.app.core.MAX_UPLOAD_MB) and usage statistics are off. Unknown options pass through to
-`streamlit run` in their --key=value form (e.g. --theme.base=dark, --server.runOnSave=true).
+`streamlit run`, in either of Streamlit's forms (--theme.base=dark or --theme.base dark).
 """
 
 from __future__ import annotations
@@ -35,11 +35,29 @@ def _pass_through_unknown(parser) -> None:
     parse = parser.parse_known_args
 
     def parse_known_args(args=None, namespace=None):
-        ns, rest = parse(args, namespace)
+        ns, rest = parse(None if args is None else join_option_values(list(args)), namespace)
         ns.extra = list(getattr(ns, "extra", []) or []) + rest
         return ns, []
 
     parser.parse_known_args = parse_known_args
+
+
+def join_option_values(args: list[str]) -> list[str]:
+    """Streamlit's own options in both of its spellings: `--server.headless true` becomes `--server.headless=true`.
+    Every Streamlit config option is `section.name` and takes a value (`streamlit run --help`), so a dotted option
+    followed by a word that is not an option is that option's value, never the run folder."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        dotted = a.startswith("--") and "." in a.split("=", 1)[0] and "=" not in a
+        if dotted and i + 1 < len(args) and not args[i + 1].startswith("-"):
+            out.append(f"{a}={args[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
 
 
 def streamlit_command(run_dir: Path, port: int, host: str, extra: list[str]) -> list[str]:
@@ -64,9 +82,18 @@ def streamlit_command(run_dir: Path, port: int, host: str, extra: list[str]) -> 
     ]
 
 
+APP_EXTRA_HINT = "pip install 'clsdet-bench[app]' (or pip install -e '.[app]' in a clone)"
+
+
 def app_cmd(args) -> int:
+    import importlib.util
+
     from benchmarks.app.core import AppError, load_run, newest_run
     from benchmarks.harness import DEFAULT_RUNS
+
+    missing = [m for m in ("streamlit", "captum") if importlib.util.find_spec(m) is None]
+    if missing:  # an optional extra: the benchmark itself needs neither
+        raise AppError(f"clsdet app needs {' and '.join(missing)}, not installed here: {APP_EXTRA_HINT}")
 
     if args.run_dir:
         run_dir = Path(args.run_dir).resolve()

@@ -26,3 +26,13 @@ def count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: must be 0 or more")
     return value
+
+
+def device(text: str) -> str:
+    """auto, cpu, cuda, mps or cuda:N: the name is checked here, whether this machine has it when the command runs
+    (benchmarks.measure.devices.check_present names the devices present)."""
+    from benchmarks.measure.devices import DEVICE_KINDS, is_device_name  # light: os and re only
+
+    if not is_device_name(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device; use {', '.join(DEVICE_KINDS)} or cuda:N (cuda:1)")
+    return text

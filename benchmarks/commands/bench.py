@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
+from benchmarks.commands.args import device
+
+EXIT_CODES = (
+    "exit codes: 0 the run finished (and every check asked for passed); 1 a check asked for failed (--strict, "
+    "--fail-under) or a stage raised an unexpected error; 2 bad input (config, flags, files), with the fix; "
+    "130 interrupted (Ctrl-C): --resume continues"
+)
+
+DEVICE_HELP = "auto, cpu, cuda, cuda:N (one GPU by its index) or mps"
 
 
 def _common(p) -> None:
     p.add_argument("config", help="benchmark config (YAML), e.g. results/demo-data/clsdet.yaml")
     p.add_argument("--profile", help="a profile defined in the config (quick, full)")
-    p.add_argument("--device", nargs="+", choices=DEVICES, help="training device (the first) and latency devices")
+    p.add_argument(
+        "--device",
+        nargs="+",
+        type=device,
+        metavar="DEVICE",
+        help=f"training device (the first; it must be present) and latency devices: {DEVICE_HELP}",
+    )
     p.add_argument("--out", help="runs folder (default: results/runs)")
     p.add_argument("--resume", action="store_true", help="continue the newest unfinished run of this config")
     p.add_argument(
@@ -78,8 +92,15 @@ def executor_options(args) -> dict:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("bench", help="train every candidate on the same split, measure, report, log to MLflow")
+    p = sub.add_parser(
+        "bench",
+        help="train every candidate on the same split, measure, report, log to MLflow",
+        description="Train every candidate on the same split, measure, report, log to MLflow. Ends by printing the "
+        "headline table and the verdict, then the paths of results.json, report.md/html, results.csv, latency.csv.",
+        epilog=EXIT_CODES,
+    )
     _common(p)
+    _check_args(p)
     p.add_argument(
         "--only-candidate",
         nargs="+",
@@ -97,7 +118,9 @@ def register(sub) -> None:
 
     p = sub.add_parser("latency", help="re-measure a finished run's models on this machine (appends records)")
     p.add_argument("run_dir", help="a run folder (results/runs/<run-id>)")
-    p.add_argument("--device", nargs="+", default=["auto"], choices=DEVICES)
+    p.add_argument(
+        "--device", nargs="+", default=["auto"], type=device, metavar="DEVICE", help=f"{DEVICE_HELP} (default: auto)"
+    )
     p.add_argument("--batch-sizes", nargs="+", type=int, help="default: the run's config")
     p.add_argument("--iters", type=int, help="timed iterations at least (default: the run's config)")
     p.add_argument("--min-seconds", type=float, help="timed seconds at least (default: the run's config)")
@@ -125,9 +148,44 @@ def register(sub) -> None:
     p.add_argument("--no-gate", action="store_true", help="skip scoring each variant on the test images")
     p.set_defaults(func=latency_cmd)
 
-    p = sub.add_parser("report", help="re-render a run's report.md/report.html from its results.json")
+    from benchmarks.report import DEFAULT_FORMATS, FORMATS  # light: json and pathlib only
+
+    p = sub.add_parser(
+        "report",
+        help="re-render a run's reports (report.md/html, results.csv, latency.csv) from its results.json",
+        epilog=EXIT_CODES,
+    )
     p.add_argument("run_dir")
+    p.add_argument(
+        "--format",
+        nargs="+",
+        choices=FORMATS,
+        default=list(DEFAULT_FORMATS),
+        help="what to write: md (report.md), html (report.html), csv (results.csv + latency.csv), json (tables.json:"
+        f" the same two tables as JSON records); default: {' '.join(DEFAULT_FORMATS)}",
+    )
+    _check_args(p)
     p.set_defaults(func=report_cmd)
+
+
+def _check_args(p) -> None:
+    """--strict and --fail-under: exit 1 for CI (benchmarks/report/checks.py), after everything is written."""
+    from benchmarks.report.checks import FLOOR_METRICS, floor
+
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a training job (a budget-curve point), a stage or a latency variant's accuracy gate failed "
+        "(default: these are recorded and reported, and the exit code is 0)",
+    )
+    p.add_argument(
+        "--fail-under",
+        action="append",
+        type=floor,
+        metavar="METRIC=VALUE",
+        help=f"exit 1 when a candidate's headline test metric (all train images, first seed) is below VALUE, or "
+        f"missing; METRIC: {', '.join(FLOOR_METRICS)}; repeatable, e.g. --fail-under macro_ap=0.6",
+    )
 
 
 def load_bench_config(args, extra: list[str] | None = None):
@@ -157,12 +215,21 @@ def bench_cmd(args) -> int:
         executor=getattr(args, "executor", "local"),
         executor_options=opts,
     )
+    from benchmarks.record import load_results
+    from benchmarks.report.checks import run_checks
+    from benchmarks.report.console import headline_text
+
+    results = load_results(run_dir)
+    print()
+    print(headline_text(results))
     print()
     print(f"results:  {run_dir / 'results.json'}")
     print(f"report:   {run_dir / 'report.md'}")
     print(f"          {run_dir / 'report.html'}")
+    print(f"tables:   {run_dir / 'results.csv'}")
+    print(f"          {run_dir / 'latency.csv'}")
     print(run_size_line(run_dir))
-    return 0
+    return run_checks(results, args.strict, args.fail_under)
 
 
 def latency_cmd(args) -> int:
@@ -252,10 +319,13 @@ def print_summary(records: list[dict], names: list[str], ratios) -> None:
 
 
 def report_cmd(args) -> int:
+    from benchmarks.record import load_results
     from benchmarks.report import render_reports
+    from benchmarks.report.checks import run_checks
     from benchmarks.runtime import check_writable
 
     run_dir = check_writable(Path(args.run_dir).resolve(), "the run folder", "copy it somewhere writable first")
-    for kind, p in render_reports(run_dir).items():
+    results = load_results(run_dir)
+    for kind, p in render_reports(run_dir, results, formats=args.format).items():
         print(f"{kind}: {p}")
-    return 0
+    return run_checks(results, args.strict, args.fail_under)

@@ -45,6 +45,12 @@ def register(sub) -> None:
     c.add_argument("events_csv", nargs="?", help="CVAT's events export, logs_<timestamp>.csv")
     c.add_argument("--annotations", help="CVAT for images 1.1 export (zip, folder or annotations.xml): box counts")
     c.add_argument("--threshold-s", type=positive_s, default=100.0, help="CVAT's gap rule (default 100 s)")
+    c.add_argument(
+        "--csv",
+        metavar="OUT.csv",
+        help="also write annotation hours per job and annotator: hours, objects saved (created - deleted), objects "
+        "per hour (needs the events CSV)",
+    )
     _common(c)
     c.set_defaults(func=import_cvat_cmd)
 
@@ -135,11 +141,20 @@ def import_cvat_cmd(args) -> int:
         from benchmarks.cli import CliError
 
         raise CliError("give an events CSV (logs_*.csv), --annotations EXPORT, or both")
+    if args.csv and not args.events_csv:
+        from benchmarks.cli import CliError
+
+        raise CliError("--csv needs the events CSV (logs_*.csv): hours per job come from CVAT's events")
     log = import_cvat(
         args.events_csv, args.annotations, args.dataset, args.annotator, args.notes, args.threshold_s, args.example
     )
     path = write_log(log, args.log_dir)
     print(session_text(log, path))
+    if args.csv:
+        from benchmarks.labeling.cvat_jobs import job_rows, write_job_table
+
+        rows = job_rows(log.breakdown or {}, Path(args.events_csv))
+        print(f"  per job and annotator: {write_job_table(rows, Path(args.csv))} ({len(rows)} row(s))")
     if log.rough:
         print("  note: ROUGH figure (export timestamps), left out of the summary and the harness unless asked")
     return 0

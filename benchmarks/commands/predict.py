@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from benchmarks.commands.args import device
+
 
 def register(sub) -> None:
     p = sub.add_parser("predict", help="label images with a finished run's models (both by default)")
@@ -21,7 +23,7 @@ def register(sub) -> None:
     p.add_argument(
         "--threshold", type=float, help="one decision threshold for every class (default: the tuned per-class ones)"
     )
-    p.add_argument("--device", default="cpu", choices=("auto", "cpu", "cuda", "mps"), help="default: cpu")
+    p.add_argument("--device", default="cpu", type=device, help="auto, cpu, cuda, cuda:N or mps (default: cpu)")
     p.set_defaults(func=predict_cmd)
 
 
@@ -41,7 +43,12 @@ def predict(run_dir: Path, images: list[str], models: list[str] | None, threshol
     if not names:
         raise core.AppError(f"{run_dir / 'results.json'}: no trained model in this run (models.*.artifact)")
     files, skipped = core.image_files(images)
-    device = core.pick_device() if device == "auto" else device
+    if device == "auto":
+        device = core.pick_device()
+    else:
+        from benchmarks.measure.devices import check_present
+
+        check_present(device)  # before any model loads: the error lists the devices present
     preds = {n: core.load_predictor(run_dir, results, n, device) for n in names}
     doc = {"run_dir": str(run_dir), "device": device, "models": {}, "images": [], "skipped": skipped}
     for n, pred in preds.items():

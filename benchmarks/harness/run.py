@@ -149,6 +149,10 @@ def run_bench(
     """Run the benchmark's stages (or just `only`, in order); returns the run folder. `only_candidates`: train only
     these candidates' jobs in the resumed run, the others' finished jobs are reused (they must exist)."""
     if devices:
+        from benchmarks.measure.devices import check_present
+
+        # the training device must exist (a missing latency device is recorded as unavailable, the run goes on)
+        check_present(devices[0], "--device (the training device, the first one)")
         cfg.latency.devices = list(devices)
         cfg.candidates = [c.with_config(device=devices[0]) for c in cfg.candidates]
     from benchmarks.runlock import hold_run_folder

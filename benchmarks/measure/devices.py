@@ -3,9 +3,57 @@
 from __future__ import annotations
 
 import os
+import re
 
 ACCELERATORS = ("cuda", "mps")
 DEVICE_KINDS = ("auto", "cpu", "cuda", "mps")
+# torch's spelling of one CUDA device by its index (torch.device("cuda:1")); cuda alone is the current device
+_CUDA_INDEX = re.compile(r"cuda:(\d+)")
+
+
+class DeviceError(ValueError):
+    """A device name that is not one, or a device this machine does not have: the message lists what is here."""
+
+    user_error = True
+
+
+def is_device_name(text: str) -> bool:
+    """auto, cpu, cuda, mps or cuda:N (N a whole number)."""
+    return text in DEVICE_KINDS or _CUDA_INDEX.fullmatch(str(text)) is not None
+
+
+def present_devices() -> list[str]:
+    """Every device this process can use, by the name --device takes: cpu, cuda:0 ... cuda:N-1, mps."""
+    import torch
+
+    out = ["cpu"]
+    if torch.cuda.is_available():
+        out += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if device_present("mps"):
+        out.append("mps")
+    return out
+
+
+def describe_present() -> str:
+    """'cpu, cuda:0 (NVIDIA H100 80GB HBM3)': the devices present with their names, for an error message."""
+    import torch
+
+    names = []
+    for d in present_devices():
+        m = _CUDA_INDEX.fullmatch(d)
+        names.append(f"{d} ({torch.cuda.get_device_name(int(m.group(1)))})" if m else d)
+    return ", ".join(names)
+
+
+def check_present(device: str, what: str = "--device") -> None:
+    """Raise DeviceError naming the devices present when `device` (not auto) is not on this machine."""
+    if not is_device_name(device):
+        raise DeviceError(f"{what} {device!r}: not a device; use {', '.join(DEVICE_KINDS)} or cuda:N (e.g. cuda:1)")
+    if device != "auto" and not device_present(device):
+        raise DeviceError(
+            f"{what} {device}: this machine has no such device; devices present: {describe_present()} "
+            "(auto picks the best one present)"
+        )
 
 
 def available_cpus() -> int:
@@ -28,7 +76,8 @@ def device_present(device: str) -> bool:
     if k == "cpu":
         return True
     if k == "cuda":
-        return torch.cuda.is_available()
+        m = _CUDA_INDEX.fullmatch(str(device))
+        return torch.cuda.is_available() and (m is None or int(m.group(1)) < torch.cuda.device_count())
     if k == "mps":
         return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     raise ValueError(f"unknown device {device!r}; allowed: {', '.join(DEVICE_KINDS)} (with an index: cuda:1)")

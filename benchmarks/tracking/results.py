@@ -10,11 +10,20 @@ from pathlib import Path
 from benchmarks.record import load_results, newest_per_cell
 from benchmarks.tracking.session import TrackingSession, active_session, ending, start_session, window_of
 from benchmarks.tracking.store import _num, flatten, log_metrics, log_params, metric_name
+from benchmarks.tracking.tables import log_tables
 
 WEIGHT_SUFFIXES = {".pt", ".pth", ".ckpt", ".safetensors", ".onnx"}
 # training's own working folders inside an artifact (Lightning checkpoints, Ultralytics' run): never logged as weights
 SCRATCH_DIRS = {"checkpoints", "lightning", "ultralytics"}
-RUN_ARTIFACTS = ("results.json", "report.md", "report.html", "config.resolved.yaml", "split.json")
+RUN_ARTIFACTS = (
+    "results.json",
+    "results.csv",
+    "latency.csv",
+    "report.md",
+    "report.html",
+    "config.resolved.yaml",
+    "split.json",
+)
 JOBS_DIR = "jobs"  # the run folder's training jobs, each `jobs/<key>/status.json` (benchmarks/harness/jobs.py)
 
 
@@ -144,6 +153,7 @@ def _log_parent(client, run_id: str, results: dict, run_dir: Path) -> None:
             client.log_artifact(run_id, str(run_dir / name))
     if (run_dir / "plots").is_dir():
         client.log_artifacts(run_id, str(run_dir / "plots"), "plots")
+    log_tables(client, run_id, results, run_dir)
 
 
 def _log_point(client, run_id: str, point: dict) -> None:

@@ -43,3 +43,26 @@ def test_errors_name_the_fix(tmp_path, capsys):
     assert "no finished run under" in capsys.readouterr().err
     assert main(["app", str(tmp_path / "nope")]) == 2
     assert "results.json not found" in capsys.readouterr().err
+
+
+def test_streamlit_options_in_both_forms_and_the_run_folder_stays_positional(tmp_path):
+    parse = build_parser().parse_args
+    spaced = parse(["app", "--server.headless", "true", str(tmp_path), "--theme.base", "dark", "--port", "8612"])
+    joined = parse(["app", "--server.headless=true", str(tmp_path), "--theme.base=dark", "--port", "8612"])
+    # the value after a dotted option is that option's, not the run folder (argparse alone took `true` as RUN_DIR)
+    assert spaced.run_dir == joined.run_dir == str(tmp_path)
+    assert spaced.extra == joined.extra == ["--server.headless=true", "--theme.base=dark"]
+    assert spaced.port == 8612
+    # a dotted option at the end, or before another option, has no value to join: passed as written
+    assert parse(["app", str(tmp_path), "--server.runOnSave", "--port", "1"]).extra == ["--server.runOnSave"]
+
+
+def test_without_the_app_extra_the_error_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "streamlit" else real(name, *a))
+    (tmp_path / "results.json").write_text(json.dumps({"schema_version": 2, "models": {}}))
+    assert main(["app", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "clsdet app needs streamlit, not installed here" in err and "clsdet-bench[app]" in err

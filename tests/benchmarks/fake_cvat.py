@@ -6,7 +6,10 @@ It answers the endpoints cvat-sdk 2.80 calls, with the fields its models require
 `GET /api/tasks/{id}` (TaskRead: jobs, labels summaries), `GET /api/labels?task_id=` (PaginatedLabelList),
 `POST /api/tasks/{id}/dataset/export?format=&save_images=` and `POST /api/events/export?task_id=` (202 {rq_id}),
 `GET /api/requests/{rq_id}` (Request: status, id, operation, created_date; result_url when finished) and the result
-URLs (zip / CSV bytes). Auth: `Authorization: Bearer <token>` or the login's session cookie, else 401 as CVAT answers.
+URLs (zip / CSV bytes). Projects and jobs likewise: `GET /api/projects/{id}` (ProjectRead: tasks, labels summaries),
+`GET /api/jobs/{id}` (JobRead: issues, labels summaries), their `dataset/export`, labels and events by
+`project_id=` / `job_id=`. Auth: `Authorization: Bearer <token>` or the login's session cookie, else 401 as CVAT
+answers.
 Every request is kept in `requests` (method, path) so tests can see what the sdk called.
 """
 
@@ -136,12 +139,16 @@ class FakeCvat:
         events_api="new",
         events_forbidden=False,
         echo_auth=False,
+        projects=None,
+        jobs=None,
     ):
         self.token, self.user, self.password = token, user, password
         # a careless server or proxy: answers task requests with 500, the request's credentials in the reason
         # phrase and the body, as debugging middleware sometimes does
         self.echo_auth = echo_auth
         self.tasks = tasks if tasks is not None else {7: "street scenes"}
+        self.projects = projects if projects is not None else {3: "city"}  # {id: name}; every task is in it
+        self.jobs = jobs if jobs is not None else {11: 7}  # {job id: its task id}
         self.fail_export = fail_export
         self.events_forbidden = events_forbidden  # CVAT answers 403 to accounts without analytics access
         self.events_api = events_api  # "new": POST /api/events/export; "legacy": GET /api/events query_id dance
@@ -168,10 +175,14 @@ class FakeCvat:
         cookies = dict(c.strip().split("=", 1) for c in headers.get("Cookie", "").split(";") if "=" in c)
         return cookies.get("sessionid") in self.sessions
 
-    def new_rq(self, kind: str, task_id: int, fmt: str | None) -> str:
-        rq_id = f"{kind}:task-{task_id}-{uuid.uuid4().hex[:8]}"
-        self.rqs[rq_id] = {"kind": kind, "task_id": task_id, "format": fmt, "polls": 0}
+    def new_rq(self, kind: str, task_id: int, fmt: str | None, target: str = "task") -> str:
+        rq_id = f"{kind}:{target}-{task_id}-{uuid.uuid4().hex[:8]}"
+        self.rqs[rq_id] = {"kind": kind, "task_id": task_id, "format": fmt, "polls": 0, "target": target}
         return rq_id
+
+    def name_of(self, rq: dict) -> str:
+        kind, obj_id = rq["target"], rq["task_id"]
+        return {"task": self.tasks, "project": self.projects}.get(kind, {}).get(obj_id, f"{kind} {obj_id}")
 
     def request_json(self, rq_id: str) -> dict:
         rq = self.rqs[rq_id]
@@ -190,10 +201,10 @@ class FakeCvat:
             "progress": 1.0 if status == "finished" else 0.5,
             "operation": {
                 "type": f"{rq['kind']}:dataset" if rq["kind"] == "export" else "export:events",
-                "target": "task" if rq["kind"] == "export" else "events",
-                "project_id": None,
-                "task_id": rq["task_id"],
-                "job_id": None,
+                "target": rq["target"] if rq["kind"] == "export" else "events",
+                "project_id": rq["task_id"] if rq["target"] == "project" else None,
+                "task_id": rq["task_id"] if rq["target"] == "task" else None,
+                "job_id": rq["task_id"] if rq["target"] == "job" else None,
                 "format": rq["format"],
                 "function_id": None,
             },
@@ -238,6 +249,56 @@ class FakeCvat:
             "assignee_updated_date": None,
             "dimension": "2d",
             "validation_mode": None,
+        }
+
+    def project_json(self, project_id: int) -> dict:
+        base = f"{self.url}/api"
+        return {
+            "url": f"{base}/projects/{project_id}",
+            "id": project_id,
+            "name": self.projects[project_id],
+            "owner": {"url": f"{base}/users/1", "id": 1, "username": "admin", "first_name": "", "last_name": ""},
+            "assignee": None,
+            "guide_id": None,
+            "bug_tracker": "",
+            "task_subsets": [],
+            "created_date": NOW,
+            "updated_date": NOW,
+            "status": "annotation",
+            "dimension": "2d",
+            "organization": None,
+            "target_storage": None,
+            "source_storage": None,
+            "assignee_updated_date": None,
+            "tasks": {"count": len(self.tasks), "url": f"{base}/tasks?project_id={project_id}"},
+            "labels": {"url": f"{base}/labels?project_id={project_id}"},
+        }
+
+    def job_json(self, job_id: int) -> dict:
+        base, task_id = f"{self.url}/api", self.jobs[job_id]
+        return {
+            "url": f"{base}/jobs/{job_id}",
+            "id": job_id,
+            "task_id": task_id,
+            "task_name": self.tasks.get(task_id),
+            "project_id": next(iter(self.projects), None),
+            "assignee": None,
+            "dimension": "2d",
+            "mode": "annotation",
+            "status": "annotation",
+            "stage": "annotation",
+            "state": "new",
+            "frame_count": len(IMAGES) - 1,  # the task's first two frames: a job is a segment of its task
+            "start_frame": 0,
+            "stop_frame": len(IMAGES) - 2,
+            "created_date": NOW,
+            "updated_date": NOW,
+            "type": "annotation",
+            "organization": None,
+            "target_storage": None,
+            "source_storage": None,
+            "issues": {"count": 0, "url": f"{base}/issues?job_id={job_id}"},
+            "labels": {"url": f"{base}/labels?job_id={job_id}"},
         }
 
     def _handler(self):
@@ -338,6 +399,19 @@ class FakeCvat:
                         return self._send(200, fake.task_json(task_id))
                     if segs[4:] == ["dataset", "export"] and method == "POST":
                         return self._send(202, {"rq_id": fake.new_rq("export", task_id, q.get("format"))})
+                for kind, known, json_of in (
+                    ("projects", fake.projects, fake.project_json),
+                    ("jobs", fake.jobs, fake.job_json),
+                ):
+                    if len(segs) >= 4 and segs[2] == kind:
+                        obj_id = int(segs[3])
+                        if obj_id not in known:
+                            return self._send(404, {"detail": "Not found."})
+                        if len(segs) == 4 and method == "GET":
+                            return self._send(200, json_of(obj_id))
+                        if segs[4:] == ["dataset", "export"] and method == "POST":
+                            rq = fake.new_rq("export", obj_id, q.get("format"), kind.removesuffix("s"))
+                            return self._send(202, {"rq_id": rq})
                 if path == "/api/labels" and method == "GET":
                     task_id = int(q.get("task_id", -1))
                     results = [
@@ -360,7 +434,9 @@ class FakeCvat:
                 if path.startswith("/api/events") and fake.events_forbidden:
                     return self._send(403, {"detail": "You do not have permission to perform this action."})
                 if path == "/api/events/export" and method == "POST" and fake.events_api == "new":
-                    return self._send(202, {"rq_id": fake.new_rq("events", int(q["task_id"]), None)})
+                    (key,) = [k for k in ("task_id", "project_id", "job_id") if k in q]  # one filter per pull
+                    rq = fake.new_rq("events", int(q[key]), None, key.removesuffix("_id"))
+                    return self._send(202, {"rq_id": rq})
                 if path.startswith("/api/requests/"):
                     rq_id = path.removeprefix("/api/requests/")
                     if rq_id not in fake.rqs:
@@ -369,7 +445,7 @@ class FakeCvat:
                 if path.startswith("/api/results/"):
                     rq = fake.rqs[path.removeprefix("/api/results/")]
                     if rq["kind"] == "export":
-                        return self._send(200, export_zip(rq["task_id"], fake.tasks[rq["task_id"]]), "application/zip")
+                        return self._send(200, export_zip(rq["task_id"], fake.name_of(rq)), "application/zip")
                     return self._send(200, events_csv(rq["task_id"]), "text/csv")
                 if path == "/api/events" and method == "GET" and fake.events_api == "legacy":
                     if "query_id" not in q:

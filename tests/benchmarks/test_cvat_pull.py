@@ -356,3 +356,48 @@ def test_sdk_log_records_are_redacted_while_pulling(caplog):
     assert text.count("***") >= 4 and "Failed to retrieve server API version" in text
     logging.getLogger("cvat_sdk").warning("after: %s", "sessionid=kept")
     assert "sessionid=kept" in caplog.text  # the factory is restored
+
+
+@pytest.mark.parametrize(
+    ("flag", "obj_id", "name", "frames", "parents"),
+    [
+        ("--project-id", 3, "city", None, {}),
+        ("--job-id", 11, "job 11 of task 7", 2, {"task_id": 7, "project_id": 3}),
+    ],
+)
+def test_pull_a_project_or_a_job(flag, obj_id, name, frames, parents, env, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CVAT_ACCESS_TOKEN", TOKEN)
+    kind = flag.removeprefix("--").removesuffix("-id")
+    out = tmp_path / "pulled"
+    with FakeCvat(token=TOKEN) as fake:
+        argv = ["cvat", "pull", "--url", fake.url, flag, str(obj_id), "--out", str(out), "--poll-s", "0.01"]
+        assert main(argv) == 0
+    zip_name, csv_name = f"{kind}_{obj_id}_cvat_for_images.zip", f"events_{kind}_{obj_id}.csv"
+    assert sorted(p.name for p in out.iterdir()) == sorted([zip_name, csv_name, "pull.json"])
+    record = json.loads((out / "pull.json").read_text())
+    assert record["kind"] == kind and record[f"{kind}_id"] == obj_id and record[f"{kind}_name"] == name
+    assert record["frame_count"] == frames and record["labels"] == ["cat", "dog"]
+    assert {k: record[k] for k in parents} == parents and "task_name" not in record
+    posts = [p for m, p in fake.requests if m == "POST" and "export" in p]
+    assert posts == [
+        f"/api/{kind}s/{obj_id}/dataset/export?format=CVAT+for+images+1.1&save_images=True",
+        f"/api/events/export?{kind}_id={obj_id}",
+    ]
+    assert ("GET", f"/api/{kind}s/{obj_id}") in fake.requests
+    text = capsys.readouterr().out
+    assert f'pulled {kind} {obj_id} "{name}"' in text and f"clsdet label import-cvat {out / csv_name}" in text
+
+
+def test_one_of_task_project_or_job(env, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CVAT_ACCESS_TOKEN", TOKEN)
+    with FakeCvat(token=TOKEN) as fake:
+        base = ["cvat", "pull", "--url", fake.url, "--out", str(tmp_path / "o"), "--poll-s", "0.01"]
+        with pytest.raises(SystemExit):
+            main([*base, "--task-id", "7", "--job-id", "11"])
+        assert "not allowed with argument" in capsys.readouterr().err
+        with pytest.raises(SystemExit):
+            main(base)
+        assert "one of the arguments --task-id --project-id --job-id is required" in capsys.readouterr().err
+        assert main([*base, "--job-id", "12"]) == 2
+    err = capsys.readouterr().err
+    assert "job 12 not found" in err and f"{fake.url}/tasks/<task>/jobs/<id>" in err

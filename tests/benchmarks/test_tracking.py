@@ -263,3 +263,30 @@ def test_candidate_and_curve_point_runs_take_their_jobs_times(store, client, run
     assert point.end_time - point.start_time == 4000 and point.end_time == _ms("2026-11-24T09:12:00.500Z")
     # a model without a timing record (the detector here) still gets a run, timed by log_results itself
     assert client.get_run(ids["detector"]).info.status == "FINISHED"
+
+
+def test_tables_and_the_verdict_as_the_description(store, client, run_dir):
+    from benchmarks.report.flat import write_flat
+
+    res = json.loads((run_dir / "results.json").read_text())
+    res["curve"] = {"verdict": {"text": "The classifier is ahead up to 2 labeling hours."}, "points": []}
+    (run_dir / "results.json").write_text(json.dumps(res))
+    write_flat(run_dir, load_results(run_dir))  # what the report step writes before the mlflow stage
+    ids = tracking.log_results(run_dir, tracking_uri=store, experiment="tables")
+    parent = client.get_run(ids["parent"])
+    note = parent.data.tags["mlflow.note.content"]
+    assert note.startswith("**Verdict.** The classifier is ahead up to 2 labeling hours.")
+    ap = res["models"]["classifier"]["accuracy"]["macro_ap"]
+    assert f"- classifier: macro AP {ap:.3f}" in note
+    assert {"tables/budget.json", "tables/latency.json", "tables/per_class.json"} <= _artifacts(client, ids["parent"])
+    out = Path(client.download_artifacts(ids["parent"], "tables/per_class.json", str(run_dir / "dl")))
+    table = json.loads(out.read_text())  # log_table's format: {"columns": [...], "data": [[...], ...]}
+    rows = [dict(zip(table["columns"], r)) for r in table["data"]]
+    per_class = res["models"]["classifier"]["accuracy"]["per_class"]
+    assert [r["class"] for r in rows if r["model"] == "classifier"] == list(per_class)
+    first = next(iter(per_class))
+    assert next(r["ap"] for r in rows if r["model"] == "classifier" and r["class"] == first) == per_class[first]["ap"]
+    budget = json.loads(
+        Path(client.download_artifacts(ids["parent"], "tables/budget.json", str(run_dir / "dl2"))).read_text()
+    )
+    assert budget["columns"][:3] == ["run_id", "candidate", "pipeline"] and len(budget["data"]) == len(res["models"])
