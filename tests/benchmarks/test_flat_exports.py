@@ -99,7 +99,7 @@ def test_missing_and_new_keys_never_break_the_tables(run):
     fills its column; a failed curve point is a row with its error."""
     results = json.loads((run / "results.json").read_text())
     first = results["curve"]["points"][0]
-    first["accuracy"]["baseline"]["random_ranking_ap"] = 0.2468
+    first["accuracy"]["baseline"]["random_ranking_macro_ap"] = 0.2468
     del results["curve"]["points"][1]["accuracy"]
     results["curve"]["failed"] = [{"key": "detector/f0.3-s1", "candidate": "detector", "fraction": 0.3, "seed": 1,
                                    "status": "failed", "error": "out of memory"}]  # fmt: skip
