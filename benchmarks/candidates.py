@@ -101,6 +101,12 @@ def check_curve(cfg, file: str) -> None:
             f"{file}: `curve.splits` = {cv.splits} needs `split.mode: stratified`: with `source` the sources fix the "
             "split, so there is nothing to redraw"
         )
+    if cv.val_rule not in ("share", "fixed"):
+        raise ConfigError(f"{file}: `curve.val_rule` = {cv.val_rule!r}; allowed: share, fixed")
+    if isinstance(cv.match_points, bool) or not isinstance(cv.match_points, int) or cv.match_points < 0:
+        raise ConfigError(f"{file}: `curve.match_points` = {cv.match_points!r}: a count >= 0 (0: none)")
+    if not isinstance(cv.match_hours, bool):
+        raise ConfigError(f"{file}: `curve.match_hours` = {cv.match_hours!r}: use true or false")
     if not isinstance(cv.keep_weights, bool):
         raise ConfigError(f"{file}: `curve.keep_weights` = {cv.keep_weights!r}: use true or false")
     if cv.max_epoch_factor < 1:

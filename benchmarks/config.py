@@ -122,6 +122,13 @@ def _check_latency(lc: LatencyConfig, file: str) -> None:
 class CurveConfig:
     fractions: list[float] = field(default_factory=lambda: [1.0])  # of the train split; 1.0 is the headline run
     seeds: list[int] = field(default_factory=lambda: [0])  # subset ordering + training seed; the first: headline
+    # add points so both methods are measured at the same labeling hours (the dear method's cheap points use few
+    # images), priced at the central rates; false: the configured fractions only
+    match_hours: bool = True
+    match_points: int = 3  # common hours (log-spaced over the range both methods can reach) each method gets a point at
+    # the val images a point labels: share = the same share of the val split as of the train split (at least 10),
+    # so a small budget pays for a small val set; fixed = every point labels the whole val split
+    val_rule: str = "share"
     # extra train/val/test splits (split seed = split.seed + n), trained with all their train images and every seed,
     # so the verdict's full-data comparison carries split-to-split variance too; [] = the configured split only
     splits: list[int] = field(default_factory=list)

@@ -65,8 +65,8 @@ def register(sub) -> None:
     m.add_argument("--no-examples", action="store_true", help=argparse.SUPPRESS)  # the default now; kept for scripts
     m.add_argument("--rough", action="store_true", help="include rough logs (CVAT export timestamps)")
     m.add_argument("--folder-sort-s-per-image", type=positive_s, help="modeled rate when there is no folder-sort log")
-    m.add_argument("--box-protocol", default="extreme_clicking", help="modeled box rate: extreme_clicking (7 s) "
-                   "or draw_and_verify (35 s)")  # fmt: skip
+    m.add_argument("--box-protocol", default="draw", help="modeled box rate: draw (10 s, the default), "
+                   "extreme_clicking (7 s) or draw_and_verify (35 s)")  # fmt: skip
     m.add_argument("--json", action="store_true", help="print the rows as JSON")
     m.set_defaults(func=summary_cmd)
 

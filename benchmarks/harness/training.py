@@ -69,13 +69,116 @@ def _order(ctx, seed: int) -> list[str]:
     return stratified_order(train, ctx.manifest.targets(ctx.cfg.labels.truth, train), seed)
 
 
-def _subsets(ctx, train: list[str], seed: int, order: list[str]) -> dict[float, list[str]]:
+def _subsets(ctx, train: list[str], seed: int, order: list[str], fractions: list[float]) -> dict[float, list[str]]:
     """{fraction: the first ceil(f x N) of the pipeline's own train ids (`train`), in the seed's shared order}."""
     from benchmarks.curve.subsets import subset_size
 
     have = set(train)
     mine = [i for i in order if i in have]
-    return {f: mine[: subset_size(f, len(mine))] for f in ctx.cfg.curve.fractions}
+    return {f: mine[: subset_size(f, len(mine))] for f in fractions}
+
+
+MATCH_TOL = 0.1  # a matched point's hours are within 10% of the hours it matches (images come in whole numbers)
+MIN_VAL = 10  # the smallest val subset a curve point tunes its thresholds and early stopping on (val_rule: share)
+
+
+def _val_order(ctx, seed: int) -> list[str]:
+    from benchmarks.curve import stratified_order
+
+    val = ctx.split["val"]
+    return stratified_order(val, ctx.manifest.targets(ctx.cfg.labels.truth, val), seed)
+
+
+def val_subset(ctx, val: list[str], order: list[str], share: float) -> list[str]:
+    """The val images a point labels: with `curve.val_rule: share` the same share of the val split as of the train
+    split (at least MIN_VAL images), nested like the train subsets; with `fixed` the whole val split."""
+    if ctx.cfg.curve.val_rule == "fixed" or share >= 1:
+        return val
+    have = set(val)
+    mine = [i for i in order if i in have]
+    return mine[: max(min(MIN_VAL, len(mine)), math.ceil(share * len(mine) - 1e-9))]
+
+
+def plan_rates(ctx) -> dict[str, tuple[str, float]]:
+    """{labeling method: (unit 'image' | 'box', seconds)}: the central rates the budget points will be priced at
+    (measured from the logs where there are some, else the cited ones), for matching subsets to labeling hours."""
+    from benchmarks.labeling import LabelingRates, labeling_cost
+    from benchmarks.paths import LABELING_LOGS
+
+    lab = ctx.cfg.labeling
+    rates = LabelingRates(**lab.rates) if lab.rates else None
+    log_dir = ctx.cfg.resolve(lab.log_dir) if lab.log_dir else LABELING_LOGS
+    cost = labeling_cost(1, 1, 1, log_dir, rates, dataset=lab.dataset or ctx.cfg.name)
+    out = {}
+    for method, c in cost.items():
+        out[method] = ("box", float(c["s_per_box"])) if c.get("s_per_box") else ("image", float(c["s_per_image"]))
+    return out
+
+
+def _counts(rate: tuple[str, float], smp: list[dict]) -> np.ndarray:
+    """Per image, the count its labeling is priced by: its boxes (per-box rate) or 1 (per-image rate)."""
+    return np.array([len(x["boxes"]) if rate[0] == "box" else 1 for x in smp], dtype=np.float64)
+
+
+def matched_fractions(ctx, inputs: dict, seed: int) -> dict[str, list[float]]:
+    """{candidate: extra fractions} so that every curve candidate has a point at the labeling hours of every other
+    candidate's configured points, wherever its own train images allow (the common hour grid): the dear method's
+    cheap points use few images. Priced at the central rates with the val rule; the first seed's order decides, and
+    the same fractions are used for every seed (so seeds stay paired)."""
+    rates = plan_rates(ctx)
+    vorder = _val_order(ctx, seed)
+    curves: dict[str, list[float]] = {}
+    priced: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for name, (c, train, val, order) in inputs.items():
+        have = set(train)
+        mine = [i for i in order if i in have]
+        rate = rates.get(PIPELINES[c.pipeline].labeling_method)
+        if rate is None or not mine:
+            continue
+        cum = np.cumsum(_counts(rate, samples(ctx, c.pipeline, mine)))
+        vhave = set(val)
+        vmine = [i for i in vorder if i in vhave]
+        vcum = np.r_[0.0, np.cumsum(_counts(rate, samples(ctx, c.pipeline, vmine)))]
+        n = np.arange(1, len(mine) + 1)
+        share = n / len(mine)
+        if ctx.cfg.curve.val_rule == "fixed":
+            nv = np.full(n.size, len(vmine))
+        else:
+            nv = np.maximum(min(MIN_VAL, len(vmine)), np.ceil(share * len(vmine) - 1e-9)).astype(int)
+            nv[-1] = len(vmine)
+        hours = (cum + vcum[np.minimum(nv, len(vmine))]) * rate[1] / 3600
+        if hours[-1] <= 0:
+            continue  # nothing to price (no boxes in this source): no hours to match
+        priced[name] = (share, hours)
+        conf = _configured(ctx, len(mine))
+        curves[name] = [float(h) for f, h in zip(share, hours) if any(abs(f - g) < 1e-9 for g in conf)]
+    grid: list[float] = []
+    if len(priced) > 1 and ctx.cfg.curve.match_points > 0:  # a few common hours where every candidate can be priced
+        lo = max(h[0] for _, h in priced.values())
+        hi = min(h[-1] for _, h in priced.values())
+        if hi >= lo:
+            grid = list(np.geomspace(lo, hi, ctx.cfg.curve.match_points)) if hi > lo else [lo]
+    out: dict[str, list[float]] = {}
+    for name, (share, hours) in priced.items():
+        targets = sorted({*grid, *(h for other, hs in curves.items() if other != name for h in hs)})
+        extra = set()
+        for h in targets:
+            if any(abs(own - h) <= MATCH_TOL * h for own in curves[name]):
+                continue  # a configured point is already at these hours
+            i = int(np.searchsorted(hours, h * (1 - 1e-9)))
+            # reached before every train image is labelled, and close: a cheaper budget than its smallest possible
+            # point (the minimum val set alone) is not a match
+            if i < len(hours) - 1 and hours[i] <= h * (1 + MATCH_TOL):
+                extra.add(round(float(share[i]), 9))
+        out[name] = sorted(extra - set(ctx.cfg.curve.fractions))
+    return out
+
+
+def _configured(ctx, n: int) -> list[float]:
+    """The configured fractions as the exact shares of n images their subsets have."""
+    from benchmarks.curve.subsets import subset_size
+
+    return [subset_size(f, n) / n for f in ctx.cfg.curve.fractions]
 
 
 def plan_jobs(ctx) -> list[Job]:
@@ -86,6 +189,20 @@ def plan_jobs(ctx) -> list[Job]:
     on_curve = {c.name for c in curve_candidates(cfg)}
     jobs: list[Job] = []
     orders = {seed: _order(ctx, seed) for seed in cfg.curve.seeds}
+    val_orders = {seed: _val_order(ctx, seed) for seed in cfg.curve.seeds}
+    extra: dict[str, list[float]] = {}
+    if cfg.curve.match_hours and len(on_curve) > 1:
+        inputs = {}
+        for c in cfg.candidates:
+            if c.name in on_curve:
+                src, boxes = _source(ctx, c.pipeline), PIPELINES[c.pipeline].uses_boxes
+                train = covered(ctx, src, ctx.split["train"], boxes)
+                inputs[c.name] = (c, train, covered(ctx, src, ctx.split["val"], boxes), orders[cfg.curve.seeds[0]])
+        extra = matched_fractions(ctx, inputs, cfg.curve.seeds[0])
+        for name, fr in extra.items():
+            if fr:
+                ctx.echo(f"  {name}: points at {', '.join(f'{f:.3g}' for f in fr)} of its train images, to match the "
+                         "other method's labeling hours")  # fmt: skip
     subsets_cache: dict[tuple[str, int], dict[float, list[str]]] = {}
     for first in (True, False):  # headline jobs first: a curve that fails half-way still leaves a report
         for c in cfg.candidates:
@@ -106,18 +223,19 @@ def plan_jobs(ctx) -> list[Job]:
                     f"left out of {c.name}'s training"
                 )
             seeds = cfg.curve.seeds if c.name in on_curve else cfg.curve.seeds[:1]
-            fractions = cfg.curve.fractions if c.name in on_curve else [1.0]
+            fractions = sorted({*cfg.curve.fractions, *extra.get(c.name, [])}) if c.name in on_curve else [1.0]
             for seed in seeds:
-                key = (c.pipeline, seed)
+                key = (c.name, seed)
                 if key not in subsets_cache:
-                    subsets_cache[key] = _subsets(ctx, train, seed, orders[seed])
+                    subsets_cache[key] = _subsets(ctx, train, seed, orders[seed], fractions)
                 for f in fractions:
                     job = Job(c.name, c.pipeline, f, seed, headline=(f == 1.0 and seed == cfg.curve.seeds[0]))
                     if job.headline != first:
                         continue
                     ids = subsets_cache[key][f]
                     jobs.append(job)
-                    _write(ctx, job, c, ids, val, train)
+                    share = len(ids) / max(1, len(train))
+                    _write(ctx, job, c, ids, val_subset(ctx, val, val_orders[seed], share), train)
     for r in cfg.curve.splits:  # extra splits: every train image of the redrawn split, every seed, curve candidates
         split = ctx.split_for(r)
         for c in cfg.candidates:

@@ -12,6 +12,10 @@ BOX_CITATIONS = {
     # Papadopoulos, Uijlings, Keller, Ferrari, "Extreme clicking for efficient object annotation", ICCV 2017:
     # 7.0 s per box on PASCAL VOC with four extreme points.
     "extreme_clicking": "modeled: 7 s per box, extreme clicking (Papadopoulos et al., ICCV 2017)",
+    # the central rate: one box drawn the conventional way, without the verification rounds of draw-and-verify;
+    # between extreme clicking (7 s) and draw-and-verify (35 s) in Papadopoulos et al. (ICCV 2017)
+    "draw": "modeled: 10 s per box, drawing one box without verification rounds (between 7 s extreme clicking and "
+    "35 s draw-and-verify, Papadopoulos et al., ICCV 2017)",
     # Su, Deng, Fei-Fei, "Crowdsourcing annotations for visual object detection", AAAI workshops 2012: the
     # draw-then-verify protocol used for ILSVRC, ~35 s per box as cited by Papadopoulos et al. (2017).
     "draw_and_verify": (
@@ -19,7 +23,7 @@ BOX_CITATIONS = {
         "Papadopoulos et al., ICCV 2017)"
     ),
 }
-BOX_RATES_S = {"extreme_clicking": 7.0, "draw_and_verify": 35.0}
+BOX_RATES_S = {"extreme_clicking": 7.0, "draw": 10.0, "draw_and_verify": 35.0}
 
 
 class RatesError(Exception):
@@ -29,7 +33,8 @@ class RatesError(Exception):
 @dataclass
 class LabelingRates:
     folder_sort_s_per_image: float = 1.4
-    box_protocol: str = "extreme_clicking"  # a key of BOX_RATES_S, or "custom" with cvat_s_per_box set
+    # a key of BOX_RATES_S, or "custom" with cvat_s_per_box set; the default is the central rate, not the fastest
+    box_protocol: str = "draw"
     cvat_s_per_box: float | None = None  # None: the protocol's rate
     folder_sort_citation: str = FOLDER_SORT_CITATION
     box_citation: str | None = None  # None: the protocol's citation

@@ -66,8 +66,11 @@ def test_labeling_cost_modeled_without_logs(tmp_path):
     assert cost["folder_sort"]["source"] == "modeled"
     assert cost["folder_sort"]["total_s"] == pytest.approx(1.4 * 275)
     assert "275 card images" in cost["folder_sort"]["basis"]
-    assert cost["cvat"]["s_per_box"] == 7.0 and cost["cvat"]["total_s"] == pytest.approx(70.0)
+    # the default is the central rate (10 s, one box drawn without verification), not the fastest cited
+    assert cost["cvat"]["s_per_box"] == 10.0 and cost["cvat"]["total_s"] == pytest.approx(100.0)
     assert "Papadopoulos" in cost["cvat"]["basis"]
+    fast = labeling_cost(275, 300, 10, None, rates=LabelingRates(box_protocol="extreme_clicking"))
+    assert fast["cvat"]["total_s"] == pytest.approx(70.0)
     slow = labeling_cost(275, 300, 10, None, rates=LabelingRates(box_protocol="draw_and_verify"))
     assert slow["cvat"]["total_s"] == pytest.approx(350.0) and "Su et al." in slow["cvat"]["basis"]
 
@@ -78,7 +81,7 @@ def test_summary_rows_per_image_label_box(tmp_path):
     assert rows["folder_sort"]["s_per_image"] == pytest.approx(3.0)
     assert rows["folder_sort"]["s_per_label"] == pytest.approx(2.0)
     assert rows["folder_sort"]["source"].startswith("measured (watcher)")
-    assert rows["cvat"]["s_per_box"] == 7.0 and rows["cvat"]["source"].startswith("modeled")
+    assert rows["cvat"]["s_per_box"] == 10.0 and rows["cvat"]["source"].startswith("modeled")
 
 
 def test_tree_counts_non_images(tmp_path):
