@@ -101,6 +101,8 @@ def check_curve(cfg, file: str) -> None:
             f"{file}: `curve.splits` = {cv.splits} needs `split.mode: stratified`: with `source` the sources fix the "
             "split, so there is nothing to redraw"
         )
+    if any(isinstance(t, bool) or not isinstance(t, int | float) or not 0 < t < 1 for t in cv.targets):
+        raise ConfigError(f"{file}: `curve.targets` = {cv.targets}: macro APs in (0, 1), e.g. [0.6, 0.8]")
     if cv.val_rule not in ("share", "fixed"):
         raise ConfigError(f"{file}: `curve.val_rule` = {cv.val_rule!r}; allowed: share, fixed")
     if isinstance(cv.match_points, bool) or not isinstance(cv.match_points, int) or cv.match_points < 0:

@@ -125,6 +125,7 @@ class CurveConfig:
     # add points so both methods are measured at the same labeling hours (the dear method's cheap points use few
     # images), priced at the central rates; false: the configured fractions only
     match_hours: bool = True
+    targets: list[float] = field(default_factory=list)  # macro APs to report the labeling hours to reach, e.g. [0.6]
     match_points: int = 3  # common hours (log-spaced over the range both methods can reach) each method gets a point at
     # the val images a point labels: share = the same share of the val split as of the train split (at least 10),
     # so a small budget pays for a small val set; fixed = every point labels the whole val split

@@ -18,6 +18,7 @@ import numpy as np
 
 from benchmarks.curve.compare import Replicates, combine_splits, curve_band, difference
 from benchmarks.curve.selfcheck import self_check
+from benchmarks.curve.targets import hours_to_target
 from benchmarks.significance import ALPHA, holm, paired_permutation_test_groups, permutation_test_groups
 
 METHODS = ("cvat_boxes", "folder_sort")  # a - b: the detector's method minus the classifier's
@@ -68,6 +69,25 @@ def headline_state(head: dict, alpha: float = ALPHA) -> str:
     return side
 
 
+def _hours_to_targets(rep: Replicates, pts: list[dict], frac: float, targets_ap: list[float]) -> dict:
+    """{method: [entry]}: the hours each method needs to reach the other's full-data macro AP and each configured
+    target (targets.hours_to_target), on the nominal hours."""
+    a, b = METHODS
+    full = {m: rep.curve_value(m, frac)[0] for m in (a, b) if frac in rep.sets.get(m, {})}
+    out: dict = {}
+    for m, other in ((a, b), (b, a)):
+        hours = _hours(pts, m, "hours")
+        if not hours:
+            continue
+        entries = []
+        if other in full:
+            entries.append({"name": f"{other} full data", "of": other, **hours_to_target(rep, m, hours, full[other])})
+        for t in targets_ap:
+            entries.append({"name": f"target {t:g}", "of": None, **hours_to_target(rep, m, hours, t)})
+        out[m] = entries
+    return out
+
+
 def _sets(points: list[dict], scores: dict) -> dict:
     sets: dict = defaultdict(lambda: defaultdict(dict))
     for p in points:
@@ -78,7 +98,7 @@ def _sets(points: list[dict], scores: dict) -> dict:
 def analyse(
     points: list[dict], scores: dict[str, np.ndarray], targets: np.ndarray, n_boot: int = 1000,
     n_perm: int = 1000, seed: int = 0, sims: int = 200, alpha: float = ALPHA,
-    split_targets: dict[int, np.ndarray] | None = None,
+    split_targets: dict[int, np.ndarray] | None = None, targets_ap: list[float] | None = None,
 ) -> dict:  # fmt: skip
     """points: one candidate per method (the verdict's pair); scores: {point key: (N, C) test scores}; points of an
     extra split (`split` >= 1) are scored on that split's test images, whose targets are in split_targets."""
@@ -143,6 +163,7 @@ def analyse(
         out["ranges"][name] = {m: [min(h.values()), max(h.values())] if h else None for m, h in hours.items()}
         if a in sets and b in sets:
             out["bands"][name] = curve_band(rep, a, b, hours, head)
+    out["hours_to_target"] = _hours_to_targets(rep, pts, frac, targets_ap or [])
     if head is not None:
         out["headline"] = {k: v for k, v in head.items() if k != "replicates"}
         band = out["bands"].get("nominal", {}).get("headline")

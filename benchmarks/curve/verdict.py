@@ -68,7 +68,43 @@ def _headline_line(head: dict | None, a: str, b: str) -> tuple[str | None, str]:
     return f"With {frac} {LABELS[win]} is ahead of {LABELS[lose]} ({nums}).", state
 
 
-def _rates_line(bands: dict, ranges: dict, nominal_states: set[str]) -> tuple[str, dict]:
+def _money(hours: float | None, usd: float | None) -> str:
+    return f" (USD {hours * usd:,.0f})" if hours is not None and usd else ""
+
+
+def _target_lines(htt: dict, usd: float | None) -> list[str]:
+    """'To match X's full-data macro AP (0.46), Y needs 0.21 h [95% CI 0.1, 0.4]' per method and target."""
+    lines = []
+    for m, entries in htt.items():
+        for e in entries:
+            what = (f"{LABELS[e['of']]}'s full-data macro AP ({e['target']:.3f})" if e.get("of")
+                    else f"macro AP {e['target']:g}")  # fmt: skip
+            if e["hours"] is None:
+                share = e.get("reached_share") or 0
+                lines.append(f"{LABELS[m]} does not reach {what} with this data (in {share:.0%} of the resamples).")
+                continue
+            ci = e.get("ci95")
+            rng = ""
+            if ci:
+                rng = f" [95% CI {fmt_h(ci[0])}, " + (f"{fmt_h(ci[1])} h]" if ci[1] is not None else "not reached]")
+            lines.append(f"{LABELS[m]} reaches {what} at {fmt_h(e['hours'])} labeling hours{rng}"
+                         f"{_money(e['hours'], usd)}.")  # fmt: skip
+    return lines
+
+
+def _crossover(band: dict | None) -> float | None:
+    """The first hour at which the method ahead at the cheapest compared budget stops being ahead (None: no such
+    change, or nothing ahead there)."""
+    states, grid = (band or {}).get("state") or [], (band or {}).get("grid") or []
+    if not states or states[0] == "tie":
+        return None
+    for i in range(1, len(states)):
+        if states[i] != states[0]:
+            return float((grid[i - 1] * grid[i]) ** 0.5)
+    return None
+
+
+def _rates_line(bands: dict, ranges: dict, nominal_states: set[str], box_rates: dict) -> tuple[str, dict]:
     a, b = METHODS
     seqs = {}
     for name in SCENARIOS:
@@ -79,17 +115,24 @@ def _rates_line(bands: dict, ranges: dict, nominal_states: set[str]) -> tuple[st
                 seq.append(s)
         seqs[name] = seq
     survives = len({tuple(s) for s in seqs.values()}) == 1
-    info = {"survives": survives, "ahead_sequence": seqs}
+    cross = {name: _crossover(bands.get(name)) for name in SCENARIOS}
+    info = {"survives": survives, "ahead_sequence": seqs, "crossover_hours": cross, "s_per_box": box_rates}
+    moves = ""
+    if any(v is not None for v in cross.values()) and box_rates:
+        parts = [f"{box_rates.get(n, 0):g} s per box: " + (f"{fmt_h(cross[n])} h" if cross[n] is not None else "none")
+                 for n in ("boxes_cheap", "nominal", "boxes_dear") if n in box_rates]  # fmt: skip
+        moves = " Where the lead changes, by box rate: " + "; ".join(parts) + "."
     if not nominal_states - {"tie"} and not any(seqs.values()):
         return ("Nothing is ahead at any budget measured for both, so there is no budget answer for the labeling "
                 "rates to change."), info  # fmt: skip
     if survives:
-        return ("The budget answer holds across the labeling-rate range (boxes at 7-35 s each, folder sorting at its "
-                "fastest and slowest)."), info  # fmt: skip
+        rng = f"{box_rates['boxes_cheap']:g}-{box_rates['boxes_dear']:g} s" if len(box_rates) == 3 else "7-35 s"
+        return (f"The budget answer holds across the labeling-rate range (boxes at {rng} each, folder sorting at its "
+                f"fastest and slowest).{moves}"), info  # fmt: skip
     texts = {n: curve_sentence(bands.get(n), ranges.get(n, {}), a, b)["text"] for n in ("boxes_cheap", "boxes_dear")}
     info["sentences"] = texts
     return (f'The budget answer depends on the labeling rates: with boxes at their fastest, "{texts["boxes_cheap"]}" '
-            f'At their slowest, "{texts["boxes_dear"]}"'), info  # fmt: skip
+            f'At their slowest, "{texts["boxes_dear"]}"{moves}'), info  # fmt: skip
 
 
 def _flags(points: list[dict], fractions: set[float]) -> tuple[list[dict], list[dict]]:
@@ -100,7 +143,16 @@ def _flags(points: list[dict], fractions: set[float]) -> tuple[list[dict], list[
     return under, capped
 
 
-def verdict(points: list[dict], stats: dict) -> dict:
+def _box_rates(points: list[dict]) -> dict:
+    """{scenario: seconds per box} from a detector point's labeling rate record (empty when priced per image)."""
+    for p in points:
+        r = (p.get("labeling") or {}).get("rate") or {}
+        if p.get("method") == "cvat_boxes" and r.get("unit") == "box":
+            return {"boxes_cheap": r.get("lo"), "nominal": r.get("value"), "boxes_dear": r.get("hi")}
+    return {}
+
+
+def verdict(points: list[dict], stats: dict, usd_per_hour: float | None = None) -> dict:
     """{text, answer, how_sure, what_would_change, inconclusive, headline, models, rate_range, undertrained, capped,
     sentence}. points: the verdict pair's budget points; stats: analysis.analyse() on them."""
     a, b = METHODS
@@ -121,6 +173,7 @@ def verdict(points: list[dict], stats: dict) -> dict:
     if head_line:
         answer.append(head_line)
     answer.append(sent["text"])
+    answer += _target_lines(stats.get("hours_to_target") or {}, usd_per_hour)
     answer += base_lines
 
     how = ["How sure:"]
@@ -143,7 +196,7 @@ def verdict(points: list[dict], stats: dict) -> dict:
         how.append(summary(check))
 
     nominal_states = set((bands.get("nominal") or {}).get("state") or []) | {head_state}
-    rates_text, rate_range = _rates_line(bands, ranges, nominal_states)
+    rates_text, rate_range = _rates_line(bands, ranges, nominal_states, _box_rates(points))
     change = [rates_text]
     cited = {p["fraction"] for p in points}
     under, capped = _flags(points, cited)
@@ -172,6 +225,8 @@ def verdict(points: list[dict], stats: dict) -> dict:
         "undertrained": under,
         "capped": capped,
         "sentence": {**sent, "hours_range": {m: r for m, r in ranges.get("nominal", {}).items()}},
+        "hours_to_target": stats.get("hours_to_target") or {},
+        "labeling_usd_per_hour": usd_per_hour,
         "self_check": check,
     }
 

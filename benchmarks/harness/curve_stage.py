@@ -196,8 +196,8 @@ def stage_curve(ctx) -> None:
     scores, targets, split_targets = point_scores(ctx, mine)
     m = ctx.cfg.metrics
     stats = analyse(mine, scores, targets, n_boot=m.bootstrap, n_perm=m.permutations, seed=m.seed, sims=m.self_check,
-                    split_targets=split_targets)  # fmt: skip
-    v = verdict(mine, stats)
+                    split_targets=split_targets, targets_ap=ctx.cfg.curve.targets)  # fmt: skip
+    v = verdict(mine, stats, ctx.cfg.cost.labeling_usd_per_hour)
     v["candidates"] = sorted(pair)
     doc = {
         "points": points,

@@ -58,7 +58,24 @@ def _rows(pts: list[dict], x: str) -> list[tuple[float, float, float, float, int
     return sorted(rows)
 
 
-def budget_figure(points: list[dict], labeling_usd_per_hour: float | None = None):
+def _targets(ax, verdict: dict, color_of: dict) -> None:
+    """Target lines (dotted) and, on them, each method's hours to reach it (a marker; none when not reached)."""
+    seen = set()
+    for method, entries in (verdict.get("hours_to_target") or {}).items():
+        for e in entries:
+            t = e.get("target")
+            if t is None:
+                continue
+            if t not in seen:
+                ax.axhline(t, color="#555555", ls=":", lw=0.9)
+                ax.annotate(e["name"], (1.0, t), xycoords=("axes fraction", "data"), ha="right", va="bottom",
+                            fontsize=7, color="#555555")  # fmt: skip
+                seen.add(t)
+            if e.get("hours"):
+                ax.plot([e["hours"]], [t], marker="v", ms=8, color=color_of.get(method, "#333333"), zorder=4)
+
+
+def budget_figure(points: list[dict], labeling_usd_per_hour: float | None = None, verdict: dict | None = None):
     """The two-panel Figure, or a string saying why it cannot be drawn."""
     series = _series(points)
     if not any(_rows(v, "hours") for v in series.values()):
@@ -107,6 +124,8 @@ def budget_figure(points: list[dict], labeling_usd_per_hour: float | None = None
         ax.set_xlabel(xlabel)
         ax.grid(True, which="both", alpha=0.3)
     ax_h.set_ylabel("macro AP (test)")
+    if verdict:
+        _targets(ax_h, verdict, COLORS)
     if labeling_usd_per_hour:
         rate = float(labeling_usd_per_hour)
         top = ax_h.secondary_xaxis("top", functions=(lambda h: h * rate, lambda d: d / rate))
@@ -135,4 +154,31 @@ def plot_budget_from_results(results: dict):
     curve = results.get("curve") or {}
     if not curve.get("points"):
         return "no budget curve in this run (results.json has no curve points)"
-    return budget_figure(curve["points"], (curve.get("rates") or {}).get("labeling_usd_per_hour"))
+    points = [p for p in curve["points"] if not p.get("split")]  # extra splits are not budget points
+    return budget_figure(points, (curve.get("rates") or {}).get("labeling_usd_per_hour"), curve.get("verdict"))
+
+
+def rate_figure(results: dict):
+    """Where the lead changes (hours) against the seconds per box, at the fastest, central and slowest box rates."""
+    v = (results.get("curve") or {}).get("verdict") or {}
+    rr = v.get("rate_range") or {}
+    cross, rates = rr.get("crossover_hours") or {}, rr.get("s_per_box") or {}
+    pts = [(rates[n], cross.get(n)) for n in ("boxes_cheap", "nominal", "boxes_dear") if rates.get(n)]
+    if not pts:
+        return "no per-box labeling rate in this run (boxes priced per image, or no detector points)"
+    if all(h is None for _, h in pts):
+        return "no change of lead on the budget curve at any box rate: nothing for the rates to move"
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.0, 3.2), dpi=DPI, layout="constrained")
+    ax = fig.subplots()
+    xs = [x for x, h in pts if h is not None]
+    ax.plot(xs, [h for _, h in pts if h is not None], marker="o", color=COLORS["cvat_boxes"])
+    for x, h in pts:
+        if h is None:
+            ax.annotate("no change", (x, 0), xycoords=("data", "axes fraction"), ha="center", va="bottom", fontsize=7)
+    ax.set_xlabel("seconds per box (fastest / central / slowest)")
+    ax.set_ylabel("labeling hours where the lead changes")
+    ax.grid(True, alpha=0.3)
+    fig.suptitle("Budget answer against the box rate", fontsize=10)
+    return fig

@@ -32,15 +32,37 @@ def _still_improving(p: dict) -> str:
     return f"{word} (p {pv:.2g})" if C.num(pv) is not None else word
 
 
+def targets_table(results: dict) -> pd.DataFrame:
+    """Per method and target: the labeling hours to reach it, with the bootstrap interval (never extrapolated)."""
+    v = _curve(results).get("verdict") or {}
+    usd = v.get("labeling_usd_per_hour")
+    rows = []
+    for method, entries in (v.get("hours_to_target") or {}).items():
+        for e in entries:
+            ci = e.get("ci95")
+            rows.append({
+                "method": method, "target": e.get("name"), "macro AP": C.fmt(e.get("target"), 3),
+                "labeling hours": C.fmt(e.get("hours"), 3) if e.get("hours") is not None else "not reached",
+                "95% CI": (f"[{C.fmt(ci[0], 3)}, {C.fmt(ci[1], 3) if ci[1] is not None else 'not reached'}]"
+                           if ci else "n/a"),
+                "reached in resamples": f"{(e.get('reached_share') or 0):.0%}",
+                **({"USD": C.fmt(e["hours"] * usd, 0) if e.get("hours") is not None else "—"} if usd else {}),
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def points_table(results: dict) -> pd.DataFrame:
     rows = []
     for p in _curve(results).get("points") or []:
         acc, lab, rec = p.get("accuracy") or {}, p.get("labeling") or {}, p.get("recipe") or {}
+        val = lab.get("val") or {}
         rows.append({
             "candidate": p.get("candidate"), "method": p.get("method"), "fraction": f"{p.get('fraction', 0):g}",
             "seed": p.get("seed"), "images": p.get("n_images"), "boxes": p.get("n_boxes"),
-            "labeling h [range]": f"{C.fmt(lab.get('hours'), 2)} [{C.fmt(lab.get('hours_lo'), 2)}, "
-            f"{C.fmt(lab.get('hours_hi'), 2)}] ({lab.get('source', '?')})",
+            "labeling h [range]": f"{C.fmt(lab.get('hours'), 3)} [{C.fmt(lab.get('hours_lo'), 3)}, "
+            f"{C.fmt(lab.get('hours_hi'), 3)}] ({lab.get('source', '?')})",
+            "of which val": f"{C.fmt(val.get('hours'), 3)} ({val.get('n_images')} images)",
+            "split": p.get("split", 0),
             "macro AP [95% CI]": C.fmt_ci(acc.get("macro_ap"), acc.get("macro_ap_ci95")),
             "random ranking": C.fmt((acc.get("baseline") or {}).get("random_ranking_macro_ap"), 3),
             "p (this point alone)": C.fmt((acc.get("vs_baseline") or {}).get("p_value"), 3),
@@ -124,6 +146,14 @@ def verdict_blocks(results: dict, plots: dict) -> list[tuple]:
             "Test macro AP against labeling hours (log) and against labeled images, per candidate; band: seed "
             "spread (one seed: bootstrap 95% CI). Every point's hours include labeling the fixed val split, which "
             "each method needs too.",
+        ),
+        ("h3", "Hours to reach a target"),
+        ("table", targets_table(results)),
+        (
+            "plot",
+            "rate_range",
+            plots.get("rate_range"),
+            "Where the lead changes on the budget curve, at the fastest, central and slowest cited box rates.",
         ),
         ("h3", "Budget points"),
         ("table", points_table(results)),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from benchmarks.report import common as T  # noqa: N812
 from benchmarks.report import latency_variants as LV  # noqa: N812
-from benchmarks.report.budget import plot_budget_from_results
+from benchmarks.report.budget import plot_budget_from_results, rate_figure
 
 COLORS = {"baseline": "#7f7f7f"}
 # one hue family per pipeline (blues: folder sorting, reds: CVAT boxes), a shade per candidate
@@ -348,6 +348,7 @@ def plot_training(results: dict):
 
 PLOTS = {
     "budget_curve": plot_budget_from_results,
+    "rate_range": rate_figure,
     "accuracy_vs_latency": plot_accuracy_latency,
     "cost_breakdown": plot_cost,
     "per_class_ap": plot_per_class_ap,
