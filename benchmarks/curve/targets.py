@@ -64,7 +64,7 @@ def hours_to_target(rep, method: str, hours: dict[float, float], target: float) 
     reached = np.isfinite(hits)
     out["reached_share"] = float(reached.mean())
     if reached.any():
-        lo = float(np.quantile(np.where(reached, hits, np.inf), 0.025))
-        hi = float(np.quantile(np.where(reached, hits, np.inf), 0.975))
+        h = np.sort(np.where(reached, hits, np.inf))  # "not reached" sorts last, as an infinite number of hours
+        lo, hi = (float(h[min(len(h) - 1, int(np.floor(q * (len(h) - 1))))]) for q in (0.025, 0.975))
         out["ci95"] = [lo, hi if math.isfinite(hi) else None] if math.isfinite(lo) else None
     return out
