@@ -40,7 +40,9 @@ def _run(cls_hours, cls_mu, det_hours, det_mu, seeds=(0,), fractions=(0.25, 0.5,
                     "key": key, "candidate": "resnet18" if method == "folder_sort" else "yolo11n",
                     "pipeline": "classifier" if method == "folder_sort" else "detector", "method": method,
                     "fraction": f, "seed": s, "n_images": int(400 * f),
-                    "labeling": {"hours": h, "hours_lo": h * rate[0], "hours_hi": h * rate[1], "source": "modeled"},
+                    "labeling": {"hours": h, "hours_lo": h * rate[0], "hours_hi": h * rate[1], "source": "modeled",
+                                 "rate": {"unit": "box" if method == "cvat_boxes" else "image",
+                                          "value": 10.0, "lo": 10.0 * rate[0], "hi": 10.0 * rate[1]}},
                     "accuracy": {}, **((flags or {}).get((method, f)) or {}),
                 })  # fmt: skip
                 scores[key] = mu * Y + rng.standard_normal(Y.shape)
@@ -161,3 +163,35 @@ def test_band_false_positive_rate_along_equal_curves(seed):
         assert wrong / sims <= 0.12, f"'ahead' somewhere on equal curves in {wrong}/{sims} runs"
     finally:
         Y = old
+
+
+def test_crossover_hours_move_with_the_box_rate():
+    # the classifier leads at small budgets, the detector at large ones; slower boxes push the change of lead later
+    rates = {"cvat_boxes": 0.7}, {"cvat_boxes": 3.5}
+    v, _ = _run([0.05, 0.2, 1.0], [2.0, 2.1, 2.2], [0.05, 0.2, 1.0], [0.2, 2.1, 4.5], lo=rates[0], hi=rates[1])
+    cross = v["rate_range"]["crossover_hours"]
+    assert cross["nominal"] is not None and cross["boxes_dear"] is not None
+    assert cross["boxes_dear"] > cross["nominal"]  # dearer boxes: the classifier keeps the lead for longer
+    assert v["rate_range"]["s_per_box"] == {"boxes_cheap": 7.0, "nominal": 10.0, "boxes_dear": 35.0}
+    assert "Where the lead changes, by box rate: 7 s per box: " in v["what_would_change"]
+
+
+def test_hours_to_match_the_other_method_and_money():
+    # the detector reaches the classifier's full-data accuracy (mu 2) between its 0.2 h and 1 h points
+    points_v, stats = _run([0.05, 0.2, 1.0], [1.0, 1.5, 2.0], [0.05, 0.2, 1.0], [0.5, 1.2, 4.0])
+    det = {e["name"]: e for e in stats["hours_to_target"]["cvat_boxes"]}["folder_sort full data"]
+    assert 0.2 < det["hours"] < 1.0
+    assert f"{DET} reaches {CLS}'s full-data macro AP" in points_v["answer"]
+    cls = {e["name"]: e for e in stats["hours_to_target"]["folder_sort"]}["cvat_boxes full data"]
+    assert cls["hours"] is None and f"{CLS} does not reach {DET}'s full-data macro AP" in points_v["answer"]
+    from benchmarks.curve.verdict import _target_lines
+
+    line = _target_lines({"cvat_boxes": [det]}, usd=30.0)[0]
+    assert f"(USD {det['hours'] * 30:,.0f})" in line
+
+
+def test_one_method_only_is_said():
+    from benchmarks.curve.sentence import curve_sentence
+
+    r = curve_sentence({"state": []}, {"folder_sort": [0.05, 0.2], "cvat_boxes": None})
+    assert r["text"] == f"No budget comparison: points with labeling hours exist for {CLS} only."
