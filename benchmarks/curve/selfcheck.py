@@ -99,7 +99,8 @@ def self_check(
     if observed_ap:
         with np.errstate(all="ignore"):
             obs = np.nanmean(np.array([np.asarray(v, dtype=float) for v in observed_ap.values()]), axis=0)
-        target_ap = np.where(np.isfinite(obs), obs, target_ap)
+        # a perfect or near-perfect model leaves nothing to simulate (AP 1 has no interval): 0.95 at most
+        target_ap = np.minimum(np.where(np.isfinite(obs), obs, target_ap), 0.95)
     mu = np.array([mu_for_ap(float(target_ap[c]), float(prev[c])) if keep[c] else 0.0 for c in range(n_cls)])
     truth = float(np.mean([population_ap(mu[c], prev[c]) for c in np.flatnonzero(keep)]))
     rng = np.random.default_rng(seed)

@@ -68,6 +68,10 @@ def _headline_line(head: dict | None, a: str, b: str) -> tuple[str | None, str]:
     return f"With {frac} {LABELS[win]} is ahead of {LABELS[lose]} ({nums}).", state
 
 
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _money(hours: float | None, usd: float | None) -> str:
     return f" (USD {hours * usd:,.0f})" if hours is not None and usd else ""
 
@@ -77,18 +81,19 @@ def _target_lines(htt: dict, usd: float | None) -> list[str]:
     lines = []
     for m, entries in htt.items():
         for e in entries:
-            what = (f"{LABELS[e['of']]}'s full-data macro AP ({e['target']:.3f})" if e.get("of")
+            what = (f"the full-data macro AP of {LABELS[e['of']]} ({e['target']:.3f})" if e.get("of")
                     else f"macro AP {e['target']:g}")  # fmt: skip
             if e["hours"] is None:
                 share = e.get("reached_share") or 0
-                lines.append(f"{LABELS[m]} does not reach {what} with this data (in {share:.0%} of the resamples).")
+                lines.append(_cap(f"{LABELS[m]} does not reach {what} with this data (in {share:.0%} of the "
+                                  "resamples it does)."))  # fmt: skip
                 continue
             ci = e.get("ci95")
             rng = ""
             if ci:
                 rng = f" [95% CI {fmt_h(ci[0])}, " + (f"{fmt_h(ci[1])} h]" if ci[1] is not None else "not reached]")
-            lines.append(f"{LABELS[m]} reaches {what} at {fmt_h(e['hours'])} labeling hours{rng}"
-                         f"{_money(e['hours'], usd)}.")  # fmt: skip
+            lines.append(_cap(f"{LABELS[m]} reaches {what} at {fmt_h(e['hours'])} labeling hours{rng}"
+                              f"{_money(e['hours'], usd)}."))  # fmt: skip
     return lines
 
 
@@ -172,7 +177,7 @@ def verdict(points: list[dict], stats: dict, usd_per_hour: float | None = None) 
                       "comparison nor the budget curve says which labeling method pays off.")  # fmt: skip
     if head_line:
         answer.append(head_line)
-    answer.append(sent["text"])
+    answer.append(_cap(sent["text"]))
     answer += _target_lines(stats.get("hours_to_target") or {}, usd_per_hour)
     answer += base_lines
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from benchmarks.curve.sentence import SHORT
 from benchmarks.report import common as C  # noqa: N812
 
 
@@ -41,7 +42,7 @@ def targets_table(results: dict) -> pd.DataFrame:
         for e in entries:
             ci = e.get("ci95")
             rows.append({
-                "method": method, "target": e.get("name"), "macro AP": C.fmt(e.get("target"), 3),
+                "method": SHORT.get(method, method), "target": e.get("name"), "macro AP": C.fmt(e.get("target"), 3),
                 "labeling hours": C.fmt(e.get("hours"), 3) if e.get("hours") is not None else "not reached",
                 "95% CI": (f"[{C.fmt(ci[0], 3)}, {C.fmt(ci[1], 3) if ci[1] is not None else 'not reached'}]"
                            if ci else "n/a"),
@@ -80,7 +81,7 @@ def paired_table(results: dict) -> pd.DataFrame:
             "fraction": f"{r.get('fraction', 0):g}", "seed": r.get("seed"), "metric": r.get("metric"),
             "a - b": f"{r.get('a', 'detector')} - {r.get('b', 'classifier')}", "difference [95% CI]": _ci(
                 r.get("diff"), r.get("ci95")),
-            "CI excludes 0": {True: "yes", False: "no"}.get(r.get("excludes_zero"), "?"),
+            "CI excludes 0 (this seed alone)": {True: "yes", False: "no"}.get(r.get("excludes_zero"), "?"),
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -110,7 +111,7 @@ def self_check_table(check: dict | None) -> pd.DataFrame:
         ("'beats a random ranking' when the scores know nothing", f"{check['false_beats_rate']:.1%}",
          f"<= {check['alpha']:.0%}", "permutation test"),
         ("'ahead' between two equally good models", f"{check['false_ahead_rate']:.1%}", "<= 5%",
-         "paired bootstrap, one seed"),
+         "paired bootstrap and paired permutation test, one seed"),
         ("95% macro-AP interval contains the true value", f"{check['coverage']:.0%}", "95%",
          "basic bootstrap, logit scale"),
     ] + [
@@ -144,8 +145,9 @@ def verdict_blocks(results: dict, plots: dict) -> list[tuple]:
             "budget_curve",
             plots.get("budget_curve"),
             "Test macro AP against labeling hours (log) and against labeled images, per candidate; band: seed "
-            "spread (one seed: bootstrap 95% CI). Every point's hours include labeling the fixed val split, which "
-            "each method needs too.",
+            "spread (one seed: bootstrap 95% CI); hollow markers: capped points (fewer optimizer steps than the full "
+            "run); dashed: the random-ranking baseline; dotted: targets, with each method's hours to reach them (v). "
+            "Every point's hours include labeling its val images (see the points table).",
         ),
         ("h3", "Hours to reach a target"),
         ("table", targets_table(results)),
@@ -157,7 +159,11 @@ def verdict_blocks(results: dict, plots: dict) -> list[tuple]:
         ),
         ("h3", "Budget points"),
         ("table", points_table(results)),
-        ("h3", "Paired differences (same test images resampled for both models)"),
+        (
+            "h3",
+            "Paired differences per seed (same test images resampled for both models; descriptive: the verdict's "
+            "claims use the two-level comparison above)",
+        ),
         ("table", paired_table(results)),
     ]
     if curve.get("failed"):
