@@ -191,7 +191,7 @@ def test_pricing_modeled_ranges_include_val():
     assert fs["includes_val"] is True and fs["val"]["hours"] == pytest.approx(90 * 1.4 / 3600)
     assert fs["source"] == "modeled" and fs["usd"] is None
     cv = labeling_hours("cvat_boxes", 100, 160, 210, VAL, labeling_usd_per_hour=30)
-    assert cv["hours"] == pytest.approx(410 * 7 / 3600)
+    assert cv["hours"] == pytest.approx(410 * 10 / 3600)  # the central rate; 7-35 s is the range
     assert (cv["hours_lo"], cv["hours_hi"]) == pytest.approx((410 * 7 / 3600, 410 * 35 / 3600))
     assert cv["usd"] == pytest.approx(cv["hours"] * 30) and cv["usd_hi"] == pytest.approx(cv["hours_hi"] * 30)
     with pytest.raises(ValueError, match="method 'boxes' unknown"):
