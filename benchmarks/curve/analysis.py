@@ -18,6 +18,7 @@ import numpy as np
 
 from benchmarks.curve.compare import Replicates, combine_splits, curve_band, difference
 from benchmarks.curve.selfcheck import self_check
+from benchmarks.curve.sentence import SHORT
 from benchmarks.curve.targets import hours_to_target
 from benchmarks.significance import ALPHA, holm, paired_permutation_test_groups, permutation_test_groups
 
@@ -81,7 +82,8 @@ def _hours_to_targets(rep: Replicates, pts: list[dict], frac: float, targets_ap:
             continue
         entries = []
         if other in full:
-            entries.append({"name": f"{other} full data", "of": other, **hours_to_target(rep, m, hours, full[other])})
+            name = f"{SHORT[other]} at full data"
+            entries.append({"name": name, "of": other, **hours_to_target(rep, m, hours, full[other])})
         for t in targets_ap:
             entries.append({"name": f"target {t:g}", "of": None, **hours_to_target(rep, m, hours, t)})
         out[m] = entries

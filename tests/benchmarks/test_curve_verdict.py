@@ -179,11 +179,14 @@ def test_crossover_hours_move_with_the_box_rate():
 def test_hours_to_match_the_other_method_and_money():
     # the detector reaches the classifier's full-data accuracy (mu 2) between its 0.2 h and 1 h points
     points_v, stats = _run([0.05, 0.2, 1.0], [1.0, 1.5, 2.0], [0.05, 0.2, 1.0], [0.5, 1.2, 4.0])
-    det = {e["name"]: e for e in stats["hours_to_target"]["cvat_boxes"]}["folder_sort full data"]
+    det = {e["name"]: e for e in stats["hours_to_target"]["cvat_boxes"]}["folder sorting at full data"]
     assert 0.2 < det["hours"] < 1.0
-    assert f"{DET} reaches {CLS}'s full-data macro AP" in points_v["answer"]
-    cls = {e["name"]: e for e in stats["hours_to_target"]["folder_sort"]}["cvat_boxes full data"]
-    assert cls["hours"] is None and f"{CLS} does not reach {DET}'s full-data macro AP" in points_v["answer"]
+    assert f"The detector (CVAT boxes) reaches the full-data macro AP of {CLS}" in points_v["answer"]
+    cls = {e["name"]: e for e in stats["hours_to_target"]["folder_sort"]}["CVAT boxes at full data"]
+    assert (
+        cls["hours"] is None
+        and f"The classifier (folder sorting) does not reach the full-data macro AP of {DET}" in (points_v["answer"])
+    )
     from benchmarks.curve.verdict import _target_lines
 
     line = _target_lines({"cvat_boxes": [det]}, usd=30.0)[0]
