@@ -30,6 +30,7 @@ from pathlib import Path
 
 import yaml
 
+from benchmarks.config import load_yaml
 from benchmarks.data.images import check_options, header_size, list_images
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import IMAGE_SUFFIXES, SourceBox, SourceResult, SourceRow, SourceSpec, register_source
@@ -182,7 +183,7 @@ def read(spec: SourceSpec, problems: Problems) -> SourceResult:
     if file is None:
         return SourceResult([], [], kind="boxes", origin=str(spec.path))
     try:
-        data = yaml.safe_load(file.read_text()) or {}
+        data = load_yaml(file.read_text()) or {}
     except yaml.YAMLError as exc:
         problems.add("fatal", "bad_yaml", file, f"not valid YAML: {exc}", fix="fix the file's syntax")
         return SourceResult([], [], kind="boxes", origin=str(file))
