@@ -226,10 +226,16 @@ def load_results(run_dir: str | Path) -> dict:
             f"{path} not found{hint}: give the run folder a benchmark wrote (results/runs/<run-id>), "
             "or run `clsdet bench` first"
         )
+    fix = "restore it from a copy of the run, or run the benchmark again (`clsdet bench CONFIG`)"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise RecordError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise RecordError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); {fix}") from None
+    except UnicodeDecodeError as exc:  # clsdet writes UTF-8: another encoding or binary means a damaged file
+        raise RecordError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}): not a results.json "
+            f"clsdet wrote; {fix}"
+        ) from None
     if not isinstance(data, dict):
         raise RecordError(f"{path}: the top level must be an object, got {type(data).__name__}")
     return migrate(data, str(path))
