@@ -151,7 +151,9 @@ def parse_label_file(file: Path, size: tuple[int, int], names: dict[int, str], p
             cls = values[0]
             if not all(math.isfinite(v) for v in values):
                 bad = "non-finite value"
-            elif cls != int(cls) or int(cls) not in names:
+            elif cls != int(cls):  # `1.0` is class 1, as Ultralytics reads it; `1.5` is no class
+                bad = f"class id {fields[0]} is not a whole number"
+            elif int(cls) not in names:
                 bad = f"class id {fields[0]} not in names (ids {min(names)}..{max(names)})"
             elif len(values) == 5 and (values[3] < 0 or values[4] < 0):
                 bad = "negative width or height"
