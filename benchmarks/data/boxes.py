@@ -38,8 +38,9 @@ def clip_boxes(row: SourceRow, w: int, h: int, problems: Problems, cmap, col) ->
     """([[class_idx, x1, y1, x2, y2], ...] kept, benchmark classes whose boxes on this image are incomplete).
 
     A box that cannot be kept (a non-finite coordinate: the readers refuse those first, this is the guard for any
-    reader; a coordinate more than CORRUPT_FACTOR image sizes away; zero area; nothing inside the image) is dropped, counted, and makes its class incomplete: the builder
-    then keeps the class NA on the image unless another box says 1, and the detector leaves the image out.
+    reader; a coordinate more than CORRUPT_FACTOR image sizes away; zero area; nothing inside the image) is
+    dropped, counted, and makes its class incomplete: the builder then keeps the class NA on the image unless
+    another box says 1, and the detector leaves the image out.
     An inverted box (x1 > x2 or y1 > y2) is put in order, counted as a fix.
     """
     kept = []

@@ -6,7 +6,8 @@ Format: the COCO detection format, https://cocodataset.org/#format-data (images,
 (cvat/apps/dataset_manager/formats/coco.py): empty `licenses`/`info`, `attributes: {occluded, rotation}` on each
 annotation (rotation in degrees about the box centre, bbox unrotated), `segmentation: []` for rectangles, polygons
 as point lists, masks as RLE with `iscrowd: 1`; an `iscrowd: 1` annotation without `attributes` (COCO's own crowd
-region, from a file not written by CVAT) is no single object: skipped and counted. Images lie under `images/` (Datumaro: `images/<subset>/`).
+region, from a file not written by CVAT) is no single object: skipped and counted. Images lie under `images/`
+(Datumaro: `images/<subset>/`).
 
 Categories are the vocabulary; images without annotations are negatives; polygons/masks become their enclosing
 box or are skipped (`options.shapes`), counted either way (a skipped one keeps its class present and marks the
