@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks import runtime
 from benchmarks.harness.jobs import Job, is_done, run_job, status
 
 EXECUTORS = ("local", "ray")
@@ -71,7 +72,9 @@ def run_local(
             st = run_job(job.folder(run_dir), echo=echo)
         except KeyboardInterrupt:
             raise
-        except Exception:  # recorded in its status.json; the other jobs go on
+        except Exception as exc:  # recorded in its status.json; the other jobs go on
+            if runtime.stop_requested():  # e.g. its DataLoader workers killed by the same SIGTERM: stop here
+                raise runtime.Terminated(f"stopped by a signal during {job.key}") from exc
             st = status(run_dir, job)
         progress.finished(job, st)
     if not rest:

@@ -24,6 +24,8 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import runtime
+
 JOBS_DIR = "jobs"
 
 
@@ -127,7 +129,7 @@ def run_job(job_dir: str | Path, echo=print) -> dict:
         write_json(job_dir / "status.json", st)
         return st
     except BaseException as exc:
-        kind = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        kind = "interrupted" if runtime.is_interruption(exc) else "failed"
         st = {
             "status": kind,
             "wall_s": round(time.perf_counter() - t0, 3),
