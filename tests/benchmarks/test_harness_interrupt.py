@@ -145,3 +145,35 @@ def test_sigterm_to_the_process_group_is_an_interruption_and_resume_continues(fa
     assert resumed.returncode == 0, out
     for job in ("classifier/f1-s0", "detector/f1-s0"):
         assert json.loads((run / "jobs" / job / "status.json").read_text())["status"] == "done"
+
+
+def test_disk_full_in_training_stops_the_run_with_one_line_and_resume_continues(fake, tmp_path, capsys):
+    import errno
+
+    FP.make_bench(tmp_path, FP.random_labels(24), fractions=(1.0,))
+    FP.FAIL["classifier/f1-s0"] = OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "weights.pt"))
+    args = ["bench", str(tmp_path / "bench.yaml"), "--out", str(tmp_path / "runs"), "--device", "cpu"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"error: disk full writing {tmp_path / 'weights.pt'} (training f1-s0): "), err
+    assert "then run the same command with --resume" in err[-1]
+    (run,) = (tmp_path / "runs").iterdir()
+    assert json.loads((run / "jobs/classifier/f1-s0/status.json").read_text())["status"] == "failed"
+    assert not (run / "jobs/detector/f1-s0/status.json").exists()  # it would have hit the same full disk
+    assert main([*args, "--resume"]) == 0  # space freed: the same command with --resume finishes
+    assert json.loads((run / "jobs/classifier/f1-s0/status.json").read_text())["status"] == "done"
+
+
+def test_resume_from_a_checkpoint_cut_off_by_a_full_disk_trains_from_the_start(tmp_path, capsys):
+    from classifier import ClassifierConfig, train
+
+    paths, targets = _images(tmp_path / "img", 8)
+    cfg = ClassifierConfig(epochs=1, keep_checkpoints=True, **SMALL)
+    train(paths, targets, paths, targets, ["a", "b"], cfg, tmp_path / "out", progress=False)
+    last = tmp_path / "out" / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])  # what a full disk leaves ...
+    (tmp_path / "out" / "weights.pt").unlink()  # ... before the training could finish
+    train(paths, targets, paths, targets, ["a", "b"], cfg, tmp_path / "out", progress=False, resume=True)
+    assert "last.ckpt is damaged (cut off while written; kept as last.ckpt.damaged)" in capsys.readouterr().out
+    assert (tmp_path / "out" / "checkpoints" / "last.ckpt.damaged").is_file()
+    assert (tmp_path / "out" / "weights.pt").is_file()
