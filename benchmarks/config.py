@@ -37,6 +37,47 @@ class ConfigError(ValueError):
     user_error = True
 
 
+# numpy's RandomState (scikit-learn's `random_state`, used by the split), Lightning's seed_everything and
+# Ultralytics' seed all take a seed from 0 to 2**32 - 1; outside it they raise or pick another seed after the data stage
+SEED_MAX = 2**32 - 1
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping with one key twice: PyYAML would keep the last value without a word."""
+
+    def __init__(self, key, line: int, first_line: int) -> None:
+        self.key, self.line, self.first_line = key, line, first_line
+        super().__init__(
+            f"line {line}: key {key!r} is given twice (first on line {first_line}); YAML would silently keep the "
+            "last value: remove one of them"
+        )
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping (merge keys `<<` may still be overridden)."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # an unhashable key: SafeLoader's own error says so
+                    continue
+                if first is not None:
+                    raise DuplicateKeyError(key, key_node.start_mark.line + 1, first)
+                seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str | bytes):
+    """yaml.safe_load, but a key given twice is an error (DuplicateKeyError, a yaml.YAMLError, with its line)."""
+    return yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader: no arbitrary objects
+
+
 @dataclass
 class SourceConfig:
     reader: str  # folders | labels_txt | class_lists | cvat_xml | cvat_coco | cvat_yolo | yolo_dataset
@@ -324,7 +365,10 @@ def parse_override(text: str) -> dict:
     if "=" not in text:
         raise ConfigError(f"override {text!r} must look like key.sub=value (e.g. classifier.epochs=5)")
     key, raw = text.split("=", 1)
-    value: Any = yaml.safe_load(raw) if raw != "" else ""
+    try:
+        value: Any = load_yaml(raw) if raw != "" else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {text!r}: the value is not valid YAML: {exc}") from None
     for part in reversed(key.strip().split(".")):
         value = {part: value}
     return value
@@ -335,7 +379,9 @@ def load_config(path: str | Path, profile: str | None = None, overrides: list[st
     if not path.is_file():
         raise ConfigError(f"config file {path} not found (make one with `clsdet demo-data DIR`, then DIR/clsdet.yaml)")
     try:
-        data = yaml.safe_load(path.read_bytes())  # bytes: PyYAML reads the BOM (UTF-8 or UTF-16) itself
+        data = load_yaml(path.read_bytes())  # bytes: PyYAML reads the BOM (UTF-8 or UTF-16) itself
+    except DuplicateKeyError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if data is None:
@@ -384,6 +430,7 @@ def _check(cfg: BenchConfig, file: str) -> None:
         value = getattr(cfg.labels, role)
         if value and value not in cfg.sources:
             raise ConfigError(f"{file}: `labels.{role}` = {value!r} is not a source; sources: {', '.join(names)}")
+    _check_seeds(cfg, file)
     s = cfg.split
     if min(s.train, s.val, s.test) < 0 or abs(s.train + s.val + s.test - 1.0) > 1e-6:
         raise ConfigError(f"{file}: `split` ratios must be >= 0 and sum to 1, got {s.train}/{s.val}/{s.test}")
@@ -415,6 +462,20 @@ def _check(cfg: BenchConfig, file: str) -> None:
     cfg.candidates = build_candidates(cfg, file)
     check_curve(cfg, file)
     _check_latency(cfg.latency, file)
+
+
+def _check_seeds(cfg: BenchConfig, file: str) -> None:
+    for key, values in (
+        ("split.seed", [cfg.split.seed]),
+        ("metrics.seed", [cfg.metrics.seed]),
+        ("curve.seeds", cfg.curve.seeds),
+    ):
+        bad = [v for v in values if not 0 <= v <= SEED_MAX]
+        if bad:
+            raise ConfigError(
+                f"{file}: `{key}` = {bad[0]}: a seed must be an integer from 0 to {SEED_MAX} (2**32 - 1, the range "
+                "numpy, scikit-learn, Lightning and Ultralytics accept), e.g. 0"
+            )
 
 
 def save_resolved(cfg: BenchConfig, path: Path) -> Path:

@@ -10,11 +10,13 @@ by the harness cannot drop a record another process appended. Reports show the n
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import re
 import secrets
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -35,6 +37,51 @@ ROUND_STATS = ("latency_ms_p50", "latency_ms_p90", "latency_ms_p99", "latency_ms
 
 class RecordError(ValueError):
     user_error = True
+
+
+class DiskFullError(OSError):
+    """No space left where the run writes: one `error:` line naming the file, not a traceback (benchmarks/cli.py)."""
+
+    user_error = True
+
+    def __str__(self) -> str:  # the message alone, without OSError's "[Errno 28]" prefix
+        return str(self.strerror)
+
+
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT}
+# how libraries say it without an errno: torch.save ("PytorchStreamWriter failed writing file ...: file write
+# failed"), and the C library's own text in a wrapped error
+_NO_SPACE_TEXT = ("No space left on device", "Disk quota exceeded", "file write failed")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether `exc` (or an exception it was raised from) is a full disk or an exceeded quota."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, DiskFullError) or (isinstance(exc, OSError) and exc.errno in _NO_SPACE):
+            return True
+        if any(text in str(exc) for text in _NO_SPACE_TEXT):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def disk_full_error(path: str | Path, what: str = "") -> DiskFullError:
+    """The error to raise: the file, the free space left where it goes, and what to do."""
+    path = Path(path)
+    probe = path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        free = f"{shutil.disk_usage(probe).free / 1e6:.1f} MB free on that disk"
+    except OSError:
+        free = "free space unknown"
+    return DiskFullError(
+        errno.ENOSPC,
+        f"disk full writing {path}{f' ({what})' if what else ''}: {free}; free space (or give --out on a larger "
+        "disk), then run the same command with --resume: finished jobs and stages are kept, nothing half-written "
+        "is trusted",
+    )
 
 
 # --- migrations: MIGRATIONS[v] turns a version-v document into a version-(v+1) one -------------------------------
@@ -136,17 +183,26 @@ def _plain(obj: Any) -> Any:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write to a temporary file beside `path`, then rename it over `path`: a reader (or `--resume`) sees the old
+    file or the new one, never half of one; a full disk is a DiskFullError naming `path`."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(path) from None
+        raise
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
         Path(tmp).replace(path)  # atomic on POSIX and Windows: readers see the old or the new file, never half
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             Path(tmp).unlink()
+        if isinstance(exc, OSError) and is_disk_full(exc):
+            raise disk_full_error(path) from None
         raise
 
 
@@ -226,10 +282,16 @@ def load_results(run_dir: str | Path) -> dict:
             f"{path} not found{hint}: give the run folder a benchmark wrote (results/runs/<run-id>), "
             "or run `clsdet bench` first"
         )
+    fix = "restore it from a copy of the run, or run the benchmark again (`clsdet bench CONFIG`)"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise RecordError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise RecordError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); {fix}") from None
+    except UnicodeDecodeError as exc:  # clsdet writes UTF-8: another encoding or binary means a damaged file
+        raise RecordError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}): not a results.json "
+            f"clsdet wrote; {fix}"
+        ) from None
     if not isinstance(data, dict):
         raise RecordError(f"{path}: the top level must be an object, got {type(data).__name__}")
     return migrate(data, str(path))

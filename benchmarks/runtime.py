@@ -5,20 +5,65 @@ What it does, before MLflow or Ultralytics are imported:
   auto-install, its font pre-seeded (see detector/runtime.py);
 - matplotlib's cache inside the cache folder, headless backend;
 - torch intra-op threads set explicitly (default: all cores this process may use) and returned, so records
-  can carry them.
+  can carry them;
+- SIGTERM (what `timeout`, `docker stop`, systemd, SLURM and Kubernetes send) handled as Ctrl-C is: it raises
+  `Terminated`, a KeyboardInterrupt, in the main thread, so a job is marked interrupted, MLflow runs KILLED, the
+  command exits 130 and `--resume` continues. A process group gets the signal too: the DataLoader workers of a
+  training die with it, and the error that brings into the main thread counts as the interruption it is
+  (`stop_requested()`).
 Nothing is written to ~/.config, the current directory or a user's data folder.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from benchmarks.measure.devices import available_cpus
 from detector.runtime import default_cache_dir, ultralytics_env
 
 _STATE: dict = {}
+_SIGNALLED: list[int] = []  # the stop signals this process received
+
+
+class Terminated(KeyboardInterrupt):
+    """A stop signal (SIGTERM), handled as Ctrl-C is."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    _SIGNALLED.append(signum)
+    # The group's signal kills the DataLoader workers too, and PyTorch's SIGCHLD handler would raise "DataLoader
+    # worker killed" anywhere in this thread, in the middle of marking the job interrupted or ending an MLflow run:
+    # those deaths are part of this stop, not news. Lightning puts the handler back when its fit ends (it restores
+    # every handler it found), so the check the handler calls is made a no-op as well, for the rest of this process.
+    if hasattr(signal, "SIGCHLD"):
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    loader_signals = sys.modules.get("torch.utils.data._utils.signal_handling")
+    if loader_signals is not None:
+        loader_signals._error_if_any_worker_fails = lambda: None
+    raise Terminated(f"stopped by {signal.Signals(signum).name}")
+
+
+def handle_sigterm() -> None:
+    """SIGTERM raises Terminated in the main thread; left alone where another handler is set already (the app and
+    `label watch` have their own) or off the main thread (Python allows handlers only there)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def stop_requested() -> bool:
+    """True once this process got a stop signal: an error raised after it (a DataLoader worker killed by the same
+    signal) is part of the interruption, not a failure of the job."""
+    return bool(_SIGNALLED)
+
+
+def is_interruption(exc: BaseException) -> bool:
+    return isinstance(exc, KeyboardInterrupt) or stop_requested()
 
 
 class SetupError(ValueError):
@@ -79,6 +124,7 @@ def setup(threads: int | None = None, cache_dir: Path | None = None) -> dict:
     # Not importing it here keeps light commands (label summary, data inspect) fast.
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(n)
+    handle_sigterm()
     _STATE.update(cache_dir=str(cache), threads=n)
     return dict(_STATE)
 

@@ -118,6 +118,9 @@ class ClassifierConfig:
             raise _bad("min_crop_scale", self.min_crop_scale, "a number in (0, 1]")
         if not (0.0 < self.eval_crop_ratio <= 1.0):
             raise _bad("eval_crop_ratio", self.eval_crop_ratio, "a number in (0, 1]")
+        # Lightning's seed_everything (and numpy) take 0 .. 2**32 - 1; outside it Lightning warns and picks another
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed <= 2**32 - 1:
+            raise _bad("seed", self.seed, "an integer from 0 to 2**32 - 1 (4294967295)")
         if not isinstance(self.keep_checkpoints, bool):
             raise _bad("keep_checkpoints", self.keep_checkpoints, "true | false")
         if isinstance(self.devices, str) and self.devices != "auto" and not self.devices.isdigit():

@@ -24,12 +24,71 @@ class ImageDecodeError(RuntimeError):
     user_error = True
 
 
+def check_header(data: bytes, source: str = "<bytes>") -> None:
+    """The check `clsdet data inspect` makes before decoding (it opens every image with PIL): an image over PIL's
+    decompression-bomb limit (2 x Image.MAX_IMAGE_PIXELS, about 179 million pixels) or no image at all is an
+    ImageDecodeError naming the file, before any decoder allocates its pixels. Reads the header only."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    if not data:
+        raise ImageDecodeError(f"{source}: the file is empty")
+    try:
+        with Image.open(io.BytesIO(data)):
+            pass
+    except Image.DecompressionBombError as exc:
+        raise ImageDecodeError(f"{source}: {exc}; resize it (or leave it out)") from None
+    except (UnidentifiedImageError, OSError, ImportError):  # ImportError: see _unidentified
+        pass  # not PIL's: the decoders below say what it is not
+
+
+def _unidentified(exc: BaseException) -> bool:
+    """PIL could not tell what the bytes are. Once Ultralytics is imported (the app and `predict` load the detector)
+    it wraps PIL.Image.open and answers that with an attempt to import pi_heif for HEIF, an ImportError when that is
+    not installed; the UnidentifiedImageError is then its context."""
+    from PIL import UnidentifiedImageError
+
+    return isinstance(exc, UnidentifiedImageError) or (
+        isinstance(exc, ImportError) and isinstance(exc.__context__, UnidentifiedImageError)
+    )
+
+
+def open_image(data: bytes, source: str = "<bytes>") -> np.ndarray:
+    """Encoded bytes -> HWC RGB uint8 with the checks `clsdet data inspect` makes, for predict, the app and the
+    report's pictures: PIL's pixel limit, a file cut short ("truncated", as inspect says), an animated image read
+    as its first frame (as inspect reads it), any mode (palette, 16-bit, CMYK, alpha) to RGB, EXIF orientation
+    applied as viewers show it. A file that is none of these is an ImageDecodeError saying which."""
+    import io
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    check_header(data, source)
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.seek(0)  # an animated GIF/PNG/WebP: its first frame
+            im.load()
+            rgb = ImageOps.exif_transpose(im).convert("RGB")
+    except (UnidentifiedImageError, ImportError) as exc:
+        if not _unidentified(exc):
+            raise
+        raise ImageDecodeError(
+            f"{source}: not an image (JPEG, PNG, BMP, WebP, GIF or TIFF); leave it out or convert it"
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:  # PIL: "image file is truncated", broken data streams
+        why = "the file is cut short (truncated)" if "truncated" in str(exc).lower() else f"cannot decode it ({exc})"
+        raise ImageDecodeError(f"{source}: {why}; copy or export it again") from None
+    return np.asarray(rgb)
+
+
 def decode_bytes(data: torch.Tensor, source: str = "<bytes>") -> torch.Tensor:
     """uint8 CHW RGB from encoded bytes, with EXIF orientation applied as viewers show it.
 
     torchvision decodes JPEG/PNG/WebP/GIF; the other formats `clsdet data inspect` accepts (BMP, TIFF:
     benchmarks/data/images.py IMAGE_SUFFIXES) go through PIL, the decoder inspect checks every image with, so an
-    image that passes inspect trains."""
+    image that passes inspect trains. An animated image is its first frame, as inspect reads it. Bytes from outside
+    the run (an upload, `clsdet predict`) go through check_header first; the run's own images passed inspect, and
+    the timed end-to-end latency must not pay for a second header read."""
     try:
         image = decode_image(data, mode=ImageReadMode.RGB, apply_exif_orientation=True)
     except RuntimeError as exc:
@@ -37,6 +96,8 @@ def decode_bytes(data: torch.Tensor, source: str = "<bytes>") -> torch.Tensor:
             image = _decode_pil(data)
         except Exception:
             raise ImageDecodeError(f"cannot decode image {source}: {exc}; remove or re-save the file") from exc
+    if image.ndim == 4:  # torchvision decodes every frame of an animated GIF: (frames, C, H, W)
+        image = image[0]
     if image.dtype != torch.uint8:  # 16-bit PNG: torchvision keeps 16 bits; every transform here expects 8
         image = (image.float() / 257.0).round().to(torch.uint8)
     return image

@@ -108,6 +108,18 @@ class StartEpoch(Callback):
         self.epoch = int(trainer.current_epoch)
 
 
+def _whole_checkpoint(path: Path) -> bool:
+    """Whether a checkpoint file is complete: torch.save writes a zip archive, so a file cut short by a full disk or
+    a kill fails the archive's own checks (its directory and each member's CRC), without unpickling anything."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            return z.testzip() is None
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def _fit(trainer, module, dm, ckpt_path) -> None:
     """trainer.fit, with Ctrl-C staying a KeyboardInterrupt: Lightning catches it, ignores SIGINT from then on and
     calls sys.exit(1), which the harness would record as a failure (exit 1) instead of an interruption (exit 130,
@@ -292,6 +304,12 @@ def train(
 
     ckpt_path = None
     last = ckpt_dir / "last.ckpt"
+    if resume and last.is_file() and not _whole_checkpoint(last):
+        # a full disk or a kill while Lightning wrote it (it writes in place): resuming from it would fail every time
+        damaged = last.with_name("last.ckpt.damaged")
+        last.replace(damaged)
+        print(f"classifier: {last} is damaged (cut off while written; kept as {damaged.name}); training from the "
+              "start", flush=True)  # fmt: skip
     if resume and last.is_file():
         ckpt_path = str(last)
     elif resume:

@@ -62,8 +62,8 @@ class DetectorConfig:
             raise _bad("device", self.device, " | ".join(DEVICES) + " | cuda:N (a CUDA device's index, e.g. cuda:1)")
         if self.workers is not None and not _int_at_least(self.workers, 0):
             raise _bad("workers", self.workers, "null (choose for the machine) or an integer >= 0")
-        if not _int_at_least(self.seed, 0):
-            raise _bad("seed", self.seed, "an integer >= 0")
+        if not _int_at_least(self.seed, 0) or self.seed > 2**32 - 1:  # Ultralytics seeds numpy: 0 .. 2**32 - 1
+            raise _bad("seed", self.seed, "an integer from 0 to 2**32 - 1 (4294967295)")
         if not _int_at_least(self.patience, 1):
             raise _bad("patience", self.patience, "an integer >= 1")
         if not _int_at_least(self.close_mosaic, 0):

@@ -141,28 +141,33 @@ def test_set(run_dir: str | Path, results: dict) -> TestSet:
 
 
 # --- images ------------------------------------------------------------------------------------------------------
+def _open(data: bytes, name: str) -> np.ndarray:
+    """classifier.data.open_image (the checks `clsdet data inspect` makes: pixel limit, truncation, first frame of
+    an animated image, any mode to RGB), its reason as an AppError."""
+    from classifier.data import ImageDecodeError, open_image
+
+    try:
+        return np.ascontiguousarray(open_image(data, name))
+    except ImageDecodeError as exc:
+        raise AppError(str(exc)) from None
+
+
 def decode_upload(data: bytes, name: str = "upload") -> np.ndarray:
     """Encoded bytes -> HWC RGB uint8, in memory; an unreadable, empty, oversized or non-image file is an AppError."""
-    import cv2
-
     if not data:
         raise AppError(f"{name}: the file is empty")
     if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
         raise AppError(f"{name}: {len(data) / 2**20:.1f} MB is over the {MAX_UPLOAD_MB} MB limit; resize it first")
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise AppError(f"{name}: not an image this app can read (JPEG, PNG, BMP, WebP or TIFF)")
-    return np.ascontiguousarray(bgr[..., ::-1])
+    return _open(data, name)
 
 
 def read_image(path: str | Path) -> np.ndarray:
     """A file the run already reads (a test image) -> HWC RGB uint8; no size cap, unlike an upload."""
-    import cv2
-
-    bgr = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise AppError(f"{path}: cannot decode this image; remove or re-save the file")
-    return np.ascontiguousarray(bgr[..., ::-1])
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise AppError(f"{path}: cannot read it ({exc.strerror})") from None
+    return _open(data, str(path))
 
 
 def image_files(items: list[str | Path]) -> tuple[list[Path], list[str]]:
@@ -170,7 +175,16 @@ def image_files(items: list[str | Path]) -> tuple[list[Path], list[str]]:
     files, skipped = [], []
     for item in map(Path, items):
         if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            found = []
+            for p in sorted(item.rglob("*")):
+                if p.name.startswith(".") or p.is_dir():
+                    continue  # hidden files (.DS_Store, editors' backups) as `data inspect` skips them
+                if not p.exists():
+                    skipped.append(f"{p}: a link to a missing file")
+                elif p.suffix.lower() not in IMAGE_SUFFIXES:
+                    skipped.append(f"{p}: not an image file name ({', '.join(sorted(IMAGE_SUFFIXES))})")
+                else:
+                    found.append(p)
             if not found:
                 skipped.append(f"{item}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
             files += found
@@ -199,21 +213,23 @@ class Prediction:
 
 def predict_encoded(pred, pipeline: str, name: str, data: bytes) -> Prediction:
     """Encoded image bytes through one predictor, decoded as its end_to_end decodes them."""
-    import cv2
     import torch
 
     if pipeline == "detector":
         from detector.scores import max_conf_per_class
 
-        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise AppError(f"{name}: the detector cannot decode this image")
+        # the one checked decoder (not cv2's own, which raises cv2.error on a bomb and reads every frame of a GIF)
+        bgr = np.ascontiguousarray(_open(data, name)[..., ::-1])
         (boxes,) = pred.predict_boxes([bgr])
         scores = max_conf_per_class([boxes], len(pred.classes))[0]
         return Prediction(name, pipeline, pred.classes, scores, np.asarray(pred.thresholds), boxes)
-    from classifier.data import decode_bytes
+    from classifier.data import ImageDecodeError, check_header, decode_bytes
 
-    image = decode_bytes(torch.frombuffer(bytearray(data), dtype=torch.uint8), name)
+    try:
+        check_header(data, name)  # a decompression bomb is refused before torchvision allocates its pixels
+        image = decode_bytes(torch.frombuffer(bytearray(data), dtype=torch.uint8), name)
+    except ImageDecodeError as exc:
+        raise AppError(str(exc)) from None
     with torch.inference_mode():
         logits = pred.forward(pred.preprocess([image]))
     scores = torch.sigmoid(logits.float()).cpu().numpy()[0].astype(np.float32)

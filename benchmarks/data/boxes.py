@@ -15,6 +15,10 @@ from benchmarks.data.sources import SourceRow
 # (coco128's YOLO labels keep 6 decimals: 42 of its 929 boxes overshoot the image, by at most 0.00032 px.)
 CLIP_REPORT_PX = 0.5
 
+# A coordinate this many image sizes away is no labeling error but a corrupt number (an export bug, 1e308): the box is
+# dropped as corrupt like a non-finite one, not clipped to the edge as if it were a real object there.
+CORRUPT_FACTOR = 100
+
 # Two boxes of one class on copies of one image this close are one object annotated twice. 0.95 IoU is ~1 px on
 # each side of a 40 px box: closer than two annotators agree (COCO's own duplicate check in its API uses exact
 # matches), further than two real neighbouring objects overlap.
@@ -34,8 +38,9 @@ def clip_boxes(row: SourceRow, w: int, h: int, problems: Problems, cmap, col) ->
     """([[class_idx, x1, y1, x2, y2], ...] kept, benchmark classes whose boxes on this image are incomplete).
 
     A box that cannot be kept (a non-finite coordinate: the readers refuse those first, this is the guard for any
-    reader; zero area; nothing inside the image) is dropped, counted, and makes its class incomplete: the builder
-    then keeps the class NA on the image unless another box says 1, and the detector leaves the image out.
+    reader; a coordinate more than CORRUPT_FACTOR image sizes away; zero area; nothing inside the image) is
+    dropped, counted, and makes its class incomplete: the builder then keeps the class NA on the image unless
+    another box says 1, and the detector leaves the image out.
     An inverted box (x1 > x2 or y1 > y2) is put in order, counted as a fix.
     """
     kept = []
@@ -47,6 +52,18 @@ def clip_boxes(row: SourceRow, w: int, h: int, problems: Problems, cmap, col) ->
             continue  # ignored or unknown class: counted once per class in _class_map
         if not all(math.isfinite(v) for v in (b.x1, b.y1, b.x2, b.y2)):
             problems.add("skip", "bad_shape", where, f"box {b.label} ({b.x1},{b.y1},{b.x2},{b.y2}) is not finite")
+            incomplete.add(cls)
+            continue
+        if max(abs(v) for v in (b.x1, b.y1, b.x2, b.y2)) > CORRUPT_FACTOR * max(w, h, 1):
+            problems.add(
+                "skip",
+                "bad_shape",
+                where,
+                f"box {b.label} ({b.x1:g},{b.y1:g},{b.x2:g},{b.y2:g}) lies more than {CORRUPT_FACTOR}x the image "
+                f"size ({w}x{h}) away: a corrupt coordinate, dropped; {b.label} is NA on this image unless another "
+                "box says it is there",
+                fix="fix or delete the box in the annotation tool, or export again",
+            )
             incomplete.add(cls)
             continue
         x1, y1, x2, y2 = min(b.x1, b.x2), min(b.y1, b.y2), max(b.x1, b.x2), max(b.y1, b.y2)

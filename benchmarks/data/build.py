@@ -23,6 +23,11 @@ from benchmarks.data.sources import SourceResult, SourceSpec, read_source
 from benchmarks.measure.devices import available_cpus
 
 
+def _size_value(v) -> bool:
+    """A declared width or height that is an image size: a positive whole number (COCO's JSON may write 640.0)."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and v > 0 and float(v).is_integer()
+
+
 def image_info(path: Path) -> tuple[str, int, int, int]:
     """(sha256, width, height, EXIF orientation), the size as displayed (images.py: every decoder applies the
     orientation); decodes the whole image with PIL, the classifier's fallback decoder, so a truncated or
@@ -151,7 +156,17 @@ def build_manifest(cfg: BenchConfig, cache_dir: Path | None = None) -> Manifest:
             if info is None:
                 continue
             sha, w, h, orientation = info
-            if row.width and row.height and (row.width, row.height) != (w, h):
+            declared = (row.width, row.height)
+            if declared != (None, None) and not all(_size_value(v) for v in declared):
+                problems.add(
+                    "warning",
+                    "bad_declared_size",
+                    row.where or row.path,
+                    f"annotation says width={row.width!r} height={row.height!r}, which is not an image size; the "
+                    f"file as displayed is {w}x{h} and boxes are read against it",
+                    fix="export the annotations again from CVAT (it writes each image's real size)",
+                )
+            elif row.width and row.height and declared != (w, h):
                 problems.add(
                     "warning",
                     "size_mismatch",

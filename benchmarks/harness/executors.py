@@ -12,7 +12,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks import runtime
 from benchmarks.harness.jobs import Job, is_done, run_job, status
+from benchmarks.record import DiskFullError
 
 EXECUTORS = ("local", "ray")
 EXECUTOR_FILE = "executor.json"  # in the run folder: which executor and which worker processes ran the jobs
@@ -71,7 +73,11 @@ def run_local(
             st = run_job(job.folder(run_dir), echo=echo)
         except KeyboardInterrupt:
             raise
-        except Exception:  # recorded in its status.json; the other jobs go on
+        except Exception as exc:  # recorded in its status.json; the other jobs go on
+            if runtime.stop_requested():  # e.g. its DataLoader workers killed by the same SIGTERM: stop here
+                raise runtime.Terminated(f"stopped by a signal during {job.key}") from exc
+            if isinstance(exc, DiskFullError):  # every later job would hit it too
+                raise
             st = status(run_dir, job)
         progress.finished(job, st)
     if not rest:
@@ -116,6 +122,8 @@ def _run_pool(run_dir: Path, jobs: list[Job], parallel: int, threads: int, progr
                         "status": "failed", "finished_utc": utc_now(),
                         "error": "its worker process died (killed? out of memory?); --resume runs it again",
                     })  # fmt: skip
+            except DiskFullError:  # every queued job would hit it too: stop (the handler below cancels them)
+                raise
             except Exception:  # recorded in its status.json by run_job; the other jobs go on
                 pass
             progress.finished(job, status(run_dir, job))

@@ -24,6 +24,8 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks import runtime
+
 JOBS_DIR = "jobs"
 
 
@@ -95,7 +97,7 @@ def run_job(job_dir: str | Path, echo=print) -> dict:
     can read the folder can run it; returns the status. Training errors are recorded and re-raised."""
     from benchmarks import pipelines
     from benchmarks.measure.memory import track_peak_memory
-    from benchmarks.record import utc_now, write_json
+    from benchmarks.record import DiskFullError, disk_full_error, is_disk_full, utc_now, write_json
     from benchmarks.thresholds import tune_thresholds
 
     job_dir = Path(job_dir)
@@ -132,7 +134,7 @@ def run_job(job_dir: str | Path, echo=print) -> dict:
         write_json(job_dir / "status.json", st)
         return st
     except BaseException as exc:
-        kind = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        kind = "interrupted" if runtime.is_interruption(exc) else "failed"
         st = {
             "status": kind,
             "wall_s": round(time.perf_counter() - t0, 3),
@@ -141,7 +143,10 @@ def run_job(job_dir: str | Path, echo=print) -> dict:
             "traceback": traceback.format_exc(limit=8),
             **worker,
         }
-        write_json(job_dir / "status.json", st)
+        write_json(job_dir / "status.json", st)  # on a full disk this is a DiskFullError too, saying the same
+        if kind == "failed" and is_disk_full(exc) and not isinstance(exc, DiskFullError):
+            # the pipeline's own write (weights, a checkpoint) hit it: every later job would too, so the run stops
+            raise disk_full_error(getattr(exc, "filename", None) or out, f"training {job_dir.name}") from exc
         raise
 
 

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks import runtime
 from benchmarks.config import BenchConfig, save_resolved
 from benchmarks.paths import DEFAULT_RUNS
-from benchmarks.record import utc_now
+from benchmarks.record import DiskFullError, disk_full_error, is_disk_full, utc_now
 
 STAGES = (
     "data",
@@ -207,11 +208,14 @@ def _run_stages(cfg, run_dir, key, dkey, only, echo, executor, executor_options,
                 getattr(S, f"stage_{name}")(ctx)
             except BaseException as exc:
                 wall = time.perf_counter() - t0
-                log.mark(name, "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed", wall, repr(exc))
+                how = "interrupted" if runtime.is_interruption(exc) else "failed"
+                log.mark(name, how, wall, repr(exc))
                 echo(
-                    f"[{progress.i}/{progress.total}] {name}: FAILED after {wall:.1f} s; "
+                    f"[{progress.i}/{progress.total}] {name}: {how.upper()} after {wall:.1f} s; "
                     f"`clsdet bench ... --resume` continues from here"
                 )
+                if is_disk_full(exc) and not isinstance(exc, DiskFullError):  # a stage's own write hit it
+                    raise disk_full_error(getattr(exc, "filename", None) or run_dir, f"stage {name}") from exc
                 raise
             log.mark(name, "done", progress.end(name, t0))
     return run_dir

@@ -249,7 +249,10 @@ def stage_labeling(ctx: Context) -> None:
     )
     ctx.write_json("labeling.json", cost)
     for method, c in cost.items():
-        ctx.echo(f"  {method}: {c['hours']:.2f} h ({c['source']})")
+        ctx.echo(
+            f"  {method}: {c['hours']:.2f} h ({c['source']}"
+            + (", rests on clipped events)" if c.get("clipped") else ")")
+        )
 
 
 def stage_curve(ctx: Context) -> None:

@@ -29,6 +29,7 @@ class MethodTotals:
     box_active_s: float = 0.0
     rough: bool = False
     examples: bool = False
+    clipped: dict = field(default_factory=dict)  # log name -> seconds cut from implausible events when imported
 
     def add(self, path: Path, log: LabelingLog) -> None:
         self.logs.append(Path(path).name)
@@ -42,6 +43,20 @@ class MethodTotals:
         self.box_active_s += log.active_s if log.n_boxes else 0.0
         self.rough = self.rough or log.rough
         self.examples = self.examples or log.example
+        clipped = log.counts.get("clipped_s") if isinstance(log.counts, dict) else None
+        if isinstance(clipped, (int, float)) and clipped > 0:
+            self.clipped[Path(path).name] = float(clipped)
+
+    @property
+    def clipped_note(self) -> str | None:
+        """Says that the rate rests on clipped events, with how much was cut from which log; None when nothing was."""
+        if not self.clipped:
+            return None
+        where = ", ".join(f"{s:g} s in {name}" for name, s in sorted(self.clipped.items()))
+        return (
+            f"rests on clipped events: implausible spans were cut to the idle cut-off when imported ({where}); "
+            "see each log's counts.problems"
+        )
 
     @staticmethod
     def _per(seconds: float, n: int) -> float | None:
@@ -96,7 +111,8 @@ def totals(logs: list[tuple[Path, LabelingLog]]) -> dict[str, MethodTotals]:
     return result
 
 
-def _entry(source, s_img, s_lab, s_box, total_s, basis, n_images, n_labels, n_boxes, reason=None) -> dict:
+def _entry(source, s_img, s_lab, s_box, total_s, basis, n_images, n_labels, n_boxes, reason=None, t=None) -> dict:
+    clipped = t.clipped_note if t is not None else None
     return {
         "source": source,
         "s_per_image": s_img,
@@ -109,6 +125,9 @@ def _entry(source, s_img, s_lab, s_box, total_s, basis, n_images, n_labels, n_bo
         "n_labels": n_labels,
         "n_boxes": n_boxes,
         "reason": reason,  # why a method with measured logs still uses the modeled rate; None otherwise
+        # seconds cut from implausible events in the logs this rate rests on ({log: s}); None when none were
+        "clipped_s": dict(sorted(t.clipped.items())) if clipped else None,
+        "clipped": clipped,
     }
 
 
@@ -147,8 +166,8 @@ def labeling_cost(
         basis = (
             f"{fs.source}: {fs.active_s:g} s active over {fs.n_images} images / {fs.n_labels} labels in "
             f"{', '.join(fs.logs)}; total = {fs.s_per_image:g} s per image x this run's {n_images} images"
-        )
-        out["folder_sort"] = _entry(fs.source, fs.s_per_image, fs.s_per_label, None, total, basis, *counts)
+        ) + (f"; {fs.clipped_note}" if fs.clipped_note else "")
+        out["folder_sort"] = _entry(fs.source, fs.s_per_image, fs.s_per_label, None, total, basis, *counts, t=fs)
     else:
         total = rates.folder_sort_s_per_image * n_images
         s_lab = round(total / n_labels, 3) if n_labels else None
@@ -169,7 +188,8 @@ def labeling_cost(
             total = cv.s_per_image * n_images
             how = f"no box counts in the logs: total = {cv.s_per_image:g} s per image x this run's {n_images} images"
         basis = f"{cv.source}: {cv.active_s:g} s active, {cv.n_images} images, {cv.n_boxes} boxes in {logs}; {how}"
-        out["cvat"] = _entry(cv.source, cv.s_per_image, cv.s_per_label, cv.s_per_box, total, basis, *counts)
+        basis += f"; {cv.clipped_note}" if cv.clipped_note else ""
+        out["cvat"] = _entry(cv.source, cv.s_per_image, cv.s_per_label, cv.s_per_box, total, basis, *counts, t=cv)
     else:
         total = rates.s_per_box * n_boxes
         s_img = round(total / n_images, 3) if n_images else None

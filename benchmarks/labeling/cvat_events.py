@@ -7,6 +7,15 @@ taken from them (method `send:working_time`); otherwise it is recomputed from th
 (method `client_events`). Per-frame time is always recomputed from client events: `change:frame` payloads carry
 `from`/`to` frame numbers (cvat-core `logger.ts`, cvat-ui annotation actions), and each step of time is credited to
 the frame shown before the event, as CVAT credits it to the job of the previous event.
+
+Impossible times are not taken at face value (CVAT's server would count them; a measured rate must not rest on
+them): a row dated before 2000 or more than a day after now (a zero or a millisecond epoch read as seconds, a
+client clock off by years) is dropped; a negative duration or working time is taken as 0; a `change:frame` span
+that runs more than the idle cut-off (100 s, CVAT's TIME_THRESHOLD, see timing.py) past the user's next event, or
+past its own start when nothing follows, is clipped there, since 100 s without an event is a pause by the same rule;
+a `send:working_time` value longer than the whole export's span is ignored and its job recomputed from the client
+events. Each is counted in `problems` under a key naming the rule, and the seconds clipped are kept per job
+(`clipped_s`), so a rate resting on them can say so.
 """
 
 from __future__ import annotations
@@ -74,6 +83,15 @@ _SERVER_SCOPE = re.compile(r"^(create|update|delete|import|export|call|send):[a-
 
 
 _EPOCH, _MS = datetime(1970, 1, 1, tzinfo=UTC), timedelta(milliseconds=1)
+# Plausible event times: CVAT was first released in 2018, so a time before 2000 is a zero, a reset clock or a
+# misread epoch; a day of slack after now allows for a clock set in the wrong time zone.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_SLACK = timedelta(days=1)
+PROBLEM_TOO_EARLY = "timestamp_before_2000_dropped"
+PROBLEM_FUTURE = "timestamp_more_than_1_day_in_the_future_dropped"
+PROBLEM_NEGATIVE = "negative_duration_taken_as_0"
+PROBLEM_SPAN = "change_frame_span_past_idle_cutoff_clipped"
+PROBLEM_WORKING_TIME = "working_time_longer_than_the_export_ignored"
 
 
 class CvatEventsError(Exception):
@@ -103,6 +121,7 @@ class CvatTime:
     outside_jobs_s: float = 0.0  # client time with no job (task pages, dashboards): not annotation
     paused_s: float = 0.0
     problems: dict = field(default_factory=dict)
+    clipped_s: float = 0.0  # seconds cut from implausible change:frame spans, over every job (see jobs[j]["clipped_s"])
     first_ms: int | None = None
     last_ms: int | None = None
 
@@ -135,7 +154,21 @@ def read_events(path: Path, problems: Counter | None = None) -> list[CvatEvent]:
             raise encoding_error(str(path), fh.read(4), exc) from None
 
 
+def _duration_ms(text, problems: Counter) -> int:
+    """A row's duration in whole ms; unreadable (text, NaN, inf) counted as bad, negative counted and taken as 0."""
+    try:
+        duration = int(float(text or 0))
+    except (ValueError, OverflowError):  # int(float("inf")) is an OverflowError
+        problems["bad_duration"] += 1
+        return 0
+    if duration < 0:
+        problems[PROBLEM_NEGATIVE] += 1
+        return 0
+    return duration
+
+
 def _read_rows(path: Path, problems: Counter) -> list[CvatEvent]:
+    latest = datetime.now(UTC) + FUTURE_SLACK
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
@@ -157,13 +190,12 @@ def _read_rows(path: Path, problems: Counter) -> list[CvatEvent]:
             except ValueError:
                 problems["bad_timestamp"] += 1
                 continue
+            if t < EARLIEST or t > latest:
+                problems[PROBLEM_TOO_EARLY if t < EARLIEST else PROBLEM_FUTURE] += 1
+                continue
             if not had_zone:
                 problems["timestamp_without_zone_taken_as_utc"] += 1
-            try:
-                duration = int(float(row["duration"] or 0))
-            except ValueError:
-                problems["bad_duration"] += 1
-                duration = 0
+            duration = _duration_ms(row["duration"], problems)
             try:
                 payload = json.loads(row["payload"]) if (row["payload"] or "").strip() else {}
             except json.JSONDecodeError:
@@ -191,6 +223,32 @@ def _frame_of(value) -> int | None:
         return None
 
 
+def _clip_spans(stream: list[CvatEvent], threshold_ms: int, problems: Counter) -> tuple[list[int], list[int]]:
+    """(span, clipped) in ms per event of one user's time-ordered stream: a change:frame span ends at most the idle
+    cut-off after the user's next event (after its own start when nothing follows): past that, by CVAT's gap rule,
+    the person had paused, so the rest of the span is not work however the client measured it."""
+    spans, clipped = [], []
+    for i, e in enumerate(stream):
+        span = e.duration_ms if e.scope in COMPRESSED_SCOPES else 0
+        limit = (stream[i + 1].t_ms if i + 1 < len(stream) else e.t_ms) + threshold_ms - e.t_ms
+        cut = max(span - limit, 0)
+        if cut:
+            problems[PROBLEM_SPAN] += 1
+        spans.append(span - cut)
+        clipped.append(cut)
+    return spans, clipped
+
+
+def _server_ms(e: CvatEvent, problems: Counter) -> int:
+    value = e.payload.get("working_time", e.duration_ms)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        problems["bad_duration"] += 1
+        return 0
+    return _duration_ms(value, problems)
+
+
 def working_time(
     events: list[CvatEvent], threshold_ms: int = THRESHOLD_MS, problems: Counter | None = None
 ) -> CvatTime:
@@ -202,6 +260,7 @@ def working_time(
     client_ms: dict[tuple, int] = defaultdict(int)  # (user, job) -> ms
     job_task: dict[str, str | None] = {}
     frame_ms: dict[tuple, int] = defaultdict(int)  # (job, frame, user) -> ms
+    clipped_ms: dict[str | None, int] = defaultdict(int)  # job -> ms cut from spans credited to it
     outside_ms = paused_ms = 0
     by_user: dict[str, list[CvatEvent]] = defaultdict(list)
     for e in ordered:
@@ -210,15 +269,13 @@ def working_time(
         if _is_client(e):
             by_user[e.user].append(e)
     for user, stream in by_user.items():
-        at = active_time(
-            [e.t_ms for e in stream],
-            [e.duration_ms if e.scope in COMPRESSED_SCOPES else 0 for e in stream],
-            threshold_ms,
-        )
+        spans, cuts = _clip_spans(stream, threshold_ms, problems)
+        at = active_time([e.t_ms for e in stream], spans, threshold_ms)
         paused_ms += at.paused_ms
         frame, unknown_ms = None, 0  # unknown_ms: time in this job before its first change:frame
         for i, (e, step) in enumerate(zip(stream, at.steps)):
             prev = stream[i - 1] if i else e  # CVAT credits the step to the previous event's ids
+            clipped_ms[prev.job_id] += cuts[i]
             if e.scope == "change:frame" and frame is None and e.job_id == prev.job_id:
                 frame = _frame_of(e.payload.get("from"))  # the frame shown since the job opened
                 if frame is not None and unknown_ms:
@@ -235,10 +292,17 @@ def working_time(
             elif e.scope == "load:job" or (i and e.job_id != prev.job_id):
                 frame, unknown_ms = None, 0  # another job: its frame is unknown until its first change:frame
     server_ms: dict[tuple, int] = defaultdict(int)
+    # no batch of work can be longer than the whole export (plus one idle cut-off for the last event's span)
+    longest_ms = (ordered[-1].t_ms - ordered[0].t_ms + threshold_ms) if ordered else 0
+    implausible: set[str] = set()
     for e in ordered:
         if e.scope == WORKING_TIME_SCOPE and e.job_id is not None:
-            value = e.payload.get("working_time", e.duration_ms)
-            server_ms[(e.user, e.job_id)] += int(value or 0)
+            value = _server_ms(e, problems)
+            if value > longest_ms:
+                problems[PROBLEM_WORKING_TIME] += 1
+                implausible.add(e.job_id)
+            server_ms[(e.user, e.job_id)] += value
+    server_ms = defaultdict(int, {k: v for k, v in server_ms.items() if k[1] not in implausible})
     result = CvatTime(outside_jobs_s=outside_ms / 1000, paused_s=paused_ms / 1000)
     jobs_with_server = {job for _, job in server_ms}
     users: dict[str, int] = defaultdict(int)
@@ -259,6 +323,8 @@ def working_time(
                 sum(ms for (u, j), ms in server_ms.items() if j == job) / 1000 if job in jobs_with_server else None
             ),
             "users": {u: ms / 1000 for u, ms in sorted(per_user.items())},
+            # seconds cut from this job's client-event spans; they lower its time only where it is recomputed
+            "clipped_s": clipped_ms.get(job, 0) / 1000 if job not in jobs_with_server else 0.0,
         }
     result.tasks = {t: ms / 1000 for t, ms in sorted(tasks.items())}
     result.users = {u: ms / 1000 for u, ms in sorted(users.items())}
@@ -269,6 +335,7 @@ def working_time(
     ]
     if ordered:
         result.first_ms, result.last_ms = ordered[0].t_ms, ordered[-1].t_ms
+    result.clipped_s = round(sum(j["clipped_s"] for j in result.jobs.values()), 3)
     result.problems = dict(sorted(problems.items()))
     return result
 
@@ -297,4 +364,5 @@ def keep_jobs(wt: CvatTime, keep: set[str]) -> dict[str, float]:
     wt.tasks = {t: round(s, 3) for t, s in sorted(tasks.items())}
     wt.users = {u: round(s, 3) for u, s in sorted(users.items())}
     wt.frames = [f for f in wt.frames if f["job_id"] in keep]
+    wt.clipped_s = round(sum(j["clipped_s"] for j in wt.jobs.values()), 3)
     return left_out

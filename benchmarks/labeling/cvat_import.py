@@ -120,6 +120,8 @@ def import_cvat(
             "problems": wt.problems,
             "outside_jobs_s": wt.outside_jobs_s,
             "frames_with_time": len(frames_seen),
+            # seconds cut from implausible spans (cvat_events.py): a rate from this log rests on clipped events
+            **({"clipped_s": wt.clipped_s} if wt.clipped_s else {}),
             **({"jobs_left_out": left_out} if left_out else {}),
             **(
                 {

@@ -37,6 +37,10 @@ def session_text(log: LabelingLog, path=None) -> str:
             lines.append(f"  {key.replace('_', ' ')}: {log.counts[key]}")
     if log.counts.get("problems"):
         lines.append(f"  input problems: {log.counts['problems']}")
+    if log.counts.get("clipped_s"):
+        lines.append(
+            f"  clipped: {log.counts['clipped_s']:g} s cut from implausible spans; a rate from this log rests on them"
+        )
     if log.counts.get("jobs_left_out"):
         left = log.counts["jobs_left_out"]
         lines.append(f"  left out (not in the annotation export): job(s) {', '.join(left)}, {sum(left.values()):.1f} s")
@@ -59,6 +63,8 @@ def summary_rows(measured: dict[str, MethodTotals], rates: LabelingRates) -> lis
             source = f"{t.source} ({', '.join(sorted(t.sources))})" + (" [includes EXAMPLE logs]" if t.examples else "")
             if t.s_per_image is None and t.s_per_box is None:  # labeling_cost falls back to the modeled rate
                 source += " [no image or box counts: costs use the modeled rate]"
+            if t.clipped:
+                source += f" [rests on clipped events: {sum(t.clipped.values()):g} s cut]"
             rows.append(
                 {"method": method, "images": t.n_images, "labels": t.n_labels, "boxes": t.n_boxes,
                  "active_s": round(t.active_s, 3), "s_per_image": t.s_per_image, "s_per_label": t.s_per_label,

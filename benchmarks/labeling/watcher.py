@@ -3,8 +3,10 @@
 Copy, move and link all arrive as created/moved events (watchdog reports them so on both its native and its polling
 observer). An image moved from one label folder to another is a re-sort: one row, kind `resort`, from -> to. A delete
 followed later by the same file name arriving elsewhere (a move across file systems, or a polling observer that
-missed the inode) is merged into one re-sort as well. Active time follows CVAT's rule (see timing.py), so gaps of
-100 s or more are pauses, excluded and reported.
+missed the inode) is merged into one re-sort as well. A renamed file is followed: this session's rows of the old
+name take the new one, and a file already sorted before the session stays pre-existing under its new name (neither a
+new label nor, later, a removal of something that never arrived). Active time follows CVAT's rule (see timing.py),
+so gaps of 100 s or more are pauses, excluded and reported.
 
 Usable from tests without signals: `w = FolderSortWatcher(...); w.start(); ...; log = w.stop()`; or drive it
 without any observer through `record_created / record_moved / record_deleted` with explicit times.
@@ -170,11 +172,24 @@ class FolderSortWatcher:
             self._present[dest] = (Path(dest).name, new_label)
             self._copies[old] -= 1
             self._copies[(Path(dest).name, new_label)] += 1
+            if Path(dest).name != name:
+                self._follow_rename(name, Path(dest).name, old_label)
             if old_label == new_label:
                 return  # a rename inside one folder changes no label
             self._times_ms.append(_ms(t))
             self.counts["resorts"] += 1
             self._record(Event("resort", Path(dest).name, new_label, to_utc_text(t), from_label=old_label))
+
+    def _follow_rename(self, old_name: str, new_name: str, label: str) -> None:
+        """The file carrying `label` is now called `new_name`: its rows of this session and, once no copy keeps the
+        old name, its place among the labels sorted before the session follow it."""
+        self.counts["renames"] += 1
+        for event in self.events:
+            if event.image == old_name and event.label == label and event.kind in ("arrive", "resort"):
+                event.image = new_name
+        if (old_name, label) in self._initial and self._copies[(old_name, label)] <= 0:
+            self._initial.discard((old_name, label))
+            self._initial.add((new_name, label))
 
     def _arrive(self, path: str, t: datetime) -> None:
         if path in self._present:
@@ -239,6 +254,7 @@ class FolderSortWatcher:
             "resorts": self.counts["resorts"],
             "removals": self.counts["removals"],
             "duplicate_copies": self.counts["duplicate_copies"],
+            "renames": self.counts["renames"],
             "preexisting_labels": len(self._initial),
             "final_labels": len(self.final_pairs()),
             "ignored_files": sum(ignored.values()),

@@ -58,6 +58,8 @@ def preprocess_images(predictor, encoded: list[bytes]):
         )
         for b in encoded
     ]  # as the predictors decode (EXIF orientation applied)
+    # an animated GIF decodes to (frames, C, H, W); the pipelines read its first frame, as `data inspect` does
+    images = [im[0] if im.ndim == 4 else im for im in images]
     return predictor.preprocess(images)
 
 

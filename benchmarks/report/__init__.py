@@ -5,11 +5,14 @@ flat tables results.csv and latency.csv (report/flat.py).
 
 Missing parts (a model that failed, an unavailable device, no history) show as "n/a (reason)"; rendering never
 fails on partial data (STYLE.md 9). Only a missing or unreadable results.json is an error (record.RecordError).
+A part of the run folder that is gone (a model folder, manifest.json, jobs/) is a warning on stderr and at the top
+of the report, and a predictions plot that can no longer be drawn again is kept as it was, not deleted.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 # what `clsdet report --format` can write; md and html share the plots, csv and json are the flat tables
@@ -45,10 +48,17 @@ def _documents(run_dir: Path, results: dict, formats) -> dict[str, Path]:
     matplotlib.use("Agg")  # headless: reports are rendered on servers and in CI
 
     from benchmarks.report import document, html, markdown, plots, predictions
+    from benchmarks.report.missing import missing_parts
 
+    gone = missing_parts(run_dir, results)
+    for warning in gone:
+        print(f"warning: {warning}", file=sys.stderr)
     drawn = plots.render_plots(results, run_dir / "plots")
-    drawn["predictions"] = predictions.render(run_dir, results, run_dir / "plots" / "predictions.png")
+    drawn["predictions"] = predictions.render(
+        run_dir, results, run_dir / "plots" / "predictions.png", keep_existing=bool(gone)
+    )
     blocks = document.build(results, drawn)
+    blocks[1:1] = [("p", f"Warning: {w}.") for w in gone]  # under the title, before any figure they concern
     out = {}
     if "md" in formats:
         md = run_dir / "report.md"

@@ -6,6 +6,7 @@ labels with scores and the detector's labels, each model's mistakes in red.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -195,14 +196,20 @@ def plot_predictions(run_dir: str | Path, results: dict, out_path: str | Path, n
     return out_path
 
 
-def render(run_dir: str | Path, results: dict, out_path: str | Path) -> Path | str:
-    """plot_predictions for the report: any failure (models or test images gone) is the reason, never a crash, and
-    leaves no stale PNG behind (STYLE.md 9)."""
+def render(run_dir: str | Path, results: dict, out_path: str | Path, keep_existing: bool = False) -> Path | str:
+    """plot_predictions for the report: any failure is the reason, never a crash (STYLE.md 9). An earlier PNG is
+    deleted (it could contradict a changed results.json), unless `keep_existing`: the run's models or test images
+    are gone, so the earlier PNG, drawn from them, is the only one there can be, and is kept."""
     out_path = Path(out_path)
     try:
         drawn = plot_predictions(run_dir, results, out_path)
     except Exception as exc:
         drawn = f"could not draw: {type(exc).__name__}: {exc}"
     if isinstance(drawn, str):
+        if keep_existing and out_path.is_file():
+            print(
+                f"warning: {out_path} kept from an earlier render; it cannot be drawn again ({drawn})", file=sys.stderr
+            )
+            return out_path
         out_path.unlink(missing_ok=True)
     return drawn

@@ -236,7 +236,7 @@ def labeling(results: dict) -> pd.DataFrame:
             {
                 "method": method,
                 "labels for": users.get(method, "—"),
-                "source": e.get("source", "n/a"),
+                "source": e.get("source", "n/a") + (" (rests on clipped events)" if e.get("clipped") else ""),
                 "hours": fmt(e.get("hours"), 2),
                 "images": e.get("n_images", "—"),
                 "s/image": fmt(e.get("s_per_image"), 1, "—"),

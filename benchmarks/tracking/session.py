@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks import runtime
 from benchmarks.tracking.store import (
     DEFAULT_EXPERIMENT,
     TrackingError,
@@ -32,16 +33,13 @@ _ACTIVE: list[TrackingSession] = []
 
 @contextlib.contextmanager
 def ending(end):
-    """Run the block, then `end(status)` with MLflow's status for how it went: FINISHED, KILLED on Ctrl-C, FAILED on
-    any other exception (re-raised)."""
+    """Run the block, then `end(status)` with MLflow's status for how it went: FINISHED, KILLED on Ctrl-C or a stop
+    signal (benchmarks/runtime.py), FAILED on any other exception (re-raised)."""
     status = "FINISHED"
     try:
         yield
-    except KeyboardInterrupt:
-        status = "KILLED"
-        raise
-    except BaseException:
-        status = "FAILED"
+    except BaseException as exc:
+        status = "KILLED" if runtime.is_interruption(exc) else "FAILED"
         raise
     finally:
         end(status)

@@ -87,7 +87,8 @@ def test_upload_and_a_broken_upload(app, run_dir):
     ).run()
     assert not app.exception
     assert [e.value for e in app.error] == [
-        "notes.txt: not an image this app can read (JPEG, PNG, BMP, WebP or TIFF). The other images are still shown."
+        "notes.txt: not an image (JPEG, PNG, BMP, WebP, GIF or TIFF); leave it out or convert it. The other images "
+        "are still shown."
     ]
     assert f"#### {good.name}" in [m.value for m in app.markdown]
     assert len(_says(app, "Classifier")) == len(_says(app, "Detector")) == 1

@@ -62,10 +62,18 @@ def test_image_files_expands_folders_and_reports_skips(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x.JPG").write_bytes(b"1")
     (tmp_path / "a" / "notes.txt").write_text("no")
+    (tmp_path / "a" / "gone.jpg").symlink_to(tmp_path / "deleted.jpg")
+    (tmp_path / "a" / ".DS_Store").write_bytes(b"")
     (tmp_path / "empty").mkdir()
     files, skipped = core.image_files([tmp_path / "a", tmp_path / "empty", tmp_path / "missing.jpg"])
     assert [f.name for f in files] == ["x.JPG"]
-    assert len(skipped) == 2 and "no image files" in skipped[0] and "no such file" in skipped[1]
+    # what a folder holds besides images is said, not silently dropped (hidden files excepted, as inspect does)
+    assert skipped == [
+        f"{tmp_path / 'a' / 'gone.jpg'}: a link to a missing file",
+        f"{tmp_path / 'a' / 'notes.txt'}: not an image file name ({', '.join(sorted(core.IMAGE_SUFFIXES))})",
+        f"{tmp_path / 'empty'}: no image files ({', '.join(sorted(core.IMAGE_SUFFIXES))}) in this folder",
+        f"{tmp_path / 'missing.jpg'}: no such file or folder",
+    ]
 
 
 def test_choose_examples_is_a_fixed_rule():

@@ -8,12 +8,18 @@ and carry no information about the labels unless the test sets `SCORES`). Tests 
     CALLS                 one dict per fit() call (out_dir, train ids, config)
     FAIL                  {job key (e.g. "classifier/f0.5-s0"): exception to raise, once} (popped when raised)
     SCORES                None (uninformative scores) or a function (paths, classes) -> (N, C) array
+
+and, for a run in another process (the stop-signal test), $FAKE_PIPELINE_BLOCK = a job key: that job's fit writes
+`<job>/training_started`, then reads an endless DataLoader with two worker processes, as a real training does, until
+a signal stops the process.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -56,9 +62,12 @@ def fit(train, val, classes, cfg: FakeConfig, out_dir, *, progress=True, trackin
         resume=False):  # fmt: skip
     out = Path(out_dir)
     CALLS.append({"out_dir": str(out), "train": [s["id"] for s in train], "config": cfg.to_dict(), "resume": resume})
-    exc = FAIL.pop(f"{out.parent.parent.name}/{out.parent.name}", None)
+    key = f"{out.parent.parent.name}/{out.parent.name}"
+    exc = FAIL.pop(key, None)
     if exc is not None:
         raise exc
+    if os.environ.get("FAKE_PIPELINE_BLOCK") == key:
+        _train_until_stopped(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps({"classes": list(classes), "config": cfg.to_dict()}))
     (out / "training.json").write_text(json.dumps({"train_wall_s": 0.01, "epochs_run": cfg.epochs}))
@@ -67,6 +76,21 @@ def fit(train, val, classes, cfg: FakeConfig, out_dir, *, progress=True, trackin
     (out / "thresholds.json").write_text(json.dumps({"thresholds": [0.5] * len(classes), "method": "default"}))
     (out / "weights.pt").write_bytes(b"w" * 1000)  # what a curve point deletes once scored (curve.keep_weights)
     return out
+
+
+class _Slow(torch.utils.data.Dataset):
+    def __len__(self) -> int:
+        return 10**6
+
+    def __getitem__(self, i):
+        time.sleep(0.02)
+        return torch.zeros(1)
+
+
+def _train_until_stopped(out: Path) -> None:
+    (out.parent / "training_started").write_text(str(os.getpid()))
+    for _ in torch.utils.data.DataLoader(_Slow(), batch_size=2, num_workers=2):
+        pass
 
 
 def _uninformative(paths: list[str], n_classes: int) -> np.ndarray:

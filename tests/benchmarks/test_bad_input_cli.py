@@ -47,6 +47,9 @@ def _files(tmp_path):
         (tmp_path / f"{name}.xml").write_text(
             f"<annotations><version>1.1</version>{meta.format(dates)}{image}</annotations>"
         )
+    for run, data in (("latin1", '{"name": "café"}'.encode("latin-1")), ("notjson", b"<html>502 Bad Gateway</html>")):
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "results.json").write_bytes(data)
 
 
 CASES = [  # (argv after `clsdet`, the file the message must name, words of the fix)
@@ -68,6 +71,10 @@ CASES = [  # (argv after `clsdet`, the file the message must name, words of the 
     (["label", "import-cvat", "--annotations", "{t}/baddate.xml"], "baddate.xml", "<created>yesterday</created>"),
     (["label", "import-cvat"], "events CSV (logs_*.csv)", "--annotations EXPORT, or both"),
     (["label", "watch", "{t}/no_such_tree"], "no_such_tree", "create it with one folder per class"),
+    (["report", "{t}/latin1"], "latin1/results.json", "not UTF-8 text (byte 0xe9 at offset 13)"),
+    (["predict", "{t}/latin1", "{t}/empty.yaml"], "latin1/results.json", "not UTF-8 text"),
+    (["report", "{t}/notjson"], "notjson/results.json", "not valid JSON (line 1, column 1"),
+    (["predict", "{t}/notjson", "{t}/empty.yaml"], "notjson/results.json", "not valid JSON"),
     (["cvat", "pull", "--url", "http://127.0.0.1:99999", "--task-id", "1", "--out", "{t}/o"], "99999", "1 to 65535"),
 ]
 

@@ -35,14 +35,16 @@ def test_profile_and_overrides_merge_in_order(tmp_path):
         ("split: {train: 0.5, val: 0.1, test: 0.1}", "sum to 1"),
         ("latency: {iters: many}", r"`latency.iters` = 'many'"),
         ("splitt: {}", r"unknown key\(s\) splitt"),
-        ("labels: {truth: nope}", r"`labels.truth` = 'nope' is not a source"),
+        ("labels: {classifier: f, detector: f, truth: nope}", r"`labels.truth` = 'nope' is not a source"),
         ("aliases: {x: zzz}", r"`aliases.x` -> 'zzz' is not in `classes`"),
         ("latency: {devices: [tpu]}", "allowed: auto, cpu, cuda, mps"),
     ],
 )
 def test_bad_values_fail_at_load_with_key_and_allowed(tmp_path, extra, match):
+    key = extra.split(":")[0]  # a key of BASE is replaced, not given twice
+    base = "\n".join(line for line in BASE.splitlines() if not line.startswith(f"{key}:"))
     with pytest.raises(ConfigError, match=match):
-        load_config(_write(tmp_path, BASE + extra + "\n"))
+        load_config(_write(tmp_path, base + "\n" + extra + "\n"))
 
 
 def test_unknown_profile_lists_the_defined_ones(tmp_path):
@@ -112,3 +114,33 @@ def test_override_syntax():
     assert parse_override("classifier.lr=0.01") == {"classifier": {"lr": 0.01}}
     with pytest.raises(ConfigError, match="key.sub=value"):
         parse_override("classifier.lr")
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ("split.seed=-1", r"`split.seed` = -1: a seed must be an integer from 0 to 4294967295"),
+        ("metrics.seed=4294967296", r"`metrics.seed` = 4294967296: a seed must be"),
+        ("curve.seeds=[0, -3]", r"`curve.seeds` = -3: a seed must be"),
+        ("classifier.seed=-1", r"classifier config: seed=-1 is not valid; allowed: an integer from 0 to 2\*\*32 - 1"),
+        ("detector.seed=4294967296", r"detector config: seed=4294967296 is not valid"),
+    ],
+)
+def test_seeds_a_library_rejects_fail_at_load(tmp_path, override, match):
+    with pytest.raises(ConfigError, match=match):
+        load_config(_write(tmp_path, BASE), overrides=[override])
+    top = "[0, 4294967295]" if override.startswith("curve") else "4294967295"  # the top of the range is fine
+    load_config(_write(tmp_path, BASE), overrides=[override.split("=")[0] + "=" + top])
+
+
+def test_a_key_given_twice_is_an_error_with_its_line(tmp_path):
+    text = BASE + "classifier:\n  epochs: 3\n  lr: 0.01\n  epochs: 5\n"
+    with pytest.raises(ConfigError, match=r"c.yaml: line 12: key 'epochs' is given twice \(first on line 10\)"):
+        load_config(_write(tmp_path, text))
+    with pytest.raises(ConfigError, match=r"line 2: key 'name' is given twice \(first on line 1\)"):
+        load_config(_write(tmp_path, "name: a\nname: b\n" + BASE.replace("name: t\n", "")))
+    with pytest.raises(ConfigError, match=r"override .*key 'epochs' is given twice"):
+        parse_override("classifier={epochs: 1, epochs: 2}")
+    merged = "base: &b {epochs: 1, lr: 0.1}\n" + BASE + "classifier:\n  <<: *b\n  epochs: 4\n"
+    with pytest.raises(ConfigError, match="unknown key"):  # a merge key may be overridden: only `base` is refused
+        load_config(_write(tmp_path, merged))

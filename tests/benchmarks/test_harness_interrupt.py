@@ -82,3 +82,98 @@ def test_ctrl_c_in_a_job_exits_130_and_marks_everything_interrupted(fake, tmp_pa
     client = mlflow.MlflowClient(runs["tracking_uri"])
     assert client.get_run(runs["parent"]).info.status == "KILLED"
     assert client.get_run(runs["classifier"]).info.status == "KILLED"
+
+
+DRIVER = """
+import sys
+from dataclasses import replace
+
+sys.path.insert(0, {tests!r})
+from benchmarks import pipelines
+for name, p in list(pipelines.PIPELINES.items()):
+    pipelines.PIPELINES[name] = replace(p, module="fake_pipeline")
+from benchmarks.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _bench(tmp_path, *extra, block=None):
+    import os
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("FAKE_PIPELINE_BLOCK", None)
+    if block:
+        env["FAKE_PIPELINE_BLOCK"] = block
+    driver = DRIVER.format(tests=str(Path(__file__).parent))
+    args = ["bench", str(tmp_path / "bench.yaml"), "--out", str(tmp_path / "runs"), "--device", "cpu", *extra]
+    # a session of its own: the test signals its whole process group, as `timeout`, docker and SLURM do
+    return subprocess.Popen([sys.executable, "-c", driver, *args], env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+
+
+def test_sigterm_to_the_process_group_is_an_interruption_and_resume_continues(fake, tmp_path):
+    """SIGTERM to the whole group during training (its DataLoader workers die with it): the job and the stage are
+    interrupted, not failed, the next job never starts, MLflow runs are KILLED, exit 130; `--resume` finishes."""
+    import os
+    import time
+
+    FP.make_bench(tmp_path, FP.random_labels(24), fractions=(1.0,))
+    proc = _bench(tmp_path, block="classifier/f1-s0")
+    deadline = time.monotonic() + 120  # a guard against a hang, not a timing assertion
+    while not list((tmp_path / "runs").glob("*/jobs/classifier/f1-s0/training_started")):
+        assert proc.poll() is None, proc.communicate()[0]
+        assert time.monotonic() < deadline, "the training never started"
+        time.sleep(0.1)
+    time.sleep(0.5)  # the DataLoader workers are up
+    os.killpg(proc.pid, signal.SIGTERM)
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 130, out
+    (run,) = (tmp_path / "runs").iterdir()
+    assert json.loads((run / "jobs/classifier/f1-s0/status.json").read_text())["status"] == "interrupted", out
+    assert json.loads((run / "stages.json").read_text())["stages"]["train"]["status"] == "interrupted"
+    assert not (run / "jobs/detector/f1-s0/status.json").exists(), "the next job started after the signal"
+    import mlflow
+
+    runs = json.loads((run / "mlflow_runs.json").read_text())
+    client = mlflow.MlflowClient(runs["tracking_uri"])
+    assert client.get_run(runs["parent"]).info.status == "KILLED"
+    assert client.get_run(runs["classifier"]).info.status == "KILLED", out
+
+    resumed = _bench(tmp_path, "--resume")
+    out = resumed.communicate(timeout=300)[0]
+    assert resumed.returncode == 0, out
+    for job in ("classifier/f1-s0", "detector/f1-s0"):
+        assert json.loads((run / "jobs" / job / "status.json").read_text())["status"] == "done"
+
+
+def test_disk_full_in_training_stops_the_run_with_one_line_and_resume_continues(fake, tmp_path, capsys):
+    import errno
+
+    FP.make_bench(tmp_path, FP.random_labels(24), fractions=(1.0,))
+    FP.FAIL["classifier/f1-s0"] = OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "weights.pt"))
+    args = ["bench", str(tmp_path / "bench.yaml"), "--out", str(tmp_path / "runs"), "--device", "cpu"]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"error: disk full writing {tmp_path / 'weights.pt'} (training f1-s0): "), err
+    assert "then run the same command with --resume" in err[-1]
+    (run,) = (tmp_path / "runs").iterdir()
+    assert json.loads((run / "jobs/classifier/f1-s0/status.json").read_text())["status"] == "failed"
+    assert not (run / "jobs/detector/f1-s0/status.json").exists()  # it would have hit the same full disk
+    assert main([*args, "--resume"]) == 0  # space freed: the same command with --resume finishes
+    assert json.loads((run / "jobs/classifier/f1-s0/status.json").read_text())["status"] == "done"
+
+
+def test_resume_from_a_checkpoint_cut_off_by_a_full_disk_trains_from_the_start(tmp_path, capsys):
+    from classifier import ClassifierConfig, train
+
+    paths, targets = _images(tmp_path / "img", 8)
+    cfg = ClassifierConfig(epochs=1, keep_checkpoints=True, **SMALL)
+    train(paths, targets, paths, targets, ["a", "b"], cfg, tmp_path / "out", progress=False)
+    last = tmp_path / "out" / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])  # what a full disk leaves ...
+    (tmp_path / "out" / "weights.pt").unlink()  # ... before the training could finish
+    train(paths, targets, paths, targets, ["a", "b"], cfg, tmp_path / "out", progress=False, resume=True)
+    assert "last.ckpt is damaged (cut off while written; kept as last.ckpt.damaged)" in capsys.readouterr().out
+    assert (tmp_path / "out" / "checkpoints" / "last.ckpt.damaged").is_file()
+    assert (tmp_path / "out" / "weights.pt").is_file()

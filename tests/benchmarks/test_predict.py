@@ -35,7 +35,7 @@ def test_json_has_both_models_with_tuned_thresholds(run_dir, images, capsys, tmp
     junk.write_text("not an image")
     doc = _json(capsys, ["predict", str(run_dir), *map(str, images), str(junk), "--json"])
     assert [e["image"] for e in doc["images"]] == [str(p) for p in images]
-    assert doc["skipped"] == [f"{junk}: not an image this app can read (JPEG, PNG, BMP, WebP or TIFF)"]
+    assert doc["skipped"] == [f"{junk}: not an image (JPEG, PNG, BMP, WebP, GIF or TIFF); leave it out or convert it"]
     results = core.load_run(run_dir)
     groups = core.candidates(results)
     assert set(doc["models"]) == {n for names in groups.values() for n in names}

@@ -143,3 +143,43 @@ def test_new_run_id():
     a, b = record.new_run_id("my demo/run"), record.new_run_id("my demo/run")
     assert re.fullmatch(r"\d{8}T\d{6}Z-my-demo-run-[0-9a-f]{6}", a)
     assert a != b
+
+
+@pytest.mark.parametrize("where", ["write", "fsync", "mkstemp"])
+def test_disk_full_names_the_file_and_leaves_the_old_one_whole(tmp_path, monkeypatch, where):
+    import errno
+    import os
+    import tempfile
+
+    path = record.write_json(tmp_path / "status.json", {"status": "done"})
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if where == "write":  # what a small tmpfs gives (issue: `--out` on a full disk)
+        real_fdopen = os.fdopen
+        monkeypatch.setattr(os, "fdopen", lambda fd, *a, **k: _Full(real_fdopen(fd, *a, **k), full))
+    else:
+        monkeypatch.setattr(os if where == "fsync" else tempfile, where, full)
+    with pytest.raises(record.DiskFullError, match=r"^disk full writing .*status.json: [\d.]+ MB free on that disk; "
+                       r"free space .*then run the same command with --resume") as info:  # fmt: skip
+        record.write_json(path, {"status": "failed"})
+    assert info.value.user_error and info.value.errno == errno.ENOSPC
+    assert json.loads(path.read_text()) == {"status": "done"}  # the old file, whole: --resume can trust it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["status.json"]  # no temp file left behind
+
+
+class _Full:
+    """A file object whose write fails as a full disk does."""
+
+    def __init__(self, f, fail):
+        self.f, self.fail = f, fail
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+    def write(self, text):
+        self.fail()

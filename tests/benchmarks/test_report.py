@@ -141,3 +141,31 @@ def test_training_curves_number_epochs_from_1():
     fig = plot_training(res)
     starts = {line.get_label().split(":")[0]: line.get_xdata()[0] for line in fig.axes[0].lines}
     assert starts == {"classifier": 1, "detector": 1}
+
+
+def test_missing_artifacts_warn_and_keep_the_existing_predictions_plot(tmp_path, capsys):
+    """A model folder, manifest.json or jobs/ deleted after the run: `report` says so per part (stderr and the top
+    of the report) and keeps the predictions plot drawn while they existed; with nothing missing, a plot that cannot
+    be drawn is still removed (it could contradict a changed results.json)."""
+    res = json.loads(FIXTURE.read_text())
+    res["curve"] = {**(res.get("curve") or {}), "points": [{"fraction": 1.0}]}
+    res.setdefault("split", {})["test_ids"] = ["a"]
+    old = tmp_path / "plots" / "predictions.png"
+    old.parent.mkdir()
+    old.write_bytes(PNG_MAGIC + b"drawn when the models existed")
+    (tmp_path / "results.json").write_text(json.dumps(res))
+    out = render_reports(tmp_path)
+    err = capsys.readouterr().err
+    for part in ("classifier is missing", "detector is missing", "manifest.json is missing", "jobs is missing"):
+        assert f"warning: {tmp_path}" in err and part in err, err
+        assert part in out["report.md"].read_text()
+    assert old.read_bytes() == PNG_MAGIC + b"drawn when the models existed"
+    assert out["plots/predictions.png"] == old and "kept from an earlier render" in err
+
+    for entry in res["models"].values():
+        entry.pop("artifact", None)
+    res.pop("curve")
+    res["split"].pop("test_ids")
+    (tmp_path / "results.json").write_text(json.dumps(res))
+    render_reports(tmp_path)
+    assert "warning" not in capsys.readouterr().err and not old.exists()

@@ -12,6 +12,8 @@ from PIL import Image
 from benchmarks.config import BenchConfig, SourceConfig
 from benchmarks.data.build import build_manifest
 from benchmarks.data.manifest import Manifest
+from benchmarks.data.problems import Problems
+from benchmarks.data.sources.yolo_dataset import parse_label_file
 
 CLASSES = ["car", "person"]
 
@@ -140,6 +142,7 @@ def test_coco_skipped_mask_keeps_its_class(tmp_path):
     mask = {
         "category_id": 1,
         "iscrowd": 1,
+        "attributes": {"occluded": False},  # as CVAT writes every annotation (a crowd region has none)
         "bbox": [0, 0, 0, 0],
         "segmentation": {"size": [80, 100], "counts": [5, 2, 7993]},
     }
@@ -333,3 +336,79 @@ def test_inspect_reports_images_left_out_of_detector_training(tmp_path):
     cfg = BenchConfig(name="t", classes=CLASSES, sources={"s": src}, base_dir=str(tmp_path))
     report = inspect_report(build_manifest(cfg), cfg)
     assert "boxes incomplete in `s`: 1 image(s)" in report
+
+
+# --- values no tool should write: a size that is no size, corrupt coordinates, crowds, float class ids ------------
+@pytest.mark.parametrize(("width", "height"), [("0", "-5"), ("abc", "80"), ("100", "0")])
+def test_cvat_image_size_that_is_no_size_is_counted(tmp_path, width, height):
+    body = '<box label="car" xtl="1" ytl="2" xbr="9" ybr="9"/>'
+    export = _xml(tmp_path / "e", f'<image id="0" name="a.jpg" width="{width}" height="{height}">{body}</image>')
+    _img(tmp_path / "e" / "images" / "a.jpg")
+    m = _build(tmp_path, "cvat_xml", export)
+    assert m.problems.counts().get("bad_declared_size") == 1
+    (item,) = [p for p in m.problems.items if p.kind == "bad_declared_size"]
+    shown = width if width.lstrip("-").isdigit() else repr(width)  # a number as read, text quoted
+    assert f"width={shown} " in item.message
+    assert "the file as displayed is 100x80" in item.message
+    assert m.images[0].boxes["s"] == [[0, 1.0, 2.0, 9.0, 9.0]]  # boxes read against the real size
+
+
+def test_coco_size_written_as_float_is_a_size(tmp_path):
+    export = _coco(tmp_path / "e", [], images=[{"id": 1, "width": 100.0, "height": 80.0, "file_name": "a.jpg"}])
+    _img(tmp_path / "e" / "images" / "a.jpg")
+    m = _build(tmp_path, "cvat_coco", export)
+    assert "bad_declared_size" not in m.problems.counts() and "size_mismatch" not in m.problems.counts()
+
+
+@pytest.mark.parametrize("bad", ["1e308", "-1e308", "100000"])
+def test_far_away_coordinate_is_corrupt_like_inf(tmp_path, bad):
+    body = (
+        f'<box label="car" xtl="10" ytl="10" xbr="{bad}" ybr="30"/>'
+        + '<box label="person" xtl="1" ytl="2" xbr="9" ybr="9"/>'
+        + '<box label="person" xtl="50" ytl="50" xbr="120" ybr="90"/>'  # just past the edge: a real box, clipped
+    )
+    export = _xml(tmp_path / "e", f'<image id="0" name="a.jpg" width="100" height="80">{body}</image>')
+    _img(tmp_path / "e" / "images" / "a.jpg")
+    m = _build(tmp_path, "cvat_xml", export)
+    (rec,) = m.images
+    assert rec.boxes["s"] == [[1, 1.0, 2.0, 9.0, 9.0], [1, 50.0, 50.0, 100.0, 80.0]]
+    assert "car" not in rec.labels["s"]  # NA, as for inf: a car was drawn we cannot place
+    assert m.problems.counts().get("bad_shape") == 1
+    assert m.box_complete("s", [rec.id]) == []
+
+
+def test_coco_crowd_region_is_left_out_of_training_and_counted(tmp_path):
+    crowd = {
+        "category_id": 2,
+        "iscrowd": 1,
+        "bbox": [10, 10, 50, 40],
+        "segmentation": {"size": [80, 100], "counts": [810, 40, 7150]},
+    }
+    export = _coco(tmp_path / "e", [crowd, {"category_id": 1, "bbox": [1, 1, 5, 5]}])
+    _img(tmp_path / "e" / "images" / "a.jpg")
+    m = _build(tmp_path, "cvat_coco", export)
+    (rec,) = m.images
+    assert rec.boxes["s"] == [[0, 1.0, 1.0, 6.0, 6.0]]  # the crowd gave no box
+    assert rec.labels["s"] == {"car": 1, "person": 1}  # but people are on the image
+    assert m.problems.counts().get("crowd_region_skipped") == 1
+    assert "crowd region (iscrowd: 1)" in next(p.message for p in m.problems.items if p.kind == "crowd_region_skipped")
+    assert m.box_complete("s", [rec.id]) == []  # no box for the crowd: not detector background either
+
+
+def test_yolo_class_ids_written_as_floats(tmp_path):
+    m = _build(
+        tmp_path, "cvat_yolo", _yolo(tmp_path / "e", "1.0 0.5 0.5 0.2 0.2\n0 0.2 0.2 0.1 0.1\n1.5 0.5 0.5 0.1 0.1\n")
+    )
+    (rec,) = m.images
+    assert [b[0] for b in rec.boxes["s"]] == [1, 0]
+    assert m.problems.counts().get("bad_line") == 1
+    assert "class id '1.5' is not a whole number" in next(p.message for p in m.problems.items if p.kind == "bad_line")
+
+
+def test_yolo_dataset_non_whole_class_id_says_so(tmp_path):
+    label = tmp_path / "a.txt"
+    label.write_text("1.0 0.5 0.5 0.2 0.2\n2.5 0.5 0.5 0.2 0.2\n")
+    problems = Problems()
+    boxes = parse_label_file(label, (100, 80), {0: "car", 1: "person", 2: "dog"}, problems)
+    assert [b.label for b in boxes] == ["person"]
+    assert "class id 2.5 is not a whole number" in problems.items[0].message

@@ -41,7 +41,13 @@ def test_coco_rotation_polygon_and_mask_become_boxes_and_are_counted(tmp_path):
         {"category_id": 1, "bbox": [15, 10, 10, 20], "segmentation": [], "attributes": {"rotation": 90.0}},
         {"category_id": 2, "bbox": [], "segmentation": [[10, 20, 40, 5, 30, 35]]},  # polygon, no bbox
         # CVAT masks: iscrowd 1, uncompressed RLE (column-major); here column 1, rows 1..2 of a 4 x 5 image
-        {"category_id": 1, "iscrowd": 1, "bbox": [0, 0, 0, 0], "segmentation": {"size": [4, 5], "counts": [5, 2, 13]}},
+        {
+            "category_id": 1,
+            "iscrowd": 1,
+            "attributes": {"occluded": False},
+            "bbox": [0, 0, 0, 0],
+            "segmentation": {"size": [4, 5], "counts": [5, 2, 13]},
+        },
     ]
     result, problems = read("cvat_coco", coco_export(tmp_path / "e", anns))
     a, b = result.rows

@@ -143,7 +143,10 @@ def _coco_ann(kind: str, cat: int, v: list[float], runs: list[int], image_id: in
     if kind == "polygon":
         ann.update(bbox=[], segmentation=[v])
     elif kind == "rle":
-        ann.update(iscrowd=1, bbox=[0, 0, 0, 0], segmentation={"size": [h, w], "counts": runs})
+        # CVAT writes a mask with iscrowd 1 and, like every annotation, `attributes`
+        ann.update(
+            iscrowd=1, attributes={"occluded": False}, bbox=[0, 0, 0, 0], segmentation={"size": [h, w], "counts": runs}
+        )
     elif kind == "empty":
         ann.update(bbox=[])
     return ann

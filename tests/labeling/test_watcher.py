@@ -156,3 +156,51 @@ def test_each_row_is_shown_as_it_is_recorded(tmp_path):
         "  09:30:05  - y.jpg out of b   (1 images, 1 labels this session)",
     ]
     assert len(shown) == len(w.stop(at=t0 + timedelta(seconds=6)).events)
+
+
+def test_renames_are_followed(tmp_path):
+    """A rename inside a folder is no labeling: the arrive row takes the new name, a file sorted before the session
+    stays pre-existing under its new name, and removing it later is the removal of a known file."""
+    root = tmp_path / "sorted"
+    _img(root / "a" / "old.jpg")  # sorted before the session
+    w = FolderSortWatcher(root, ["a", "b"], polling=True)
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    w.begin(at=t0)
+    _img(root / "a" / "x.jpg")
+    w.record_created(root / "a" / "x.jpg", t0 + timedelta(seconds=2))
+    (root / "a" / "x.jpg").rename(root / "a" / "y.jpg")
+    w.record_moved(root / "a" / "x.jpg", root / "a" / "y.jpg", t0 + timedelta(seconds=3))
+    (root / "a" / "old.jpg").rename(root / "a" / "renamed.jpg")
+    w.record_moved(root / "a" / "old.jpg", root / "a" / "renamed.jpg", t0 + timedelta(seconds=4))
+    (root / "a" / "y.jpg").rename(root / "b" / "z.jpg")  # re-sort and rename in one move
+    w.record_moved(root / "a" / "y.jpg", root / "b" / "z.jpg", t0 + timedelta(seconds=5))
+    log = w.stop(at=t0 + timedelta(seconds=6))
+    rows = [(e.kind, e.image, e.label, e.from_label) for e in log.events]
+    assert rows == [("arrive", "z.jpg", "a", None), ("resort", "z.jpg", "b", "a")]
+    assert (log.n_images, log.n_labels, log.counts["renames"], log.counts["removals"]) == (1, 1, 3, 0)
+    assert log.counts["preexisting_labels"] == 1
+
+    w = FolderSortWatcher(root, ["a", "b"], polling=True)
+    w.begin(at=t0)
+    (root / "a" / "renamed.jpg").rename(root / "a" / "again.jpg")
+    w.record_moved(root / "a" / "renamed.jpg", root / "a" / "again.jpg", t0 + timedelta(seconds=1))
+    (root / "a" / "again.jpg").unlink()
+    w.record_deleted(root / "a" / "again.jpg", t0 + timedelta(seconds=2))
+    log = w.stop(at=t0 + timedelta(seconds=3))
+    assert [(e.kind, e.image) for e in log.events] == [("remove", "again.jpg")]
+    assert (log.n_images, log.n_labels) == (0, 0)  # a pre-existing file renamed is no new label
+
+
+def test_rename_with_a_real_observer(tmp_path):
+    root = tmp_path / "sorted"
+    w = FolderSortWatcher(root, ["a"], polling=True, poll_interval_s=0.05)
+    w.start()
+    try:
+        _img(tmp_path / "in.jpg").rename(root / "a" / "x.jpg")
+        assert _wait(lambda: len(w.events) == 1)
+        (root / "a" / "x.jpg").rename(root / "a" / "y.jpg")
+        assert _wait(lambda: w.counts["renames"] == 1), f"watcher saw {w.events}"
+    finally:
+        log = w.stop()
+    assert [(e.kind, e.image) for e in log.events] == [("arrive", "y.jpg")]
+    assert (log.n_images, log.n_labels) == (1, 1)

@@ -50,8 +50,10 @@ class SourceRow:
     boxes: list[SourceBox] = field(default_factory=list)
     where: str = ""  # "file:line" or "annotations.xml <image id=3>": where this row came from, for messages
     split: str | None = None  # a split the source itself assigns (yolo_dataset train/val), else None
-    width: int | None = None  # image size as the annotation states it (checked against the file)
-    height: int | None = None
+    # image size as the annotation states it, None when it states none; checked against the file, where anything but
+    # a positive whole number (0, -5, "abc") is counted as `bad_declared_size`
+    width: int | str | None = None
+    height: int | str | None = None
     # Source class names with an object on this image that has no usable box (a shape skipped by `options.shapes:
     # skip`, or with unusable coordinates): the detector must not learn that image as background for them.
     # A skipped shape also sets labels[cls] = 1; a class here without a 1 becomes NA (the source cannot tell).

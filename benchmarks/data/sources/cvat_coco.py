@@ -5,7 +5,9 @@ Format: the COCO detection format, https://cocodataset.org/#format-data (images,
 `bbox: [x, y, w, h]` in pixels, categories), as CVAT writes it through Datumaro's `coco_instances` exporter
 (cvat/apps/dataset_manager/formats/coco.py): empty `licenses`/`info`, `attributes: {occluded, rotation}` on each
 annotation (rotation in degrees about the box centre, bbox unrotated), `segmentation: []` for rectangles, polygons
-as point lists, masks as RLE with `iscrowd: 1`. Images lie under `images/` (Datumaro: `images/<subset>/`).
+as point lists, masks as RLE with `iscrowd: 1`; an `iscrowd: 1` annotation without `attributes` (COCO's own crowd
+region, from a file not written by CVAT) is no single object: skipped and counted. Images lie under `images/`
+(Datumaro: `images/<subset>/`).
 
 Categories are the vocabulary; images without annotations are negatives; polygons/masks become their enclosing
 box or are skipped (`options.shapes`), counted either way (a skipped one keeps its class present and marks the
@@ -83,6 +85,20 @@ def _json_members(export: Export) -> list[str]:
 def _ann_box(ann: dict, label: str, row: SourceRow, opts: dict, problems: Problems):
     where = row.where
     seg = ann.get("segmentation") or []
+    if ann.get("iscrowd") and not isinstance(ann.get("attributes"), dict):
+        # COCO's crowd region: many objects under one mask, no single object's box (COCO's own evaluation ignores
+        # them). CVAT (Datumaro) also writes each mask with `iscrowd: 1`, but always with `attributes`, so only an
+        # annotation without them (a COCO file from elsewhere) is taken as a crowd.
+        problems.add(
+            "skip",
+            "crowd_region_skipped",
+            where,
+            f"annotation {ann.get('id')} ({label}) is a crowd region (iscrowd: 1): not one object, so no box to train "
+            f"on; {label} stays present on the image, which is left out of detector training",
+        )
+        row.labels[label] = 1
+        row.incomplete.add(label)
+        return None
     is_shape = bool(seg) or bool(ann.get("iscrowd"))
     if is_shape and opts["shapes"] == "skip":
         problems.add(

@@ -152,6 +152,17 @@ def parse(stream, file: str, problems: Problems) -> tuple[list[str], list[Elemen
     return labels, images
 
 
+def _declared(text: str | None) -> int | str | None:
+    """A declared width or height as written: None when absent, an int when it is one (0 and negatives kept, so the
+    builder counts them against the file's real size), else the text itself."""
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def _image_row(el, file: str, declared: set, finder: ImageFinder, opts: dict, problems: Problems) -> SourceRow | None:
     name = el.get("name", "")
     where = f'{file} <image id="{el.get("id")}" name="{name}">'
@@ -164,11 +175,7 @@ def _image_row(el, file: str, declared: set, finder: ImageFinder, opts: dict, pr
     if path is None:
         problems.add("fatal", "unsafe_path", where, f"image name {name!r} escapes the image folder", fix=UNSAFE_FIX)
         return None
-    try:
-        width, height = int(el.get("width", 0)) or None, int(el.get("height", 0)) or None
-    except ValueError:
-        width = height = None
-    row = SourceRow(path=path, where=where, width=width, height=height)
+    row = SourceRow(path=path, where=where, width=_declared(el.get("width")), height=_declared(el.get("height")))
     for child in el:
         label = child.get("label")
         if child.tag not in ("box", "tag", *SHAPES):

@@ -71,6 +71,15 @@ def _image_size(path: Path | None) -> tuple[int, int] | None:
     return size[:2] if size else None
 
 
+def _class_id(text: str) -> int:
+    """`1` or `1.0` (Ultralytics reads label files as floats, so tools that write `1.0` are read as class 1); a
+    non-whole `1.5` is a ValueError naming it."""
+    value = float(text)
+    if not math.isfinite(value) or not value.is_integer():
+        raise ValueError(f"class id {text!r} is not a whole number")
+    return int(value)
+
+
 def _read_labels(lines: list[str], file: str, row: SourceRow, names: list[str], size, problems: Problems) -> None:
     for i, line in enumerate(lines, 1):
         parts = line.split()
@@ -80,7 +89,7 @@ def _read_labels(lines: list[str], file: str, row: SourceRow, names: list[str], 
         try:
             if len(parts) != 5:
                 raise ValueError(f"{len(parts)} fields, expected 5: cls cx cy w h")
-            cls = int(parts[0])
+            cls = _class_id(parts[0])
             cx, cy, w, h = (float(v) for v in parts[1:])
             if not all(math.isfinite(v) for v in (cx, cy, w, h)):
                 raise ValueError("non-finite value")

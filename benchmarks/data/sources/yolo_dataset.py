@@ -30,6 +30,7 @@ from pathlib import Path
 
 import yaml
 
+from benchmarks.config import load_yaml
 from benchmarks.data.images import check_options, header_size, list_images
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import IMAGE_SUFFIXES, SourceBox, SourceResult, SourceRow, SourceSpec, register_source
@@ -150,7 +151,9 @@ def parse_label_file(file: Path, size: tuple[int, int], names: dict[int, str], p
             cls = values[0]
             if not all(math.isfinite(v) for v in values):
                 bad = "non-finite value"
-            elif cls != int(cls) or int(cls) not in names:
+            elif cls != int(cls):  # `1.0` is class 1, as Ultralytics reads it; `1.5` is no class
+                bad = f"class id {fields[0]} is not a whole number"
+            elif int(cls) not in names:
                 bad = f"class id {fields[0]} not in names (ids {min(names)}..{max(names)})"
             elif len(values) == 5 and (values[3] < 0 or values[4] < 0):
                 bad = "negative width or height"
@@ -182,7 +185,7 @@ def read(spec: SourceSpec, problems: Problems) -> SourceResult:
     if file is None:
         return SourceResult([], [], kind="boxes", origin=str(spec.path))
     try:
-        data = yaml.safe_load(file.read_text()) or {}
+        data = load_yaml(file.read_text()) or {}
     except yaml.YAMLError as exc:
         problems.add("fatal", "bad_yaml", file, f"not valid YAML: {exc}", fix="fix the file's syntax")
         return SourceResult([], [], kind="boxes", origin=str(file))
