@@ -152,7 +152,7 @@ def test_measured_log_without_counts_says_why_it_is_modeled(tmp_path):
         assert entry["source"] == "modeled"
         assert entry["reason"].startswith("measured log(s) ") and f"counted {counted}" in entry["reason"]
         assert entry["reason"] in entry["basis"]  # the report prints the basis
-    assert cost["cvat"]["total_s"] == pytest.approx(7.0 * 30)
+    assert cost["cvat"]["total_s"] == pytest.approx(10.0 * 30)  # the central modeled rate
 
 
 @pytest.mark.parametrize(
