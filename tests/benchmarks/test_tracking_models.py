@@ -1,0 +1,89 @@
+"""`--log-models`: each candidate as an MLflow pyfunc model, loaded back with mlflow.pyfunc.load_model and predicting
+on image paths and on encoded bytes, with its class names and thresholds (the fake pipeline: trains instantly)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from benchmarks import tracking
+
+FIXTURE = Path(__file__).parent / "fixtures" / "results_example.json"
+
+
+def _pixel_scores(paths, classes):
+    """Scores from the pixels (mean of each colour channel): the same for a file and for its bytes elsewhere."""
+    rows = [np.asarray(Image.open(p).convert("RGB"), dtype=np.float32).mean(axis=(0, 1)) / 255.0 for p in paths]
+    return np.asarray(rows)[:, : len(classes)]
+
+
+@pytest.fixture
+def logged(fake, tmp_path):
+    """A run folder whose two models are fake artifacts, logged with log_models=True: (store, run ids, images)."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    shutil.copy(FIXTURE, run_dir / "results.json")
+    classes = json.loads(FIXTURE.read_text())["data"]["classes"]
+    for model in ("classifier", "detector"):
+        fake.fit([], [], classes, fake.FakeConfig(), run_dir / model)
+        (run_dir / model / "thresholds.json").write_text(json.dumps({"thresholds": [0.3, 0.5, 0.7]}))
+        (run_dir / model / "checkpoints").mkdir()
+        (run_dir / model / "checkpoints" / "last.ckpt").write_bytes(b"training's working copy")
+    fake.SCORES = _pixel_scores
+    images = []
+    for i, rgb in enumerate([(200, 100, 20), (20, 150, 250)]):
+        images.append(tmp_path / f"im{i}.png")
+        Image.new("RGB", (16, 16), rgb).save(images[-1])
+    store = fake.mlflow_store(tmp_path)
+    ids = tracking.log_results(run_dir, tracking_uri=store, experiment="models", log_models=True)
+    return store, ids, images, classes
+
+
+def _load(store: str, uri: str):
+    import mlflow.pyfunc
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
+    with _use_tracking_uri(store):
+        return mlflow.pyfunc.load_model(uri)
+
+
+def test_each_candidate_is_a_pyfunc_model_that_predicts_paths_and_bytes(logged):
+    store, ids, images, classes = logged
+    client = tracking.client_for(store)
+    for model in ("classifier", "detector"):
+        tags = client.get_run(ids[model]).data.tags
+        assert "clsdet.model_error" not in tags
+        loaded = _load(store, tags["clsdet.model_uri"])
+        meta = loaded.metadata.metadata
+        assert meta["classes"] == classes and meta["thresholds"] == [0.3, 0.5, 0.7]
+        # the model holds the artifact (the fake predictor knows its folder) without training's working folders
+        art = loaded.unwrap_python_model().predictor.artifact
+        assert {"weights.pt", "thresholds.json", "config.json"} <= {f.name for f in art.iterdir()}
+        assert not (art / "checkpoints").exists()
+
+        out = loaded.predict(pd.DataFrame({"path": [str(p) for p in images]}))
+        expected = _pixel_scores(images, classes)
+        assert list(out["path"]) == [str(p) for p in images]
+        assert np.allclose(out[[f"score/{c}" for c in classes]].to_numpy(), expected)
+        decided = expected >= np.array([0.3, 0.5, 0.7])
+        assert (out[[f"label/{c}" for c in classes]].to_numpy() == decided).all()
+        assert list(out["labels"]) == [",".join(c for c, d in zip(classes, row) if d) for row in decided]
+
+        by_bytes = loaded.predict(pd.DataFrame({"image": [p.read_bytes() for p in images]}))
+        assert list(by_bytes["path"]) == ["", ""]
+        assert np.allclose(by_bytes[[f"score/{c}" for c in classes]].to_numpy(), expected)
+
+
+def test_the_model_names_a_bad_row(logged, tmp_path):
+    store, ids, _, _ = logged
+    loaded = _load(store, tracking.client_for(store).get_run(ids["classifier"]).data.tags["clsdet.model_uri"])
+    with pytest.raises(Exception, match=r"row 1: `path` .*missing.png.* is not a file"):
+        loaded.predict(pd.DataFrame({"path": [str(tmp_path / "im0.png"), str(tmp_path / "missing.png")]}))
+    with pytest.raises(Exception, match=r"row 0: `image` is not an encoded image"):
+        loaded.predict(pd.DataFrame({"image": [b"not an image"]}))
