@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from benchmarks.record import load_results, newest_per_cell
+from benchmarks.tracking.dataset import log_manifest
 from benchmarks.tracking.session import TrackingSession, active_session, ending, start_session, window_of
 from benchmarks.tracking.store import _num, flatten, log_metrics, log_params, metric_name
 from benchmarks.tracking.tables import log_tables
@@ -156,6 +157,11 @@ def _log_parent(client, run_id: str, results: dict, run_dir: Path) -> None:
     if (run_dir / "plots").is_dir():
         client.log_artifacts(run_id, str(run_dir / "plots"), "plots")
     log_tables(client, run_id, results, run_dir)
+    try:
+        log_manifest(client, run_id, run_dir, results)
+    except Exception as exc:  # the dataset view is a convenience: the run's own records are already in
+        log.warning("MLflow: the manifest could not be logged as a dataset input: %r", exc)
+        client.set_tag(run_id, "clsdet.dataset_error", f"{type(exc).__name__}: {exc}"[:5000])
 
 
 def _log_point(client, run_id: str, point: dict) -> None:
