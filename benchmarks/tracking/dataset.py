@@ -56,6 +56,6 @@ def log_manifest(client, run_id: str, run_dir: Path, results: dict) -> bool:
         # columns cannot hold NA in a model signature: neither applies to a dataset record
         warnings.simplefilter("ignore", UserWarning)
         ds = mlflow.data.from_pandas(df, source=str(f.resolve()), name=name, digest=manifest_digest(f))
-    tags = [InputTag(MLFLOW_DATASET_CONTEXT, CONTEXT)]
-    client.log_inputs(run_id, datasets=[DatasetInput(ds._to_mlflow_entity(), tags)])
+        entity = ds._to_mlflow_entity()  # the schema is inferred here
+    client.log_inputs(run_id, datasets=[DatasetInput(entity, [InputTag(MLFLOW_DATASET_CONTEXT, CONTEXT)])])
     return True
