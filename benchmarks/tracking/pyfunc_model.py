@@ -4,10 +4,12 @@
     model.predict(pd.DataFrame({"path": ["a.jpg", "b.png"]}))  # or an `image` column of encoded bytes
 
 Input: a pandas DataFrame with a `path` column of image files and/or an `image` column of encoded image bytes (a row
-with bytes uses them, else its path). Output: one row per input row, in order: `path` (as given, "" for bytes),
-`score/<class>` (the model's per-class score in [0, 1]), `label/<class>` (score >= the class's threshold tuned on
-val) and `labels` (the positive classes, comma-separated). The class names and thresholds are in the model's
-metadata and in its artifact folder; `model_config={"device": "cuda"}` at load picks the device (default cpu).
+with bytes uses them, else its path; in a JSON request to `mlflow models serve` the bytes are base64 and "" stands for
+"no bytes", as MLflow decodes every value of a binary column). Output: one row per input row, in order: `path` (as
+given, "" for bytes), `score/<class>` (the model's per-class score in [0, 1]), `label/<class>` (score >= the class's
+threshold tuned on val) and `labels` (the positive classes, comma-separated). The class names and thresholds are
+in the model's metadata and in its artifact folder; `model_config={"device": "cuda"}` at load picks the device
+(default cpu).
 
 The model's code is this module plus the pipeline it names (benchmarks.pipelines' registry): it loads where
 clsdet-bench is installed (the repo's editable install or the package), not from code copied into the model. Serve

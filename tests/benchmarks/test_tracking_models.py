@@ -87,3 +87,27 @@ def test_the_model_names_a_bad_row(logged, tmp_path):
         loaded.predict(pd.DataFrame({"path": [str(tmp_path / "im0.png"), str(tmp_path / "missing.png")]}))
     with pytest.raises(Exception, match=r"row 0: `image` is not an encoded image"):
         loaded.predict(pd.DataFrame({"image": [b"not an image"]}))
+
+
+def test_the_model_registers_and_parses_a_serving_request(logged):
+    """What `mlflow models serve` does with a request: JSON `dataframe_split`, bytes as base64 (the signature)."""
+    import base64
+
+    import mlflow
+    from mlflow.models import validate_serving_input
+    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+
+    store, ids, images, classes = logged
+    uri = tracking.client_for(store).get_run(ids["detector"]).data.tags["clsdet.model_uri"]
+    request = json.dumps({
+        "dataframe_split": {
+            "columns": ["path", "image"],
+            # no nulls in a binary column of a request (MLflow base64-decodes every value): "" is "no bytes"
+            "data": [[str(images[0]), ""], ["", base64.b64encode(images[1].read_bytes()).decode()]],
+        }
+    })  # fmt: skip
+    with _use_tracking_uri(store):
+        version = mlflow.register_model(uri, "clsdet-detector")
+        out = validate_serving_input(f"models:/clsdet-detector/{version.version}", request)
+    assert list(out["path"]) == [str(images[0]), ""]
+    assert np.allclose(out[[f"score/{c}" for c in classes]].to_numpy(), _pixel_scores(images, classes))
