@@ -111,3 +111,36 @@ def test_the_model_registers_and_parses_a_serving_request(logged):
         out = validate_serving_input(f"models:/clsdet-detector/{version.version}", request)
     assert list(out["path"]) == [str(images[0]), ""]
     assert np.allclose(out[[f"score/{c}" for c in classes]].to_numpy(), _pixel_scores(images, classes))
+
+
+def test_a_real_runs_models_round_trip(tmp_path_factory, tmp_path):
+    """The session's tiny trained run (tests/app/tiny_run.py): the pyfunc model of each candidate scores files and
+    bytes as its own predictor does, at its tuned thresholds."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
+    import fake_pipeline as FP  # noqa: N812 - only for its migrated empty store
+    from tiny_run import tiny_run
+
+    from benchmarks.pipelines import load_predictor
+    from benchmarks.record import load_results
+    from benchmarks.tracking.pyfunc_model import log_pyfunc
+
+    run_dir = tiny_run(tmp_path_factory)
+    store = FP.mlflow_store(tmp_path)
+    client = tracking.client_for(store)
+    exp = tracking.ensure_experiment(client, "real", tracking.artifact_location_for(store))
+    run_id = client.create_run(exp).info.run_id
+    images = sorted((run_dir / "latency_images").iterdir())[:3]
+    for name, entry in load_results(run_dir)["models"].items():
+        art = run_dir / entry["artifact"]
+        model = _load(store, log_pyfunc(client, run_id, name, entry["pipeline"], art, tracking.SCRATCH_DIRS))
+        pred = load_predictor(entry["pipeline"], art, "cpu")
+        expected = np.asarray(pred.predict_scores([str(p) for p in images]))
+        cols = [f"score/{c}" for c in pred.classes]
+        by_path = model.predict(pd.DataFrame({"path": [str(p) for p in images]}))
+        by_bytes = model.predict(pd.DataFrame({"image": [p.read_bytes() for p in images]}))
+        assert np.allclose(by_path[cols].to_numpy(), expected, atol=1e-5), name
+        assert np.allclose(by_bytes[cols].to_numpy(), expected, atol=1e-5), name
+        decided = expected >= np.asarray(pred.thresholds)[None, :]
+        assert (by_path[[f"label/{c}" for c in pred.classes]].to_numpy() == decided).all(), name
