@@ -36,7 +36,10 @@ def training_metrics(run_id: str | None, tracking_uri: str | None):
         from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
         from mlflow.tracking import MlflowClient
 
-        monitor = SystemMetricsMonitor(run_id, sampling_interval=SAMPLING_S, tracking_uri=tracking_uri)
+        # resume_logging: a resumed job's samples continue the run's steps instead of repeating 0, 1, ...
+        monitor = SystemMetricsMonitor(
+            run_id, sampling_interval=SAMPLING_S, resume_logging=True, tracking_uri=tracking_uri
+        )
         MlflowClient(tracking_uri).set_tag(run_id, TAG, f"during training, every {monitor.sampling_interval:g} s")
         monitor.start()
     except Exception as exc:  # a sampler that cannot start must not stop the training

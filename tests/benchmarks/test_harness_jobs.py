@@ -233,3 +233,18 @@ def test_system_metrics_off_by_mlflows_own_switch(fake, tmp_path, monkeypatch):
     runs = json.loads((run / "mlflow_runs.json").read_text())
     client = mlflow.MlflowClient(runs["tracking_uri"])
     assert not [k for k in client.get_run(runs["classifier"]).data.metrics if k.startswith("system/")]
+
+
+def test_system_metrics_of_a_resumed_training_continue_its_steps(tmp_path):
+    import mlflow
+
+    from benchmarks.tracking.system import training_metrics
+
+    uri = FP.mlflow_store(tmp_path)
+    client = mlflow.MlflowClient(uri)
+    run_id = client.create_run(client.create_experiment("t", (tmp_path / "art").as_uri())).info.run_id
+    for _ in range(2):  # a job interrupted and resumed: twice into the same run
+        with training_metrics(run_id, uri) as monitor:
+            assert monitor is not None
+    steps = [m.step for m in client.get_metric_history(run_id, "system/cpu_utilization_percentage")]
+    assert sorted(steps) == [0, 1]
