@@ -206,7 +206,8 @@ def _log_model(client, run_id: str, model: str, entry: dict, results: dict, run_
     art = run_dir / str(entry.get("artifact") or model)
     weights = model_weights(art) if log_models else []
     tags = {"clsdet.model_name": str(entry.get("name")), "clsdet.weights_logged": str(bool(weights)).lower()}
-    if weights and entry.get("pipeline"):
+    logged = client.get_run(run_id).data.tags.get("clsdet.model_uri")
+    if weights and entry.get("pipeline") and not logged:  # a resumed run's mlflow stage keeps the model it logged
         tags.update(_log_pyfunc(client, run_id, model, str(entry["pipeline"]), art))
     client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
     for f in weights:

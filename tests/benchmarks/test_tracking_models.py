@@ -80,6 +80,17 @@ def test_each_candidate_is_a_pyfunc_model_that_predicts_paths_and_bytes(logged):
         assert np.allclose(by_bytes[[f"score/{c}" for c in classes]].to_numpy(), expected)
 
 
+def test_logging_the_run_again_keeps_one_model_per_candidate(logged, tmp_path):
+    store, ids, _, _ = logged
+    client = tracking.client_for(store)
+    before = {m: client.get_run(ids[m]).data.tags["clsdet.model_uri"] for m in ("classifier", "detector")}
+    again = tracking.log_results(tmp_path / "run", tracking_uri=store, experiment="models", log_models=True)
+    assert again == ids  # the same runs, reopened from mlflow_runs.json (as `clsdet bench --resume` does)
+    assert {m: client.get_run(ids[m]).data.tags["clsdet.model_uri"] for m in before} == before
+    exp = client.get_run(ids["parent"]).info.experiment_id
+    assert len(client.search_logged_models(experiment_ids=[exp])) == 2
+
+
 def test_the_model_names_a_bad_row(logged, tmp_path):
     store, ids, _, _ = logged
     loaded = _load(store, tracking.client_for(store).get_run(ids["classifier"]).data.tags["clsdet.model_uri"])
