@@ -208,7 +208,7 @@ class LabelingConfig:
 class MlflowConfig:
     tracking_uri: str | None = None  # None: sqlite store under results/ (or $MLFLOW_TRACKING_URI)
     experiment: str = "clsdet"
-    log_models: bool = False  # copy the models' weights into MLflow's artifact store (`clsdet bench --log-models`)
+    log_models: bool = False  # weights + a pyfunc model per candidate into MLflow (`clsdet bench --log-models`)
 
 
 @dataclass

@@ -38,6 +38,31 @@ def newest_run(runs_dir: str | Path) -> Path:
     return found[-1].parent
 
 
+def runs_beside(run_dir: str | Path) -> list[str]:
+    """Names of the run folders beside `run_dir` (same parent, holding a results.json; `run_dir` itself always),
+    newest first: the runs a link's `?run=NAME` may open. Only names: a link cannot reach another folder."""
+    run_dir = Path(run_dir)
+    found = [p.parent for p in run_dir.parent.glob("*/results.json")] if run_dir.parent.is_dir() else []
+    found = sorted(
+        {*found, run_dir}, key=lambda p: (p / "results.json").stat().st_mtime if (p / "results.json").is_file() else 0
+    )
+    return [p.name for p in reversed(found)]
+
+
+def choose_run(run_dir: str | Path, wanted: str | None) -> Path:
+    """The run a link names (`?run=NAME`: a folder beside `run_dir`), else `run_dir`."""
+    run_dir = Path(run_dir)
+    if not wanted or wanted == run_dir.name:
+        return run_dir
+    names = runs_beside(run_dir)
+    if wanted not in names:
+        raise AppError(
+            f"the link's run {wanted!r} is not a finished run in {run_dir.parent} (runs there: "
+            f"{', '.join(names[:10])}{' ...' if len(names) > 10 else ''}); pick one in the sidebar or remove ?run="
+        )
+    return run_dir.parent / wanted
+
+
 def load_run(run_dir: str | Path) -> dict:
     from benchmarks.record import load_results
 

@@ -1,7 +1,10 @@
 """The Streamlit app on one finished run: `clsdet app [RUN_DIR]` starts it (benchmarks/commands/app.py).
 
 The run folder comes from the command line (`streamlit run main.py -- RUN_DIR`) or $CLSDET_APP_RUN_DIR (tests).
-Pages: Predict, Where the classifier looks, Test-set browser, Report (benchmarks/app/views/).
+Pages (st.navigation, each with its URL; scripts in benchmarks/app/routes/, content in benchmarks/app/views/):
+`/` Predict, `/looks` Where the classifier looks, `/browser` Test-set browser, `/report` Report. The URL carries
+the run (`?run=NAME`, a run folder beside RUN_DIR) and, on Predict and Where the classifier looks, the test image
+(`&image=ID`), so a link opens the same page on the same run and image.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ from benchmarks import runtime
 runtime.state()  # offline Ultralytics/MLflow settings before anything imports them; keeps threads if already set
 
 from benchmarks.app import core, state  # noqa: E402
-from benchmarks.app.views import browser, looks, predict, report  # noqa: E402
 
-PAGES = {
-    "Predict": predict.render,
-    "Where the classifier looks": looks.render,
-    "Test-set browser": browser.render,
-    "Report": report.render,
-}
+ROUTES = Path(__file__).parent / "routes"
+# (script, title, url path): the first is the default page, served at "/"
+PAGES = (
+    ("predict.py", "Predict", "predict"),
+    ("looks.py", "Where the classifier looks", "looks"),
+    ("browser.py", "Test-set browser", "browser"),
+    ("report.py", "Report", "report"),
+)
+RUN_KEY = "run"  # the sidebar's run selectbox, and the query parameter naming the run
 
 
 def run_dir_arg() -> str | None:
@@ -33,23 +38,42 @@ def run_dir_arg() -> str | None:
     return sys.argv[1] if len(sys.argv) > 1 else None
 
 
+def _pages() -> list:
+    return [
+        st.Page(str(ROUTES / script), title=title, url_path=url, default=i == 0)
+        for i, (script, title, url) in enumerate(PAGES)
+    ]
+
+
+def _run(base: Path) -> Path:
+    """The run to show: the sidebar's choice (kept across pages), else the link's ?run=, else RUN_DIR."""
+    names = core.runs_beside(base)
+    wanted = st.session_state.get(RUN_KEY) or st.query_params.get(RUN_KEY)
+    run_dir = core.choose_run(base, wanted)  # an unknown name: AppError naming the runs there
+    if len(names) > 1:
+        run_dir = base.parent / st.sidebar.selectbox("Run", names, index=names.index(run_dir.name), key=RUN_KEY)
+    st.query_params[RUN_KEY] = run_dir.name
+    return run_dir
+
+
 def main() -> None:
     st.set_page_config(page_title="clsdet: classifier vs detector", layout="wide")
+    st.session_state.pop(state.CTX_KEY, None)
+    nav = st.navigation(_pages())  # every rerun, so each page keeps its URL even when this run cannot be shown
     arg = run_dir_arg()
     if not arg:
         st.error("No run folder given: start the app with `clsdet app RUN_DIR`.")
         return
-    run_dir = str(Path(arg).resolve())
     try:
+        run_dir = str(_run(Path(arg).resolve()))
         results = state.results(run_dir)
-    except Exception as exc:  # a broken record: say which file and why, keep the page up
+    except Exception as exc:  # a broken record or an unknown ?run=: say which file and why, keep the page up
         st.error(str(exc))
         return
     groups = core.candidates(results)
     with st.sidebar:
         st.title("clsdet")
         st.caption(f"run `{Path(run_dir).name}`")
-        page = st.radio("Page", list(PAGES), key="page")
         st.divider()
         chosen = {}
         for pipeline in core.PIPELINES:
@@ -61,11 +85,8 @@ def main() -> None:
     if not chosen:
         st.error(f"{Path(run_dir) / 'results.json'}: no trained model (models.*.artifact); re-run `clsdet bench`.")
         return
-    ctx = state.Ctx(run_dir=run_dir, results=results, device=dev, chosen=chosen)
-    try:
-        PAGES[page](ctx)
-    except core.AppError as exc:
-        st.error(str(exc))
+    st.session_state[state.CTX_KEY] = state.Ctx(run_dir=run_dir, results=results, device=dev, chosen=chosen)
+    nav.run()
 
 
 main()

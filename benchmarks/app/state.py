@@ -60,6 +60,20 @@ class Image:
         return hashlib.sha1(self.data).hexdigest()[:12]
 
 
+CTX_KEY = "clsdet_ctx"  # st.session_state: the Ctx main.py built for this rerun, read by the page scripts (routes/)
+
+
+def show(render) -> None:
+    """A page script's body: its view on this rerun's Ctx; an AppError is shown, not raised."""
+    ctx = st.session_state.get(CTX_KEY)
+    if ctx is None:  # main.py stopped before the pages (and said why)
+        return
+    try:
+        render(ctx)
+    except core.AppError as exc:
+        st.error(str(exc))
+
+
 @dataclass
 class Ctx:
     run_dir: str

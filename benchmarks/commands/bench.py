@@ -112,7 +112,8 @@ def register(sub) -> None:
     p.add_argument(
         "--log-models",
         action="store_true",
-        help="also copy the trained weights into MLflow (default: MLflow holds no weights; the run folder has them)",
+        help="also log each candidate into MLflow: its weights and an mlflow.pyfunc model to register and serve "
+        "(default: MLflow holds no weights; the run folder has them)",
     )
     p.set_defaults(func=bench_cmd)
 

@@ -99,6 +99,7 @@ def run_job(job_dir: str | Path, echo=print) -> dict:
     from benchmarks.measure.memory import track_peak_memory
     from benchmarks.record import DiskFullError, disk_full_error, is_disk_full, utc_now, write_json
     from benchmarks.thresholds import tune_thresholds
+    from benchmarks.tracking.system import training_metrics
 
     job_dir = Path(job_dir)
     spec = json.loads((job_dir / "job.json").read_text())
@@ -106,9 +107,11 @@ def run_job(job_dir: str | Path, echo=print) -> dict:
     cfg = p.config_class().from_dict(spec["config"])
     out = job_dir / "artifact"
     worker = {"pid": os.getpid(), "hostname": socket.gethostname()}
+    tracking = spec.get("tracking") or {}
     t0 = time.perf_counter()
     try:
-        with track_peak_memory(out):  # measured here, the same way for every pipeline
+        # peak memory measured here, the same way for every pipeline; system metrics only while the model fits
+        with track_peak_memory(out), training_metrics(tracking.get("run_id"), tracking.get("uri")):
             p.package().fit(
                 spec["train"],
                 spec["val"],
@@ -116,8 +119,8 @@ def run_job(job_dir: str | Path, echo=print) -> dict:
                 cfg,
                 out,
                 progress=spec.get("progress", True),
-                tracking_uri=(spec.get("tracking") or {}).get("uri"),
-                mlflow_run_id=(spec.get("tracking") or {}).get("run_id"),
+                tracking_uri=tracking.get("uri"),
+                mlflow_run_id=tracking.get("run_id"),
                 resume=(out / "checkpoints").exists(),
             )
         pred = pipelines.load_predictor(spec["pipeline"], out, device="cpu")

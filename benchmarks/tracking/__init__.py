@@ -14,7 +14,8 @@ harness asks as it sets the training up) or on entering `training()`; it ends on
 training ended by its job's status.json (`finished_utc`, `wall_s`); a nested run that log_results creates (the
 curve points) gets its job's start and end. Weights go to MLflow only when asked (`mlflow.log_models: true`,
 `clsdet bench --log-models`): the run folder already holds them, and a copy per run grew the artifact store by
-hundreds of MB per benchmark.
+hundreds of MB per benchmark; then each candidate is also an `mlflow.pyfunc` model (pyfunc_model.py). The parent run
+gets the manifest as a dataset input (dataset.py); a candidate's run gets system metrics while it trains (system.py).
 
 `log_results(run_dir)` outside a `tracking_run` creates and finishes its own runs (logging an old run afterwards).
 Store: `tracking_uri` argument > config `mlflow.tracking_uri` > $MLFLOW_TRACKING_URI > sqlite

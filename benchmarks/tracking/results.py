@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from pathlib import Path
 
 from benchmarks.record import load_results, newest_per_cell
+from benchmarks.tracking.dataset import log_manifest
 from benchmarks.tracking.session import TrackingSession, active_session, ending, start_session, window_of
 from benchmarks.tracking.store import _num, flatten, log_metrics, log_params, metric_name
 from benchmarks.tracking.tables import log_tables
@@ -24,6 +26,7 @@ RUN_ARTIFACTS = (
     "config.resolved.yaml",
     "split.json",
 )
+log = logging.getLogger(__name__)
 JOBS_DIR = "jobs"  # the run folder's training jobs, each `jobs/<key>/status.json` (benchmarks/harness/jobs.py)
 
 
@@ -154,6 +157,11 @@ def _log_parent(client, run_id: str, results: dict, run_dir: Path) -> None:
     if (run_dir / "plots").is_dir():
         client.log_artifacts(run_id, str(run_dir / "plots"), "plots")
     log_tables(client, run_id, results, run_dir)
+    try:
+        log_manifest(client, run_id, run_dir, results)
+    except Exception as exc:  # the dataset view is a convenience: the run's own records are already in
+        log.warning("MLflow: the manifest could not be logged as a dataset input: %r", exc)
+        client.set_tag(run_id, "clsdet.dataset_error", f"{type(exc).__name__}: {exc}"[:5000])
 
 
 def _log_point(client, run_id: str, point: dict) -> None:
@@ -198,10 +206,25 @@ def _log_model(client, run_id: str, model: str, entry: dict, results: dict, run_
     art = run_dir / str(entry.get("artifact") or model)
     weights = model_weights(art) if log_models else []
     tags = {"clsdet.model_name": str(entry.get("name")), "clsdet.weights_logged": str(bool(weights)).lower()}
+    logged = client.get_run(run_id).data.tags.get("clsdet.model_uri")
+    if weights and entry.get("pipeline") and not logged:  # a resumed run's mlflow stage keeps the model it logged
+        tags.update(_log_pyfunc(client, run_id, model, str(entry["pipeline"]), art))
     client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
     for f in weights:
         rel = f.parent.relative_to(art).as_posix()
         client.log_artifact(run_id, str(f), "weights" if rel == "." else f"weights/{rel}")
+
+
+def _log_pyfunc(client, run_id: str, model: str, pipeline: str, art: Path) -> dict[str, str]:
+    """The candidate as a registrable pyfunc model: {"clsdet.model_uri": ...}, or the reason it could not be logged
+    (a failure is data: the other models and the run's records still go in)."""
+    try:
+        from benchmarks.tracking.pyfunc_model import log_pyfunc  # imports mlflow.pyfunc: only when models are logged
+
+        return {"clsdet.model_uri": log_pyfunc(client, run_id, model, pipeline, art, SCRATCH_DIRS)}
+    except Exception as exc:
+        log.warning("MLflow: %s could not be logged as a pyfunc model: %r", model, exc)
+        return {"clsdet.model_error": f"{type(exc).__name__}: {exc}"[:5000]}
 
 
 def model_weights(artifact: Path) -> list[Path]:

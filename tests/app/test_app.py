@@ -97,7 +97,7 @@ def test_upload_and_a_broken_upload(app, run_dir):
 
 
 def test_where_the_classifier_looks(app):
-    app.sidebar.radio(key="page").set_value("Where the classifier looks").run()
+    app.switch_page("routes/looks.py").run()
     assert not app.exception
     assert [h.value for h in app.header] == ["Where the classifier looks"]
     assert len(_elements(app, "Image")) == 2  # Grad-CAM overlay and the detector's boxes of that class
@@ -109,7 +109,7 @@ def test_where_the_classifier_looks(app):
 def test_test_set_browser_filters(app, run_dir):
     from benchmarks.app import core
 
-    app.sidebar.radio(key="page").set_value("Test-set browser").run()
+    app.switch_page("routes/browser.py").run()
     assert not app.exception
     n_test = len(core.test_set(run_dir, core.load_run(run_dir)).ids)
     counts = {}
@@ -128,7 +128,7 @@ def test_test_set_browser_filters(app, run_dir):
 def test_report_page_reads_the_run(app, run_dir):
     from benchmarks.app import core
 
-    app.sidebar.radio(key="page").set_value("Report").run()
+    app.switch_page("routes/report.py").run()
     assert not app.exception and not app.warning
     subheaders = [s.value for s in app.subheader]
     assert "Headline" in subheaders and "Latency on every machine that measured this run" in subheaders
@@ -146,3 +146,59 @@ def test_a_folder_without_results_is_a_clear_error(tmp_path, monkeypatch):
     at = AppTest.from_file(str(MAIN), default_timeout=60).run()
     assert not at.exception
     assert "results.json not found" in at.error[0].value
+
+
+def test_each_page_has_its_own_url_and_the_link_names_run_and_image(app, run_dir):
+    from benchmarks.app import core
+    from benchmarks.app.main import PAGES, ROUTES
+
+    assert len({url for _, _, url in PAGES}) == len(PAGES) and all((ROUTES / f).is_file() for f, _, _ in PAGES)
+    ids = core.test_set(run_dir, core.load_run(run_dir)).ids
+    assert app.query_params == {"run": run_dir.name, "image": ids[0]}
+    app.selectbox(key="predict_test").set_value(2).run()
+    assert app.query_params["image"] == ids[2]
+    app.switch_page("routes/looks.py").run()  # the image shown follows the user to the next page
+    assert [h.value for h in app.header] == ["Where the classifier looks"]
+    assert app.selectbox(key="cam_test").value == 2 and app.query_params["image"] == ids[2]
+    app.switch_page("routes/report.py").run()
+    assert [h.value for h in app.header] == ["Report"] and app.query_params["run"] == run_dir.name
+
+
+def _opened(run_dir, monkeypatch, **params):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CLSDET_APP_RUN_DIR", str(run_dir))
+    at = AppTest.from_file(str(MAIN), default_timeout=240)
+    at.query_params.update(params)
+    return at.run()
+
+
+def test_a_link_opens_its_image(run_dir, monkeypatch):
+    from benchmarks.app import core
+
+    ids = core.test_set(run_dir, core.load_run(run_dir)).ids
+    at = _opened(run_dir, monkeypatch, run=run_dir.name, image=ids[3])
+    assert not at.exception and at.selectbox(key="predict_test").value == 3
+    assert any(m.value == f"#### {ids[3]}" for m in at.markdown)
+    at = _opened(run_dir, monkeypatch, image="no-such-id")
+    assert [w.value for w in at.warning] == [
+        "The link's image 'no-such-id' is not a test image of this run; showing the first one."
+    ]
+    assert at.query_params["image"] == ids[0]
+
+
+def test_a_link_opens_a_run_beside_the_given_one_and_names_an_unknown_one(run_dir, monkeypatch):
+    other = run_dir.parent / f"{run_dir.name}-other"
+    other.symlink_to(run_dir, target_is_directory=True)
+    try:
+        at = _opened(run_dir, monkeypatch, run=other.name)
+        assert not at.exception and not at.error
+        assert f"run `{other.name}`" in [c.value for c in at.sidebar.caption]
+        assert set(at.sidebar.selectbox(key="run").options) == {run_dir.name, other.name}
+        at.sidebar.selectbox(key="run").set_value(run_dir.name).run()
+        assert at.query_params["run"] == run_dir.name
+    finally:
+        other.unlink()
+    at = _opened(run_dir, monkeypatch, run="../../etc")
+    assert not at.exception
+    assert at.error[0].value.startswith(f"the link's run '../../etc' is not a finished run in {run_dir.parent}")

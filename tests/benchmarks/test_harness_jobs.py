@@ -199,3 +199,52 @@ def test_each_candidates_nested_mlflow_run_starts_with_its_own_training(fake, tm
         # its own training (status.json's finish has whole seconds: up to 1 s early), not the whole benchmark
         assert 500 <= info[c].end_time - info[c].start_time <= wall_ms + 1500
         assert json.loads((run / f"jobs/{c}/f1-s0/job.json").read_text())["tracking"]["run_id"] == runs[c]
+
+
+def test_system_metrics_are_sampled_during_training_only(fake, tmp_path, monkeypatch):
+    import mlflow
+
+    from benchmarks.record import load_results
+    from benchmarks.tracking import window_of
+    from benchmarks.tracking.system import TAG
+
+    cfg = FP.make_bench(tmp_path, FP.random_labels(40), fractions=(1.0,))
+    run = _run(cfg, tmp_path)
+    runs = json.loads((run / "mlflow_runs.json").read_text())
+    client = mlflow.MlflowClient(runs["tracking_uri"])
+    latency_start = window_of(load_results(run)["stages"]["latency"])[0]
+    for c in ("classifier", "detector"):
+        data = client.get_run(runs[c]).data
+        system = [k for k in data.metrics if k.startswith("system/")]
+        # an instant training still has its one sample (the sampler's first, published when the training ended)
+        assert "system/cpu_utilization_percentage" in system and data.tags[TAG].startswith("during training")
+        for key in system:  # every sample was taken before the latency stage started (finished_utc: whole seconds)
+            assert all(m.timestamp <= latency_start + 1000 for m in client.get_metric_history(runs[c], key))
+    parent = client.get_run(runs["parent"]).data
+    assert not [k for k in parent.metrics if k.startswith("system/")] and TAG not in parent.tags
+
+
+def test_system_metrics_off_by_mlflows_own_switch(fake, tmp_path, monkeypatch):
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING", "false")
+    cfg = FP.make_bench(tmp_path, FP.random_labels(40), fractions=(1.0,))
+    run = _run(cfg, tmp_path)
+    runs = json.loads((run / "mlflow_runs.json").read_text())
+    client = mlflow.MlflowClient(runs["tracking_uri"])
+    assert not [k for k in client.get_run(runs["classifier"]).data.metrics if k.startswith("system/")]
+
+
+def test_system_metrics_of_a_resumed_training_continue_its_steps(tmp_path):
+    import mlflow
+
+    from benchmarks.tracking.system import training_metrics
+
+    uri = FP.mlflow_store(tmp_path)
+    client = mlflow.MlflowClient(uri)
+    run_id = client.create_run(client.create_experiment("t", (tmp_path / "art").as_uri())).info.run_id
+    for _ in range(2):  # a job interrupted and resumed: twice into the same run
+        with training_metrics(run_id, uri) as monitor:
+            assert monitor is not None
+    steps = [m.step for m in client.get_metric_history(run_id, "system/cpu_utilization_percentage")]
+    assert sorted(steps) == [0, 1]

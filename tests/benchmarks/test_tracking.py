@@ -290,3 +290,35 @@ def test_tables_and_the_verdict_as_the_description(store, client, run_dir):
         Path(client.download_artifacts(ids["parent"], "tables/budget.json", str(run_dir / "dl2"))).read_text()
     )
     assert budget["columns"][:3] == ["run_id", "candidate", "pipeline"] and len(budget["data"]) == len(res["models"])
+
+
+def test_the_manifest_is_a_dataset_input_of_the_parent_run(store, client, run_dir):
+    from benchmarks.tracking.dataset import manifest_digest
+
+    classes = ["circle", "square", "triangle"]
+    images = [
+        {"id": f"id{i}", "sha256": f"id{i}" * 8, "path": f"/data/im{i}.png", "width": 32, "height": 24,
+         "labels": {"cvat": {"circle": i % 2, "square": 1}}, "boxes": {"cvat": [[1, 0, 0, 5, 5]] * (i + 1)}}
+        for i in range(3)
+    ]  # fmt: skip
+    (run_dir / "manifest.json").write_text(json.dumps({"manifest_version": 1, "classes": classes, "images": images}))
+    (run_dir / "split.json").write_text(json.dumps({"train": ["id0"], "val": [], "test": ["id2"]}))
+    ids = tracking.log_results(run_dir, tracking_uri=store, experiment="dataset")
+    inputs = client.get_run(ids["parent"]).inputs.dataset_inputs
+    assert len(inputs) == 1
+    ds = inputs[0].dataset
+    assert ds.digest == manifest_digest(run_dir / "manifest.json")
+    assert json.loads(ds.source)["uri"].endswith("manifest.json")
+    assert {t.key: t.value for t in inputs[0].tags}["mlflow.data.context"] == "benchmark"
+    profile = json.loads(ds.profile)
+    assert profile["num_rows"] == 3
+    cols = [c["name"] for c in json.loads(ds.schema)["mlflow_colspec"]]
+    assert cols[:8] == ["id", "sha256", "path", "width", "height", "split", "n_boxes", "truth/circle"]
+    from benchmarks.tracking.dataset import manifest_frame
+
+    df = manifest_frame(json.loads((run_dir / "manifest.json").read_text()), json.loads((run_dir / "split.json")
+                        .read_text()), "cvat")  # fmt: skip
+    assert list(df["split"]) == ["train", "unused", "test"] and list(df["n_boxes"]) == [1, 2, 3]
+    assert df["truth/triangle"].isna().all()  # the truth source says nothing about triangles: NA, not 0
+    for model in ("classifier", "detector"):  # the nested runs have none: the parent holds the data
+        assert not client.get_run(ids[model]).inputs.dataset_inputs

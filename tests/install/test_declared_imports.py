@@ -79,3 +79,54 @@ def test_cli_starts_without_the_app_extra_or_ray():
     res = subprocess.run([sys.executable, "-c", BLOCK], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "--strict" in res.stdout and "heavy: []" in res.stdout  # the help printed; nothing heavy imported
+
+
+# what only the full `mlflow` package (the [server] extra) brings: its Flask server, gunicorn, GraphQL, job queue
+SERVER_ONLY = ("flask", "flask_cors", "gunicorn", "graphene", "huey", "docker")
+TRACKING_WITHOUT_SERVER = """
+import importlib.abc, json, shutil, sys, tempfile
+from dataclasses import replace
+from pathlib import Path
+SERVER_ONLY = "SERVER_ONLY_HERE"
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in SERVER_ONLY:
+            raise ImportError(f"{name} is not installed (blocked by the test)")
+sys.meta_path.insert(0, Block())
+sys.path.insert(0, "tests/benchmarks")
+import fake_pipeline as FP
+import mlflow.pyfunc
+from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+from benchmarks import pipelines, tracking
+from benchmarks.tracking.system import training_metrics
+for n, p in list(pipelines.PIPELINES.items()):
+    pipelines.PIPELINES[n] = replace(p, module="fake_pipeline")
+tmp = Path(tempfile.mkdtemp())
+shutil.copy("tests/benchmarks/fixtures/results_example.json", tmp / "results.json")
+classes = json.loads((tmp / "results.json").read_text())["data"]["classes"]
+for m in ("classifier", "detector"):
+    FP.fit([], [], classes, FP.FakeConfig(), tmp / m)
+store = f"sqlite:///{tmp / 'mlflow.db'}"  # a new store: the SQL store's migrations run here
+ids = tracking.log_results(tmp, tracking_uri=store, log_models=True)
+uri = tracking.client_for(store).get_run(ids["classifier"]).data.tags["clsdet.model_uri"]
+with _use_tracking_uri(store):
+    mlflow.pyfunc.load_model(uri)
+with training_metrics(ids["classifier"], store) as monitor:
+    assert monitor is not None
+shutil.rmtree(tmp)
+print("ok")
+""".replace('"SERVER_ONLY_HERE"', repr(SERVER_ONLY))
+
+
+def test_mlflow_client_core_works_without_the_server_extra():
+    """Core = mlflow-skinny (+ alembic for the sqlite store): a benchmark's tracking, tables, dataset, pyfunc models
+    and system metrics with the server-only modules blocked; the full mlflow package is the [server] extra."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    core = {_requirement_name(r) for r in project["dependencies"]}
+    assert {"mlflow-skinny", "alembic"} <= core and "mlflow" not in core
+    assert {_requirement_name(r) for r in project["optional-dependencies"]["server"]} == {"mlflow"}
+    res = subprocess.run(
+        [sys.executable, "-c", TRACKING_WITHOUT_SERVER], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip().endswith("ok")
