@@ -20,6 +20,7 @@ COMMANDS = [
     "benchmarks.commands.bench",  # clsdet bench / latency / report
     "benchmarks.commands.evaluate",  # clsdet evaluate RUN_DIR (statistics from stored scores)
     "benchmarks.commands.compare",  # clsdet compare RUN_DIR RUN_DIR...
+    "benchmarks.commands.log",  # clsdet log RUN_DIR [--tracking-uri URI] (log a finished run to MLflow)
     "benchmarks.commands.config",  # clsdet config --example / --reference
     "benchmarks.commands.predict",  # clsdet predict RUN_DIR IMAGES...
     "benchmarks.commands.app",  # clsdet app [RUN_DIR] (Streamlit)
