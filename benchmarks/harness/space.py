@@ -1,10 +1,11 @@
 """Free space before training: the run's expected growth against the free space of its disk, said as a warning
 (never a failure: the estimate can be wrong both ways) before the first job writes a byte.
 
-Per job still to train, the size of a finished job of the same candidate and model settings in an earlier run under
-the same runs folder (measured, the best guess); else the pipeline's parameter count (`estimate_params(cfg)`, an
-optional pipeline function) x 4 bytes x CHECKPOINT_FACTOR, plus PER_JOB_BYTES; a candidate with neither counts
-nothing and is named.
+What the train stage leaves: every job keeps its folder (weights, history, scores) at least until the curve stage
+scores it, so each job counts its kept size: a finished job of the same candidate and model settings in an earlier
+run under the same runs folder (measured), else its weights (the pipeline's `estimate_params(cfg)`, an optional
+pipeline function, x 4 bytes) + PER_JOB_BYTES. While a job trains it also holds checkpoints: the largest job's
+weights x CHECKPOINT_EXTRA, once per job training at the same time. A candidate with neither estimate is named.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from pathlib import Path
 
 from benchmarks.run_size import fmt_bytes, folder_bytes
 
-# A training writes its weights file and keeps a best and a last checkpoint while it runs, each holding the weights
-# plus Adam/AdamW's two moments per weight (3x): 1 + 2 x 3 = 7 times the fp32 weights at its peak; 8 for the rest
-# (Ultralytics' EMA copy, exported files).
-CHECKPOINT_FACTOR = 8
+# A training keeps a best and a last checkpoint while it runs (deleted when it ends unless asked to keep them), each
+# the weights plus Adam/AdamW's two moments per weight: 2 x 3 = 6 times the fp32 weights; 7 for the rest
+# (Ultralytics' EMA copy, a checkpoint being written while the previous one still exists).
+CHECKPOINT_EXTRA = 7
 PER_JOB_BYTES = 5_000_000  # history, logs, val/test scores and plots of one job
 MARGIN = 1.2  # 20% on top: an estimate, and the disk is shared with everything else
 # job config keys that change from job to job without changing what it writes
@@ -49,42 +50,53 @@ def measured_job_bytes(runs_dir: Path, run_dir: Path, candidate: str, config: di
     return best
 
 
-def estimated_job_bytes(pipeline: str, config) -> tuple[int, str] | None:
-    """(bytes, how) from the pipeline's parameter count, or None when the pipeline cannot say."""
+def estimated_params(pipeline: str, config) -> int | None:
+    """The pipeline's parameter count for this config (`estimate_params`), or None when it cannot say."""
     from benchmarks.pipelines import get
 
     try:
         estimate = getattr(get(pipeline).package(), "estimate_params", None)
         params = estimate(config) if estimate is not None else None
     except Exception:  # noqa: BLE001 - an estimate only: a failure here must not stop the run
-        params = None
-    if not params:
         return None
-    n = int(params) * 4 * CHECKPOINT_FACTOR + PER_JOB_BYTES
-    return n, f"from {params / 1e6:.1f} M params x 4 bytes x {CHECKPOINT_FACTOR} (weights and checkpoints)"
+    return int(params) if params else None
 
 
-def space_needed(ctx, jobs) -> tuple[int, list[str], list[str]]:
-    """(bytes with the margin, a phrase per candidate, candidates with no estimate) for the jobs still to train."""
-    total, parts, unknown = 0, [], []
+def concurrency(ctx, n_jobs: int) -> int:
+    """How many jobs may train at the same time: --parallel N here; every job on a Ray cluster."""
+    if ctx.executor != "local":
+        return n_jobs
+    return max(1, min(n_jobs, int(ctx.executor_options.get("parallel") or 1)))
+
+
+def space_needed(ctx, jobs) -> tuple[int, str, list[str]]:
+    """(bytes with the margin, how they add up, candidates with no estimate) for the jobs still to train."""
+    kept, extra, parts, unknown = 0, 0, [], []
     by_candidate: dict[str, list] = {}
     for job in jobs:
         by_candidate.setdefault(job.candidate, []).append(job)
     runs_dir = Path(ctx.run_dir).parent
     for name, its_jobs in by_candidate.items():
         c = ctx.cfg.candidate(name)
+        params = estimated_params(c.pipeline, c.config)
         measured = measured_job_bytes(runs_dir, ctx.run_dir, name, c.config.to_dict())
         if measured:
             each, how = measured[0], f"measured in {measured[1].name}"
+        elif params:
+            each, how = (
+                params * 4 + PER_JOB_BYTES,
+                f"{params / 1e6:.1f} M params x 4 bytes + {fmt_bytes(PER_JOB_BYTES)}",
+            )
         else:
-            guess = estimated_job_bytes(c.pipeline, c.config)
-            if guess is None:
-                unknown.append(name)
-                continue
-            each, how = guess
-        total += each * len(its_jobs)
+            unknown.append(name)
+            continue
+        extra = max(extra, (params * 4 if params else each) * CHECKPOINT_EXTRA)
+        kept += each * len(its_jobs)
         parts.append(f"{name}: {len(its_jobs)} x {fmt_bytes(each)}, {how}")
-    return int(total * MARGIN), parts, unknown
+    n = concurrency(ctx, len(jobs))
+    if parts:
+        parts.append(f"checkpoints of {n} job(s) training at once: {fmt_bytes(extra * n)}")
+    return int((kept + extra * n) * MARGIN), "; ".join(parts), unknown
 
 
 def check_free_space(ctx, jobs) -> str | None:
@@ -105,7 +117,7 @@ def check_free_space(ctx, jobs) -> str | None:
         free_what = "free space on that disk"
     text = (
         f"  warning: the {len(jobs)} training job(s) are expected to take about {fmt_bytes(need)} "
-        f"({'; '.join(parts)}; {int((MARGIN - 1) * 100)}% margin"
+        f"({parts}; {round((MARGIN - 1) * 100)}% margin"
         f"{'; no estimate for ' + ', '.join(unknown) if unknown else ''}), but only {fmt_bytes(free)} is free on the "
         f"disk of {ctx.run_dir}: {free_what}, or point --out at a larger disk; training goes on"
     )

@@ -27,15 +27,17 @@ def test_too_little_free_space_for_the_models_is_said_before_training_and_the_ru
     fake, tmp_path, monkeypatch, capsys
 ):
     FP.make_bench(tmp_path, FP.random_labels(24), fractions=(1.0,))
-    # 25 M params: 25e6 x 4 bytes x 8 + 5 MB = 805 MB per job, 2 jobs, 20% margin: 1.93 GB
+    # 25 M params: kept 25e6 x 4 bytes + 5 MB = 105 MB per job, 2 jobs; checkpoints while one trains 25e6 x 4 x 7 =
+    # 700 MB; 20% margin: 1.09 GB
     monkeypatch.setattr(FP, "estimate_params", lambda cfg: 25_000_000, raising=False)
     _free(monkeypatch, 1_000_000_000)
     assert main(_bench(tmp_path)) == 0
     out = capsys.readouterr().out
     (run,) = (tmp_path / "runs").iterdir()
     assert (
-        "warning: the 2 training job(s) are expected to take about 1.9 GB (classifier: 1 x 805.0 MB, from 25.0 M "
-        "params x 4 bytes x 8 (weights and checkpoints); detector: 1 x 805.0 MB" in out
+        "warning: the 2 training job(s) are expected to take about 1.1 GB (classifier: 1 x 105.0 MB, 25.0 M params x "
+        "4 bytes + 5.0 MB; detector: 1 x 105.0 MB, 25.0 M params x 4 bytes + 5.0 MB; checkpoints of 1 job(s) training "
+        "at once: 700.0 MB; 20% margin)" in out
     ), out
     assert (
         f"but only 1.0 GB is free on the disk of {run}: free space on that disk, or point --out at a larger disk" in out
@@ -53,5 +55,5 @@ def test_an_earlier_runs_measured_jobs_are_the_estimate(fake, tmp_path, monkeypa
     _free(monkeypatch, 100)
     assert main(_bench(tmp_path)) == 0  # a new run folder beside the first: the fake pipeline gives no estimate
     out = capsys.readouterr().out
-    assert "classifier: 1 x " in out and f", measured in {first.name}" in out, out
+    assert "classifier: 1 x " in out and f", measured in {first.name};" in out, out
     assert f"delete old run folders under {tmp_path / 'runs'} (1 besides this one)" in out, out
