@@ -72,7 +72,9 @@ def _kill(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def test_a_server_killed_mid_run_costs_only_the_logging_and_clsdet_log_logs_it_after(fake, tmp_path, monkeypatch):
+def test_a_server_killed_mid_run_costs_only_the_logging_and_clsdet_log_logs_it_after(
+    fake, tmp_path, monkeypatch, capsys
+):
     for key in HTTP_DEFAULTS:  # the bench's own bounds, not the user's; restored after the test
         monkeypatch.setenv(key, "0")
         monkeypatch.delenv(key)
@@ -109,6 +111,12 @@ def test_a_server_killed_mid_run_costs_only_the_logging_and_clsdet_log_logs_it_a
     # not "done": `--resume` tries the logging again
     assert json.loads((run / "stages.json").read_text())["stages"]["mlflow"]["status"] == "not logged"
 
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # the server is still gone: no retries to wait out
+    assert main(["log", str(run)]) == 2  # by default the run's own store: one error line, not a hang
+    err = capsys.readouterr().err
+    assert f"error: MLflow store '{url}' (experiment 'clsdet') could not be opened: the MLflow tracking server" in err
+    assert "does not answer (get_experiment_by_name: ConnectionRefusedError" in err, err
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES")
     (tmp_path / "other").mkdir()
     store = FP.mlflow_store(tmp_path / "other")  # a second store: the team server may stay down
     assert main(["log", str(run), "--tracking-uri", store]) == 0
