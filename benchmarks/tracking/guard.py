@@ -118,7 +118,7 @@ class Guarded:
         if self.roles and not self.warned:  # before a session exists, opening it fails with its own error
             self.warned = True
             print(
-                f"warning: the MLflow tracking server {self.uri} does not answer ({self.down}); the benchmark goes on "
+                f"warning: the MLflow tracking server {self.uri} does not answer ({self.down}); the run goes on "
                 "without it and lists at the end what was not logged"
             )
 
