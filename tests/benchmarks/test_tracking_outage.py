@@ -134,6 +134,31 @@ def test_a_server_killed_mid_run_costs_only_the_logging_and_clsdet_log_logs_it_a
         assert "macro_ap" in nested.data.metrics and nested.info.status == "FINISHED"
 
 
+def test_resume_logs_what_an_outage_left_out(fake, tmp_path, monkeypatch, capsys):
+    import mlflow
+    import requests
+
+    FP.make_bench(tmp_path, FP.random_labels(24), fractions=(1.0,))
+    args = ["bench", str(tmp_path / "bench.yaml"), "--out", str(tmp_path / "runs"), "--device", "cpu"]
+
+    def refused(self, *a, **k):  # what MLflow raises once its retries are spent on a server that is gone
+        raise mlflow.exceptions.MlflowException("API request failed") from requests.exceptions.ConnectionError()
+
+    with monkeypatch.context() as m:
+        m.setattr(mlflow.MlflowClient, "log_batch", refused)
+        assert main(args) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert json.loads((run / "stages.json").read_text())["stages"]["mlflow"]["status"] == "not logged"
+    assert "warning: MLflow: not logged to sqlite:///" in capsys.readouterr().out
+    assert main([*args, "--resume"]) == 0  # the server is back: only the logging runs, into the same runs
+    assert json.loads((run / "stages.json").read_text())["stages"]["mlflow"]["status"] == "done"
+    runs = json.loads((run / "mlflow_runs.json").read_text())
+    client = mlflow.MlflowClient(runs["tracking_uri"])
+    for model in ("classifier", "detector"):
+        assert "macro_ap" in client.get_run(runs[model]).data.metrics
+    assert client.get_run(runs["parent"]).info.status == "FINISHED"
+
+
 class _Down:
     """An MlflowClient stand-in whose server refuses connections."""
 
