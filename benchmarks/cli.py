@@ -20,6 +20,7 @@ COMMANDS = [
     "benchmarks.commands.bench",  # clsdet bench / latency / report
     "benchmarks.commands.evaluate",  # clsdet evaluate RUN_DIR (statistics from stored scores)
     "benchmarks.commands.compare",  # clsdet compare RUN_DIR RUN_DIR...
+    "benchmarks.commands.log",  # clsdet log RUN_DIR [--tracking-uri URI] (log a finished run to MLflow)
     "benchmarks.commands.config",  # clsdet config --example / --reference
     "benchmarks.commands.predict",  # clsdet predict RUN_DIR IMAGES...
     "benchmarks.commands.app",  # clsdet app [RUN_DIR] (Streamlit)
@@ -70,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         runtime.setup(threads=getattr(args, "threads", None))
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
+        # 128 + the signal's number, as a shell reports a process the signal ended: 130 for Ctrl-C (SIGINT), 143
+        # for SIGTERM (`timeout`, `docker stop`, SLURM); a stop signal's interruption may surface as a plain
+        # KeyboardInterrupt (Lightning re-raises one), so the signal received decides
+        if runtime.stop_requested():
+            print("terminated (SIGTERM)", file=sys.stderr)
+            return 143
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # user-facing errors carry their own message; anything else keeps its traceback

@@ -8,9 +8,9 @@ What it does, before MLflow or Ultralytics are imported:
   can carry them;
 - SIGTERM (what `timeout`, `docker stop`, systemd, SLURM and Kubernetes send) handled as Ctrl-C is: it raises
   `Terminated`, a KeyboardInterrupt, in the main thread, so a job is marked interrupted, MLflow runs KILLED, the
-  command exits 130 and `--resume` continues. A process group gets the signal too: the DataLoader workers of a
-  training die with it, and the error that brings into the main thread counts as the interruption it is
-  (`stop_requested()`).
+  command exits 143 (Ctrl-C: 130) and `--resume` continues. A process group gets the signal too: the DataLoader
+  workers of a training die with it, and the error that brings into the main thread counts as the interruption it
+  is (`stop_requested()`).
 Nothing is written to ~/.config, the current directory or a user's data folder.
 """
 

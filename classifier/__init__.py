@@ -50,4 +50,12 @@ def load(artifact_dir, device: str = "cpu"):
     return _load(artifact_dir, device=device)
 
 
-__all__ = ["CONFIG", "ClassifierConfig", "ConfigError", "fit", "list_backbones", "load", "train"]
+def estimate_params(cfg: ClassifierConfig) -> int | None:
+    """The backbone's parameter count from torchvision's weights metadata (no model built; the head adds a few per
+    class), or None when torchvision does not say: the harness's free-space check before training."""
+    from classifier.backbones import info
+
+    return info(cfg.backbone).get("params")
+
+
+__all__ = ["CONFIG", "ClassifierConfig", "ConfigError", "estimate_params", "fit", "list_backbones", "load", "train"]

@@ -72,19 +72,58 @@ def _finished(out_dir: Path, cfg: ClassifierConfig) -> bool:
         return False
 
 
+def _unanswered(exc: BaseException | None) -> bool:
+    """Whether an MLflow error means its server did not answer (refused, reset, timed out after MLflow's retries)."""
+    import requests
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, requests.exceptions.RequestException | ConnectionError):
+            return True
+        exc = exc.__cause__ or exc.__context__  # MLflow re-raises the requests error without `from`
+    return False
+
+
 class KeepOpenMLFlowLogger(MLFlowLogger):
-    """Lightning's MLFlowLogger that leaves a run it was handed (mlflow_run_id) open for its owner to end."""
+    """Lightning's MLFlowLogger that leaves a run it was handed (mlflow_run_id) open for its owner to end, and that
+    stops logging, with one warning, when the tracking server stops answering: the training goes on (its history is
+    in the artifact; the harness logs it, or says what it could not log)."""
 
     def __init__(self, *args, keep_open: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.keep_open = keep_open
         self._logged: set | None = None  # (metric, step) already in the run
+        self.offline: str | None = None  # why logging stopped
+
+    def _unless_down(self, what: str, call, *args, **kwargs) -> None:
+        if self.offline:
+            return
+        try:
+            call(*args, **kwargs)
+        except Exception as exc:
+            if not _unanswered(exc):
+                raise
+            self.offline = f"{what}: {type(exc).__name__}"
+            print(
+                f"warning: the MLflow tracking server {self._tracking_uri} does not answer ({self.offline}); the "
+                "classifier trains on without logging to it (its history is in the artifact folder)"
+            )
+
+    def log_hyperparams(self, params) -> None:
+        self._unless_down("log_hyperparams", super().log_hyperparams, params)
+
+    def after_save_checkpoint(self, checkpoint_callback) -> None:
+        self._unless_down("after_save_checkpoint", super().after_save_checkpoint, checkpoint_callback)
 
     def finalize(self, status: str = "success") -> None:
         if not self.keep_open:
-            super().finalize(status)
+            self._unless_down("finalize", super().finalize, status)
 
     def log_metrics(self, metrics, step=None) -> None:
+        self._unless_down("log_metrics", self._log_new_metrics, metrics, step)
+
+    def _log_new_metrics(self, metrics, step=None) -> None:
         """Skip (metric, step) pairs the run already holds: a resumed training repeats the steps after its last
         checkpoint, and the run must not show both attempts at the same step."""
         if self._logged is None:

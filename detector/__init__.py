@@ -50,6 +50,14 @@ def box_metrics(artifact_or_pred, view_dir, split: str = "test") -> dict:
     return _box_metrics(artifact_or_pred, view_dir, split=split)
 
 
+def estimate_params(cfg: DetectorConfig) -> int | None:
+    """The model's parameter count from Ultralytics' yaml summary (at 80 classes; no model built), or None when the
+    yaml has none: the harness's free-space check before training."""
+    from detector.models import get_spec
+
+    return get_spec(cfg.model).params
+
+
 __all__ = [
     "CONFIG",
     "ConfigError",
@@ -57,6 +65,7 @@ __all__ = [
     "ViewImage",
     "box_metrics",
     "build_dataset_view",
+    "estimate_params",
     "fit",
     "list_models",
     "load",

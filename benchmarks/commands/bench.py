@@ -9,7 +9,7 @@ from benchmarks.commands.args import device
 EXIT_CODES = (
     "exit codes: 0 the run finished (and every check asked for passed); 1 a check asked for failed (--strict, "
     "--fail-under) or a stage raised an unexpected error; 2 bad input (config, flags, files), with the fix; "
-    "130 interrupted (Ctrl-C): --resume continues"
+    "130 interrupted (Ctrl-C), 143 stopped by SIGTERM: --resume continues"
 )
 
 DEVICE_HELP = "auto, cpu, cuda, cuda:N (one GPU by its index) or mps"

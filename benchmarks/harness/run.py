@@ -205,7 +205,7 @@ def _run_stages(cfg, run_dir, key, dkey, only, echo, executor, executor_options,
                 continue
             t0 = progress.start(name)
             try:
-                getattr(S, f"stage_{name}")(ctx)
+                status = getattr(S, f"stage_{name}")(ctx) or "done"  # or the reason it is not done (mlflow)
             except BaseException as exc:
                 wall = time.perf_counter() - t0
                 how = "interrupted" if runtime.is_interruption(exc) else "failed"
@@ -217,5 +217,5 @@ def _run_stages(cfg, run_dir, key, dkey, only, echo, executor, executor_options,
                 if is_disk_full(exc) and not isinstance(exc, DiskFullError):  # a stage's own write hit it
                     raise disk_full_error(getattr(exc, "filename", None) or run_dir, f"stage {name}") from exc
                 raise
-            log.mark(name, "done", progress.end(name, t0))
+            log.mark(name, status, progress.end(name, t0, status))
     return run_dir

@@ -168,6 +168,9 @@ def stage_train(ctx: Context) -> None:
         jobs = [j for j in jobs if j.candidate in ctx.only_candidates]
     todo = [j for j in jobs if not is_done(ctx.run_dir, j)]
     ctx.echo(f"  {len(jobs)} training job(s), {len(jobs) - len(todo)} already finished")
+    from benchmarks.harness.space import check_free_space
+
+    check_free_space(ctx, todo)  # a warning, before the first job writes: not a full disk half-way
     from benchmarks.harness.training import attach_tracking
 
     before = (lambda job: attach_tracking(ctx, job)) if ctx.executor == "local" else None
@@ -279,7 +282,14 @@ def stage_report(ctx: Context) -> None:
         ctx.echo(f"  {kind}: {p}")
 
 
-def stage_mlflow(ctx: Context) -> None:
+def stage_mlflow(ctx: Context) -> str | None:
+    """Log results.json, reports and plots; "not logged" (the stage stays unfinished, so `--resume` tries again) when
+    the tracking server stopped answering: the run is complete without it, `clsdet log RUN_DIR` logs it later."""
     from benchmarks import tracking as T  # noqa: N812
 
     T.log_results(ctx.run_dir)
+    lost = ctx.mlflow_runs.not_logged() if hasattr(ctx.mlflow_runs, "not_logged") else {}
+    if lost:
+        ctx.echo(f"  the tracking server does not answer: not logged for {', '.join(lost)} (details at the end)")
+        return "not logged"
+    return None

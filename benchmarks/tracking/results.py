@@ -10,6 +10,7 @@ from pathlib import Path
 
 from benchmarks.record import load_results, newest_per_cell
 from benchmarks.tracking.dataset import log_manifest
+from benchmarks.tracking.guard import unless_down
 from benchmarks.tracking.session import TrackingSession, active_session, ending, start_session, window_of
 from benchmarks.tracking.store import _num, flatten, log_metrics, log_params, metric_name
 from benchmarks.tracking.tables import log_tables
@@ -91,15 +92,21 @@ def log_results(
     own = session is None and active_session() is None
     session = session or active_session() or start_session(results, run_dir, tracking_uri, experiment)
     client = session.client
+    if getattr(client, "down", None):  # the server stopped answering during the benchmark: it may be back by now
+        client.try_again()
+    # a server that does not answer: each part is noted as not logged (`clsdet log RUN_DIR` logs it later)
     with ending(session.end) if own else contextlib.nullcontext():  # a session opened here is ended here
-        _log_parent(client, session["parent"], results, run_dir)
+        with unless_down(client, "parent", "results"):
+            _log_parent(client, session["parent"], results, run_dir)
         for model, entry in (results.get("models") or {}).items():
             if isinstance(entry, dict):
-                run_id = _nested_for(session, model, _training_record(run_dir, results, model, entry))
-                _log_model(client, run_id, model, entry, results, run_dir, log_models)
+                with unless_down(client, model, "results"):
+                    run_id = _nested_for(session, model, _training_record(run_dir, results, model, entry))
+                    _log_model(client, run_id, model, entry, results, run_dir, log_models)
         for point in (results.get("curve") or {}).get("points") or []:
             record = _read_json(run_dir / JOBS_DIR / str(point.get("key")) / "status.json")
-            _log_point(client, _nested_for(session, f"curve/{point['key']}", record), point)
+            with unless_down(client, f"curve/{point['key']}", "results"):
+                _log_point(client, _nested_for(session, f"curve/{point['key']}", record), point)
     return {k: v for k, v in session.items() if k not in ("tracking_uri", "experiment_id")}
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import runtime
+from benchmarks.tracking.guard import StoreUnreachable, unless_down
 from benchmarks.tracking.store import (
     DEFAULT_EXPERIMENT,
     TrackingError,
@@ -58,6 +59,8 @@ class TrackingSession(dict):
         self._candidates: dict[str, dict] = candidates or {}
         self._end_ms: dict[str, int] = {}  # role -> when its training ended (ms), for end()
         self._ended = False
+        if hasattr(client, "roles"):  # a guarded client names a skipped call's run by its role
+            client.roles = self
         # `clsdet bench --resume` continues the same MLflow runs (reopened as RUNNING) instead of starting new ones
         for role, run_id in resume.items():
             client.update_run(run_id, status="RUNNING")
@@ -74,9 +77,11 @@ class TrackingSession(dict):
         raise KeyError(key)
 
     def get(self, key, default=None):
+        """The run id of `key`, or `default`: also when the tracking server does not answer (the guarded client noted
+        the run as not logged; the benchmark goes on)."""
         try:
             return self[key]
-        except KeyError:
+        except (KeyError, StoreUnreachable):
             return default
 
     def start_nested(self, name: str, start_ms: int | None = None) -> str:
@@ -87,7 +92,8 @@ class TrackingSession(dict):
             self[name] = run.info.run_id
             self._save()
             if isinstance(self._candidates.get(name), dict):
-                log_params(self.client, self[name], flatten(self._candidates[name]))
+                with unless_down(self.client, name, "params"):
+                    log_params(self.client, self[name], flatten(self._candidates[name]))
         return self[name]
 
     def end_nested(self, name: str, status: str = "FINISHED", end_ms: int | None = None) -> None:
@@ -119,10 +125,18 @@ class TrackingSession(dict):
         self._ended = True
         for role, run_id in [*self.nested.items(), ("parent", self["parent"])]:
             try:
-                if role == "parent" or self.client.get_run(run_id).info.status == "RUNNING":
-                    self.client.set_terminated(run_id, status, end_time=self._end_ms.get(role) or _now_ms())
+                with unless_down(self.client, role, "end status"):
+                    if role == "parent" or self.client.get_run(run_id).info.status == "RUNNING":
+                        self.client.set_terminated(run_id, status, end_time=self._end_ms.get(role) or _now_ms())
             except Exception as exc:  # ending must never mask the benchmark's own error
                 log.warning("could not mark MLflow run %s %s: %r", run_id, status, exc)
+        lost = getattr(self.client, "summary", None)
+        if lost is not None and lost(self.run_dir):
+            print(lost(self.run_dir))
+
+    def not_logged(self) -> dict[str, list[str]]:
+        """{role: what was not logged} because the tracking server stopped answering; empty when all of it was."""
+        return dict(getattr(self.client, "lost", None) or {})
 
 
 def _now_ms() -> int:

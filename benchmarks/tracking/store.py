@@ -45,12 +45,16 @@ def artifact_location_for(tracking_uri: str) -> str | None:
 
 
 def client_for(tracking_uri: str):
+    """An MlflowClient whose calls give up on a server that does not answer (benchmarks/tracking/guard.py)."""
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
     from mlflow.tracking import MlflowClient
 
+    from benchmarks.tracking.guard import Guarded, bound_http_requests
+
+    bound_http_requests()
     if tracking_uri.startswith("sqlite:///"):
         Path(tracking_uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    return MlflowClient(tracking_uri=tracking_uri)
+    return Guarded(MlflowClient(tracking_uri=tracking_uri), tracking_uri)
 
 
 def ensure_experiment(client, name: str, artifact_location: str | None) -> str:

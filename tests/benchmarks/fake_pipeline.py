@@ -11,7 +11,8 @@ and carry no information about the labels unless the test sets `SCORES`). Tests 
 
 and, for a run in another process (the stop-signal test), $FAKE_PIPELINE_BLOCK = a job key: that job's fit writes
 `<job>/training_started`, then reads an endless DataLoader with two worker processes, as a real training does, until
-a signal stops the process.
+a signal stops the process; $FAKE_PIPELINE_PAUSE = a job key: that job's fit writes `<job>/training_started`, then
+waits until the test writes `<job>/go` (the tracking-outage test kills the server in between).
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def fit(train, val, classes, cfg: FakeConfig, out_dir, *, progress=True, trackin
         raise exc
     if os.environ.get("FAKE_PIPELINE_BLOCK") == key:
         _train_until_stopped(out)
+    if os.environ.get("FAKE_PIPELINE_PAUSE") == key:
+        _pause(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps({"classes": list(classes), "config": cfg.to_dict()}))
     (out / "training.json").write_text(json.dumps({"train_wall_s": 0.01, "epochs_run": cfg.epochs}))
@@ -91,6 +94,13 @@ def _train_until_stopped(out: Path) -> None:
     (out.parent / "training_started").write_text(str(os.getpid()))
     for _ in torch.utils.data.DataLoader(_Slow(), batch_size=2, num_workers=2):
         pass
+
+
+def _pause(out: Path) -> None:
+    (out.parent / "training_started").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 120  # a guard against a test that never says go
+    while not (out.parent / "go").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _uninformative(paths: list[str], n_classes: int) -> np.ndarray:
