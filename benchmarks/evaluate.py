@@ -145,7 +145,7 @@ def per_class_under_counts(
     """Per-class AP and F1 under B weightings of the images: arrays (B, C), NaN where undefined.
 
     `keep` (C,) bool: classes to compute (others stay NaN, i.e. out of any macro); default every class with a
-    labelled positive. A weighting in which a class has no positive leaves that class NaN in that weighting."""
+    labelled positive. A weighting in which a class has no positive, or no negative, leaves that class NaN in it."""
     n_cls = scores.shape[1]
     known = ~np.isnan(targets)
     y = np.nan_to_num(targets, nan=0.0)
@@ -156,6 +156,9 @@ def per_class_under_counts(
         k = known[:, c]
         if keep[c] and y[k, c].any():
             ap[:, c] = average_precision_weighted(scores[k, c], y[k, c], counts[:, k])
+            # a resample without a negative of the class has AP 1 trivially: out of that resample's macro, as the
+            # point estimate leaves out a class without a test negative
+            ap[(counts[:, k] @ (1 - y[k, c])) <= 0, c] = np.nan
     yk, nk, dk = y * known, (1 - y) * known, decisions.astype(np.float64)
     tp = counts @ (dk * yk)
     fp = counts @ (dk * nk)

@@ -74,7 +74,8 @@ def _hours_to_targets(rep: Replicates, pts: list[dict], frac: float, targets_ap:
     """{method: [entry]}: the hours each method needs to reach the other's full-data macro AP and each configured
     target (targets.hours_to_target), on the nominal hours."""
     a, b = METHODS
-    full = {m: rep.curve_value(m, frac)[0] for m in (a, b) if frac in rep.sets.get(m, {})}
+    full = {m: rep.curve_value(m, frac) for m in (a, b) if frac in rep.sets.get(m, {})}
+    where = "at full data" if frac == 1.0 else f"at {frac:g} of the train images"
     out: dict = {}
     for m, other in ((a, b), (b, a)):
         hours = _hours(pts, m, "hours")
@@ -82,8 +83,9 @@ def _hours_to_targets(rep: Replicates, pts: list[dict], frac: float, targets_ap:
             continue
         entries = []
         if other in full:
-            name = f"{SHORT[other]} at full data"
-            entries.append({"name": name, "of": other, **hours_to_target(rep, m, hours, full[other])})
+            name = f"{SHORT[other]} {where}"
+            res = hours_to_target(rep, m, hours, full[other][0], target_reps=full[other][1])
+            entries.append({"name": name, "of": other, "of_fraction": frac, **res})
         for t in targets_ap:
             entries.append({"name": f"target {t:g}", "of": None, **hours_to_target(rep, m, hours, t)})
         out[m] = entries
@@ -151,7 +153,7 @@ def analyse(
             if r and (a not in s_r or b not in s_r or frac not in s_r[a] or frac not in s_r[b]):
                 continue
             if r:
-                d = difference(Replicates(s_r, t, k, n_boot, seed + r), a, b, frac)
+                d = difference(Replicates(s_r, t, k, n_boot, seed, stream=r), a, b, frac)
                 if d is not None:
                     per_split[r] = d
             common = sorted(set(s_r[a].get(frac, {})) & set(s_r[b].get(frac, {})))

@@ -9,8 +9,11 @@ so a replicate's difference carries both the test-set noise and the training (se
 both are part of what a user sees; Dror et al. 2018 on testing ML comparisons). With few seeds a bootstrap over
 them is too narrow (three seeds give ten distinct means; the resampled mean's variance is (k-1)/k of the mean's),
 so the seed-level deviation of each replicate is scaled by t(0.975, k-1) / z(0.975) x sqrt(k / (k-1)): with
-training noise alone the interval then matches Student's t interval over k seeds (Agarwal et al. 2021 on intervals
-from few runs). With one seed there is no seed level: training variance is not measured, and the result says so.
+training noise alone the interval then approaches Student's t interval over k seeds (Agarwal et al. 2021 on
+intervals from few runs; with 2 seeds the resamples take 3 values and the interval is about 30% narrower than t's;
+3 or more seeds are what the full profile trains). The seed x image interaction enters both levels, so with several
+seeds the interval errs wide, not narrow. With one seed there is no seed level: training variance is not measured,
+and the result says so.
 
 Per budget: the mean difference (detector - classifier by default), its 95% percentile interval and
 P(a better) = the share of replicates above 0. Along the curve: each replicate's two curves are interpolated in
@@ -24,13 +27,17 @@ import math
 
 import numpy as np
 
-from benchmarks.evaluate import per_class_under_counts, resample_counts
+from benchmarks.evaluate import per_class_under_counts
 from benchmarks.significance import paired_permutation_test, percentile_ci, row_nanmean, sup_t_band
 
 METHOD = (
     "paired two-level bootstrap: test images resampled once per replicate for both models, then seeds resampled "
     "(the same seeds for both methods) and averaged; seed-level deviations scaled by t(0.975, k-1)/z(0.975) x "
     "sqrt(k/(k-1)) for k seeds; 95% percentile interval of the mean difference; P(better) = share of replicates > 0"
+)
+SPLITS_METHOD = (
+    "mean over splits of each split's paired difference (its own test images and seeds); 95% interval and "
+    "P(better) from Student's t over the splits"
 )
 BAND_METHOD = (
     "each replicate's curves interpolated linearly in log labeling hours where both methods were measured; "
@@ -59,14 +66,19 @@ class Replicates:
     """Macro AP of every (method, fraction, seed) point, on the test set as given and under one shared set of
     bootstrap resamples of the test images and of the seeds."""
 
-    def __init__(self, sets: dict, targets: np.ndarray, keep: np.ndarray, n_boot: int, seed: int):
-        """sets: {method: {fraction: {seed: scores (N, C)}}}; every matrix scores the same N test images."""
+    def __init__(self, sets: dict, targets: np.ndarray, keep: np.ndarray, n_boot: int, seed: int, stream: int = 0):
+        """sets: {method: {fraction: {seed: scores (N, C)}}}; every matrix scores the same N test images. `stream`
+        keeps the random draws of different test sets (splits) apart."""
         self.n_boot, self.n = int(n_boot), targets.shape[0]
-        counts = resample_counts(self.n, self.n_boot, seed)
+        counts = (
+            np.random.default_rng([seed, stream, 0])
+            .multinomial(self.n, np.full(self.n, 1.0 / max(self.n, 1)), size=self.n_boot)
+            .astype(np.float64)
+        )
         one = np.ones((1, self.n))
         # seed draws as uniforms: the same draw picks the same seed position for both methods (paired)
         k_max = max([len(by_s) for by_f in sets.values() for by_s in by_f.values()] or [1])
-        self.u = np.random.default_rng(seed + 1).random((self.n_boot, k_max))
+        self.u = np.random.default_rng([seed, stream, 1]).random((self.n_boot, k_max))
         self.point: dict = {}
         self.boot: dict = {}
         for m, by_f in sets.items():
@@ -181,27 +193,30 @@ def curve_band(rep: Replicates, a: str, b: str, hours: dict, headline: dict | No
 
 
 def combine_splits(per_split: dict[int, dict], seed: int = 0) -> dict:
-    """One difference over several splits (each from difference() on its own test images): the mean over splits,
-    with the splits resampled in each replicate (deviations scaled for few splits, as for seeds). With one split
-    this is that split's difference."""
+    """One difference over several splits (each from difference() on its own test images and seeds): the mean of
+    the per-split differences, with Student's t over them. Each split's difference already carries its own test-set
+    and seed noise, so their spread measures everything at once (test images, seeds and the split itself); adding
+    each split's image bootstrap on top would count the test-set noise twice. The replicates (for the band and
+    P(better)) are drawn from that t distribution. With one split this is that split's difference."""
     if len(per_split) == 1:
         return {**next(iter(per_split.values())), "n_splits": 1, "splits": list(per_split)}
+    from scipy.stats import t as student
+
     keys = sorted(per_split)
     m = len(keys)
-    reps = np.stack([per_split[k]["replicates"] for k in keys], axis=1)  # (B, m)
-    u = np.random.default_rng(seed + 2).random(reps.shape)
-    idx = np.minimum((u * m).astype(int), m - 1)
-    mean_all = row_nanmean(reps)
-    d = mean_all + seed_scale(m) * (row_nanmean(np.take_along_axis(reps, idx, axis=1)) - mean_all)
-    diffs = [per_split[k]["diff"] for k in keys]
-    ok = np.isfinite(d)
+    diffs = np.array([per_split[k]["diff"] for k in keys], dtype=float)
     first = per_split[keys[0]]
-    return {
-        **{k: first[k] for k in ("fraction", "n_boot", "method")},
-        "seeds": first["seeds"], "n_seeds": first["n_seeds"], "splits": keys, "n_splits": m,
-        "diff": float(np.mean(diffs)) if all(x is not None for x in diffs) else None,
-        "per_split": {str(k): per_split[k]["diff"] for k in keys},
-        "ci95": percentile_ci(d), "p_a_better": float(np.mean(d[ok] > 0)) if ok.any() else None,
-        "training_variance": f"measured ({first['n_seeds']} seeds x {m} splits)",
-        "replicates": d, "permutation": None,
+    out = {
+        **{k: first[k] for k in ("fraction", "n_boot")},
+        "method": SPLITS_METHOD, "seeds": first["seeds"], "n_seeds": first["n_seeds"], "splits": keys,
+        "n_splits": m, "per_split": {str(k): per_split[k]["diff"] for k in keys},
+        "training_variance": f"measured ({first['n_seeds']} seeds x {m} splits)", "permutation": None,
     }  # fmt: skip
+    if not np.isfinite(diffs).all():
+        return {**out, "diff": None, "ci95": None, "p_a_better": None, "replicates": np.full(first["n_boot"], np.nan)}
+    mean, se = float(diffs.mean()), float(diffs.std(ddof=1) / np.sqrt(m))
+    q = float(student.ppf(0.975, m - 1))
+    rng = np.random.default_rng([seed, 7])
+    reps = mean + se * rng.standard_t(m - 1, size=first["n_boot"])
+    p_better = float(student.cdf(mean / se, m - 1)) if se > 0 else float(mean > 0)
+    return {**out, "diff": mean, "ci95": [mean - q * se, mean + q * se], "p_a_better": p_better, "replicates": reps}

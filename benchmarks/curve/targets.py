@@ -4,9 +4,12 @@ Each method's measured points (mean macro AP over seeds per fraction, against it
 monotone (isotonic, pool-adjacent-violators) curve: more labels never make the expected model worse, and the fit
 does not follow the noise between neighbouring points. The hours to reach a target are where that fit first reaches
 it, interpolated linearly in log hours between measured points; a target above the fit's last point is "not
-reached with this data" (nothing is extrapolated). The interval comes from the same replicates as the comparison
-(compare.Replicates: test images and seeds resampled): each replicate's fit gives its own hours; when more than
-2.5% of the replicates never reach the target, the upper end is "not reached".
+reached with this data" (nothing is extrapolated); a target the cheapest point already meets is reached "at or
+below" that point's hours. The interval comes from the same replicates as the comparison (compare.Replicates: test
+images and seeds resampled), centred on the estimate per point (AP's resamples are biased upwards with few
+positives); a target that is itself an estimate (the other method's full-data AP) is resampled with it. Each
+replicate's fit gives its own hours; when more than 2.5% of the replicates never reach the target, the upper end is
+"not reached".
 """
 
 from __future__ import annotations
@@ -50,17 +53,30 @@ def hours_to(target: float, hours: np.ndarray, ap: np.ndarray) -> float | None:
     return float(math.exp(math.log(x[i - 1]) + t * (math.log(x[i]) - math.log(x[i - 1]))))
 
 
-def hours_to_target(rep, method: str, hours: dict[float, float], target: float) -> dict:
-    """{target, hours, ci95 [lo, hi] (hi None = not reached), reached_share, method} for one method's curve."""
+def hours_to_target(
+    rep, method: str, hours: dict[float, float], target: float, target_reps: np.ndarray | None = None
+) -> dict:
+    """{target, hours, at_first_point, ci95 [lo, hi] (hi None = not reached), reached_share, method} for one
+    method's curve. target_reps (B,): the target's own replicates when it is itself an estimate (the other method's
+    full-data AP), so its uncertainty enters the interval."""
     fr = sorted(hours, key=lambda f: hours[f])
-    out = {"target": float(target), "hours": None, "ci95": None, "reached_share": 0.0, "method": METHOD}
+    out = {"target": float(target), "hours": None, "at_first_point": False, "ci95": None, "reached_share": 0.0,
+           "method": METHOD}  # fmt: skip
     if not fr:
         return out
     vals = [rep.curve_value(method, f) for f in fr]
     x = np.array([hours[f] for f in fr])
-    out["hours"] = hours_to(target, x, np.array([v[0] for v in vals]))
+    point = np.array([v[0] for v in vals])
+    out["hours"] = hours_to(target, x, point)
+    out["at_first_point"] = bool(out["hours"] is not None and out["hours"] <= x.min() * (1 + 1e-9))
     reps = np.stack([v[1] for v in vals], axis=1)  # (B, points)
-    hits = np.array([hours_to(target, x, row) if np.isfinite(row).all() else np.nan for row in reps], dtype=float)
+    # AP's resamples sit above the estimate when classes have few positives (significance.py): centre them on it
+    reps = reps - (np.nanmean(reps, axis=0) - point)[None, :]
+    tr = np.full(reps.shape[0], target) if target_reps is None else np.asarray(target_reps, dtype=float)
+    if target_reps is not None:
+        tr = tr - (np.nanmean(tr) - target)
+    hits = np.array([hours_to(t, x, row) if np.isfinite(row).all() and np.isfinite(t) else np.nan
+                     for t, row in zip(tr, reps)], dtype=float)  # fmt: skip
     reached = np.isfinite(hits)
     out["reached_share"] = float(reached.mean())
     if reached.any():

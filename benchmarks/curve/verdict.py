@@ -57,8 +57,11 @@ def _headline_line(head: dict | None, a: str, b: str) -> tuple[str | None, str]:
         seeds += f" x {head['n_splits']} splits"
     perm = head.get("permutation") or {}
     p = f", paired permutation p {fmt_p(perm['p_value'], perm['n_perm'])}" if perm.get("p_value") is not None else ""
+    band = head.get("band") or {}
+    simul = (f"; simultaneous band [{band['lo']:+.3f}, {band['hi']:+.3f}], which decides" if band.get("lo") is not None
+             else "")  # fmt: skip
     nums = (
-        f"{SHORT[a]} - {SHORT[b]} macro AP {_ci(head['diff'], head.get('ci95'))}, P({SHORT[a]} better) = "
+        f"{SHORT[a]} - {SHORT[b]} macro AP {_ci(head['diff'], head.get('ci95'))}{simul}, P({SHORT[a]} better) = "
         f"{head['p_a_better']:.2f}{p}, {seeds}"
     )
     frac = "all train images" if head["fraction"] == 1 else f"{head['fraction']:g} of the train images"
@@ -81,8 +84,9 @@ def _target_lines(htt: dict, usd: float | None) -> list[str]:
     lines = []
     for m, entries in htt.items():
         for e in entries:
-            what = (f"the full-data macro AP of {LABELS[e['of']]} ({e['target']:.3f})" if e.get("of")
-                    else f"macro AP {e['target']:g}")  # fmt: skip
+            full = e.get("of_fraction", 1.0) == 1.0
+            what = (f"the {'full-data' if full else 'headline'} macro AP of {LABELS[e['of']]} ({e['target']:.3f})"
+                    if e.get("of") else f"macro AP {e['target']:g}")  # fmt: skip
             if e["hours"] is None:
                 share = e.get("reached_share") or 0
                 lines.append(_cap(f"{LABELS[m]} does not reach {what} with this data (in {share:.0%} of the "
@@ -92,7 +96,8 @@ def _target_lines(htt: dict, usd: float | None) -> list[str]:
             rng = ""
             if ci:
                 rng = f" [95% CI {fmt_h(ci[0])}, " + (f"{fmt_h(ci[1])} h]" if ci[1] is not None else "not reached]")
-            lines.append(_cap(f"{LABELS[m]} reaches {what} at {fmt_h(e['hours'])} labeling hours{rng}"
+            at = "at or below" if e.get("at_first_point") else "at"  # the cheapest point already reaches it
+            lines.append(_cap(f"{LABELS[m]} reaches {what} {at} {fmt_h(e['hours'])} labeling hours{rng}"
                               f"{_money(e['hours'], usd)}."))  # fmt: skip
     return lines
 
@@ -127,7 +132,7 @@ def _rates_line(bands: dict, ranges: dict, nominal_states: set[str], box_rates: 
         parts = [f"{box_rates.get(n, 0):g} s per box: " + (f"{fmt_h(cross[n])} h" if cross[n] is not None else "none")
                  for n in ("boxes_cheap", "nominal", "boxes_dear") if n in box_rates]  # fmt: skip
         moves = " Where the lead changes, by box rate: " + "; ".join(parts) + "."
-    if not nominal_states - {"tie"} and not any(seqs.values()):
+    if not any(seqs.values()):
         return ("Nothing is ahead at any budget measured for both, so there is no budget answer for the labeling "
                 "rates to change."), info  # fmt: skip
     if survives:
@@ -141,7 +146,7 @@ def _rates_line(bands: dict, ranges: dict, nominal_states: set[str], box_rates: 
 
 
 def _flags(points: list[dict], fractions: set[float]) -> tuple[list[dict], list[dict]]:
-    keys = ("candidate", "method", "fraction", "seed")
+    keys = ("candidate", "method", "fraction", "seed", "split")
     under = [{k: p.get(k) for k in keys} for p in points if p.get("undertrained") and p["fraction"] in fractions]
     capped = [{k: p.get(k) for k in keys} for p in points if (p.get("recipe") or {}).get("capped")
               and p["fraction"] in fractions]  # fmt: skip
@@ -195,22 +200,27 @@ def verdict(points: list[dict], stats: dict, usd_per_hour: float | None = None) 
         how.append(f"Seeds and splits: {head['n_seeds']} seeds per budget; at full data {head['n_seeds']} seeds x "
                    f"{splits} splits (each split with its own test images), all resampled together.")  # fmt: skip
     how.append("Baseline claims: permutation tests at 5%, Holm-corrected; 'ahead' claims: a simultaneous 95% band "
-               "over every budget compared and the full-data difference.")  # fmt: skip
+               "over every budget compared and the full-data difference, and at full data the paired permutation "
+               "test on ranks must agree.")  # fmt: skip
     check = stats.get("self_check")
     if check:
         how.append(summary(check))
 
     nominal_states = set((bands.get("nominal") or {}).get("state") or []) | {head_state}
     rates_text, rate_range = _rates_line(bands, ranges, nominal_states, _box_rates(points))
+    if not any(rate_range["ahead_sequence"].values()) and head_state in ("a", "b"):
+        rates_text = ("No budget measured for both is decided along the curve, so there is no budget answer for the "
+                      "labeling rates to change; the full-data comparison does not depend on them.")  # fmt: skip
     change = [rates_text]
     cited = {p["fraction"] for p in points}
     under, capped = _flags(points, cited)
     if under:
-        who = ", ".join(f"{SHORT.get(u['method'], u['method'])} at {u['fraction']:g} (seed {u['seed']})" for u in under)
+        who = ", ".join(f"{SHORT.get(u['method'], u['method'])} at {u['fraction']:.3g} (seed {u['seed']}"
+                        + (f", split {u['split']})" if u.get("split") else ")") for u in under)  # fmt: skip
         change.append(f"Still improving at the last epoch (slope test), so possibly undertrained: {who}; the claims at "
                       "those budgets may understate them.")  # fmt: skip
     if capped:
-        who = ", ".join(f"{SHORT.get(c['method'], c['method'])} at {c['fraction']:g}" for c in capped)
+        who = ", ".join(sorted({f"{SHORT.get(c['method'], c['method'])} at {c['fraction']:.3g}" for c in capped}))
         change.append(f"Capped (fewer optimizer steps than the full run): {who}.")
     if check and check.get("detectable_difference") is None:
         change.append(f"More test images: with {check['n_test']} no realistic difference can be detected.")

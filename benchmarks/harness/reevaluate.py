@@ -67,8 +67,8 @@ def reevaluate(run_dir: Path, overrides: list[str] | None = None, echo=print) ->
             if entry.get("accuracy") and key.startswith(f"{name}/") and _is_headline(run_dir, key):
                 model["accuracy"] = entry["accuracy"]
     if missing:
-        echo(f"  {len(missing)} point(s) without stored scores ({SCORED}), left out: {', '.join(missing)}; "
-             "`clsdet bench CONFIG --resume` scores them again")  # fmt: skip
+        echo(f"  {len(missing)} point(s) without stored scores ({SCORED}) keep their earlier statistics: "
+             f"{', '.join(missing)}; `clsdet bench CONFIG --resume` scores them again")  # fmt: skip
     ctx.write_json("eval.json", ev)
     echo(f"  re-evaluated {redone} point(s) from stored scores ({m.bootstrap} resamples, {m.permutations} perms)")
     S.stage_curve(ctx)

@@ -169,7 +169,7 @@ def matched_fractions(ctx, inputs: dict, seed: int) -> dict[str, list[float]]:
             # reached before every train image is labelled, and close: a cheaper budget than its smallest possible
             # point (the minimum val set alone) is not a match
             if i < len(hours) - 1 and hours[i] <= h * (1 + MATCH_TOL):
-                extra.add(round(float(share[i]), 9))
+                extra.add(float(share[i]))  # exactly n / N: subset_size gives back n (no rounding up)
         out[name] = sorted(extra - set(ctx.cfg.curve.fractions))
     return out
 

@@ -262,10 +262,10 @@ def test_paired_bootstrap_hand_computed_two_images():
     r = paired_bootstrap_diff(sa, sb, y, th, th, n_boot=200, seed=0)
     assert r["macro_ap"]["diff"] == pytest.approx(0.5)  # 1 - 0.5
     assert r["macro_f1"]["diff"] == pytest.approx(1.0)  # a: tp 1 -> F1 1; b: fp 1, fn 1 -> F1 0
-    # resamples: {both images} -> AP diff 0.5; {positive twice} -> 1 - 1 = 0; {negative twice} -> undefined (dropped)
+    # resamples: {both images} -> AP diff 0.5; {positive twice} and {negative twice} -> undefined (no negative, no
+    # positive: a class needs both in a resample, as in the point estimate), dropped
     lo, hi = r["macro_ap"]["ci95"]
-    assert lo == pytest.approx(0.0) and hi == pytest.approx(0.5)
-    assert r["macro_ap"]["excludes_zero"] is False
+    assert lo == pytest.approx(0.5) and hi == pytest.approx(0.5)
     from benchmarks.curve.paired import as_rows
 
     rows = as_rows(r, 0.5, 2)

@@ -9,6 +9,7 @@ import pytest
 
 from benchmarks.config import load_config
 from benchmarks.curve.pricing import labeling_hours
+from benchmarks.curve.subsets import subset_size
 from benchmarks.harness import stages as S
 from benchmarks.harness.run import StageLog
 from benchmarks.harness.training import MATCH_TOL, MIN_VAL, plan_jobs, plan_rates
@@ -50,6 +51,10 @@ def test_both_methods_are_measured_at_the_same_hours(demo, tmp_path):
     for c, d in matched:
         # the same hours: the detector labels far fewer images than the classifier
         assert specs[d]["n_images"] < specs[c]["n_images"]
+    # a matched fraction gives back exactly the planned number of images (no rounding up to one more)
+    for key, spec in specs.items():
+        frac, n_train = spec["fraction"], len(spec["train"])
+        assert subset_size(frac, round(n_train / frac)) == n_train, key
     # below the full data, each point labels its share of the val split (at least MIN_VAL images) and pays for it
     small = min(specs.values(), key=lambda s: s["n_images"])
     assert MIN_VAL <= len(small["val"]) < len(specs["classifier/f1-s0"]["val"])

@@ -119,7 +119,9 @@ def test_undertrained_and_capped_points_are_named():
     v, _ = _run([0.05, 0.1, 0.2], [2] * 3, [0.05, 0.1, 0.2], [2] * 3, flags=flags)
     assert "possibly undertrained: CVAT boxes at 0.25 (seed 0)" in v["what_would_change"]
     assert "Capped (fewer optimizer steps than the full run): CVAT boxes at 0.25" in v["what_would_change"]
-    assert v["undertrained"] == [{"candidate": "yolo11n", "method": "cvat_boxes", "fraction": 0.25, "seed": 0}]
+    assert v["undertrained"] == [
+        {"candidate": "yolo11n", "method": "cvat_boxes", "fraction": 0.25, "seed": 0, "split": None}
+    ]
 
 
 def test_how_sure_section_reports_measured_error_rates():
