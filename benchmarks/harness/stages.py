@@ -203,7 +203,7 @@ def stage_size(ctx: Context) -> None:
     ctx.write_json("size.json", out)
 
 
-def stage_latency(ctx: Context) -> None:
+def stage_latency(ctx: Context) -> str | None:
     test = ctx.split["test"] or ctx.split["val"]
     encoded = [Path(p).read_bytes() for p in ctx.paths(test[:LATENCY_IMAGES])]
     # kept in the run folder: `clsdet latency RUN_DIR` on another machine times the same encoded bytes
@@ -231,6 +231,11 @@ def stage_latency(ctx: Context) -> None:
         predictors={c.name: ctx.predictor(c.name) for c in ctx.cfg.candidates},
     )
     ctx.write_json("latency.json", records)
+    failed = [r for r in records if r.get("status") not in ("ok", None)]
+    if failed:
+        which = sorted({f"{r.get('model')} {r.get('device')} {r.get('backend') or ''}".strip() for r in failed})
+        return f"done, {len(failed)} of {len(records)} latency record(s) failed ({'; '.join(which[:4])}; see report)"
+    return None
 
 
 def stage_labeling(ctx: Context) -> None:

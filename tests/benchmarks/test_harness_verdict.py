@@ -116,3 +116,20 @@ def test_extra_splits_train_on_their_own_split_and_enter_the_headline_comparison
     assert v["models"]["classifier"]["beats_baseline"] is True
     # the budget points of the extra splits are not curve points: the paired table is the run's own split only
     assert {r["seed"] for r in json.loads((run / "curve.json").read_text())["paired"]} == {0, 1}
+
+
+def test_a_failed_latency_cell_shows_in_the_stage_line(fake, tmp_path, monkeypatch):
+    """A model that cannot be timed is a recorded failure (the report still comes out), and the stage's console
+    line says so instead of a plain 'done'."""
+
+    def broken(self, batch):
+        raise RuntimeError("this model cannot run a forward pass here")
+
+    cfg = FP.make_bench(tmp_path, FP.random_labels(24), fractions=(1.0,))
+    monkeypatch.setattr(FP.FakePredictor, "forward", broken)
+    lines: list[str] = []
+    run = run_bench(cfg, tmp_path / "runs", devices=["cpu"], echo=lines.append)
+    stage = [line for line in lines if "] latency: " in line][-1]
+    assert "latency: done, " in stage and "failed" in stage, stage
+    assert json.loads((run / "stages.json").read_text())["stages"]["latency"]["status"] == "done"
+    assert (run / "report.md").is_file()
