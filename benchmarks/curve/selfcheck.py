@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 
 import numpy as np
 
@@ -97,7 +98,8 @@ def self_check(
     prev = np.where(labelled > 0, support / np.maximum(labelled, 1), np.nan)
     target_ap = np.full(n_cls, 0.7)
     if observed_ap:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a class no model could be scored on: all NaN
             obs = np.nanmean(np.array([np.asarray(v, dtype=float) for v in observed_ap.values()]), axis=0)
         # a perfect or near-perfect model leaves nothing to simulate (AP 1 has no interval): 0.95 at most
         target_ap = np.minimum(np.where(np.isfinite(obs), obs, target_ap), 0.95)

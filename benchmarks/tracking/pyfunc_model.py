@@ -72,7 +72,9 @@ def _image_files(df: pd.DataFrame, tmp: Path) -> tuple[list[str], list[str]]:
         if _present(data) and len(data):
             try:
                 fmt = Image.open(io.BytesIO(bytes(data))).format or "png"
-            except (UnidentifiedImageError, OSError) as exc:
+            # ImportError: once Ultralytics has wrapped PIL.Image.open, bytes PIL cannot identify end in its attempt
+            # to import pi_heif for HEIF (classifier/data.py says more)
+            except (UnidentifiedImageError, OSError, ImportError) as exc:
                 raise ValueError(f"row {i}: `{IMAGE}` is not an encoded image this model can read ({exc})") from None
             f = tmp / f"row{i:06d}.{fmt.lower()}"
             f.write_bytes(bytes(data))
