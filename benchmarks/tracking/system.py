@@ -36,6 +36,9 @@ def training_metrics(run_id: str | None, tracking_uri: str | None):
         from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
         from mlflow.tracking import MlflowClient
 
+        # its INFO lines ("Started monitoring", "Skip logging GPU metrics") on every job would crowd the progress
+        logging.getLogger("mlflow.system_metrics").setLevel(logging.WARNING)
+
         # resume_logging: a resumed job's samples continue the run's steps instead of repeating 0, 1, ...
         monitor = SystemMetricsMonitor(
             run_id, sampling_interval=SAMPLING_S, resume_logging=True, tracking_uri=tracking_uri
