@@ -20,6 +20,9 @@ DERIVATION = (
 )
 
 
+TOL = 0.02  # hours this close to the compared range are part of it (two points priced 0.0559 and 0.0561 h meet)
+
+
 def fmt_h(h: float) -> str:
     return f"{h:.2g}" if h < 10 else f"{h:.0f}"
 
@@ -80,9 +83,9 @@ def curve_sentence(band: dict | None, ranges: dict, a: str = "cvat_boxes", b: st
         body = "; ".join(parts)
     text = f"Where both were measured ({fmt_h(lo)} to {fmt_h(hi)} labeling hours): {body}."
     below = [f"below {fmt_h(lo)} h only {LABELS[m]} was measured (from {fmt_h(r[0])} h)"
-             for m, r in have.items() if r[0] < lo - 1e-12]  # fmt: skip
+             for m, r in have.items() if r[0] < lo * (1 - TOL)]  # fmt: skip
     above = [f"above {fmt_h(hi)} h only {LABELS[m]} was measured (to {fmt_h(r[1])} h)"
-             for m, r in have.items() if r[1] > hi + 1e-12]  # fmt: skip
+             for m, r in have.items() if r[1] > hi * (1 + TOL)]  # fmt: skip
     if below or above:
         more = "; ".join(below + above)
         text += " " + more[0].upper() + more[1:] + "."

@@ -41,9 +41,10 @@ def _baseline_lines(baseline: dict) -> tuple[list[str], list[str]]:
         )
         if t.get("beats"):
             beating.append(cand)
-            lines.append(f"{label} beats a random ranking ({nums}).")
+            lines.append(_cap(f"{label} beats a random ranking ({nums})."))
         else:
-            lines.append(f"{label} does not beat a random ranking ({nums}): its scores are no better than chance here.")
+            lines.append(_cap(f"{label} does not beat a random ranking ({nums}): its scores are no better than chance "
+                              "here."))  # fmt: skip
     return lines, beating
 
 
