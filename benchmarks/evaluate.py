@@ -185,12 +185,10 @@ def bootstrap_macro(
     return row_nanmean(ap), row_nanmean(f1)
 
 
-def _ci95(values: np.ndarray):
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return None
-    lo, hi = np.percentile(values, [2.5, 97.5])
-    return [float(lo), float(hi)]
+def macro_ap_under_counts(scores: np.ndarray, targets: np.ndarray, keep: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Macro AP over the `keep` classes under each row of counts: (B,), NaN where no class is defined."""
+    ap, _ = per_class_under_counts(scores, targets, np.zeros_like(scores, dtype=bool), counts, keep)
+    return row_nanmean(ap)
 
 
 def evaluate(

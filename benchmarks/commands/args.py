@@ -36,3 +36,9 @@ def device(text: str) -> str:
     if not is_device_name(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a device; use {', '.join(DEVICE_KINDS)} or cuda:N (cuda:1)")
     return text
+
+
+def add_set(p, note: str = "") -> None:
+    """The repeatable `--set KEY=VALUE` config override, the same for every command that loads a config."""
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help=f"{note}override a config value, e.g. --set classifier.epochs=5 (repeatable)")  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.commands.args import device
+from benchmarks.commands.args import add_set, device
 
 EXIT_CODES = (
     "exit codes: 0 the run finished (and every check asked for passed); 1 a check asked for failed (--strict, "
@@ -27,14 +27,7 @@ def _common(p) -> None:
     )
     p.add_argument("--out", help="runs folder (default: results/runs)")
     p.add_argument("--resume", action="store_true", help="continue the newest unfinished run of this config")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set classifier.epochs=5 (repeatable)",
-    )
+    add_set(p)
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI or results/mlflow.db)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores available)")
 

@@ -3,6 +3,8 @@ dataclasses, or one config file resolved (profile and --set applied, defaults fi
 
 from __future__ import annotations
 
+from benchmarks.commands.args import add_set
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -21,14 +23,7 @@ def register(sub) -> None:
         "saves it in config.resolved.yaml, and exit",
     )
     p.add_argument("--profile", help="with --resolved: a profile defined in the config (quick, full)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="with --resolved: override a config value, e.g. --set classifier.epochs=5 (repeatable)",
-    )
+    add_set(p, "with --resolved: ")
     p.set_defaults(func=config_cmd)
 
 

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from benchmarks.evaluate import per_class_under_counts
+from benchmarks.evaluate import macro_ap_under_counts as _macro
 from benchmarks.significance import paired_permutation_test, percentile_ci, row_nanmean, sup_t_band
 
 METHOD = (
@@ -53,13 +53,6 @@ def seed_scale(k: int) -> float:
     from scipy.stats import norm, t
 
     return float(t.ppf(0.975, k - 1) / norm.ppf(0.975) * math.sqrt(k / (k - 1)))
-
-
-def _macro(scores: np.ndarray, targets: np.ndarray, keep: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Macro AP under each row of counts (B,), over the `keep` classes."""
-    dummy = np.zeros_like(scores, dtype=bool)  # decisions: F1 is not used here
-    ap, _ = per_class_under_counts(scores, targets, dummy, counts, keep)
-    return row_nanmean(ap)
 
 
 class Replicates:

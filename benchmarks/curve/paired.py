@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.evaluate import _as_arrays, _ci95, per_class_under_counts, resample_counts, row_nanmean
+from benchmarks.evaluate import _as_arrays, per_class_under_counts, resample_counts, row_nanmean
+from benchmarks.significance import percentile_ci
 
 METHOD = (
     "paired percentile bootstrap: test images resampled with replacement, the same resample for both models; "
@@ -50,7 +51,7 @@ def paired_bootstrap_diff(
     for m, name in enumerate(("macro_ap", "macro_f1")):
         point = row_nanmean(pa[m]) - row_nanmean(pb[m])
         diff = float(point[0]) if np.isfinite(point[0]) else None
-        ci = _ci95(row_nanmean(ba[m]) - row_nanmean(bb[m])) if n and n_boot > 0 else None
+        ci = percentile_ci(row_nanmean(ba[m]) - row_nanmean(bb[m])) if n and n_boot > 0 else None
         out[name] = {"diff": diff, "ci95": ci, "excludes_zero": None if ci is None else bool(ci[0] > 0 or ci[1] < 0)}
     return out
 

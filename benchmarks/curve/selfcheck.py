@@ -25,14 +25,14 @@ import warnings
 
 import numpy as np
 
-from benchmarks.evaluate import per_class_under_counts, resample_counts
+from benchmarks.evaluate import macro_ap_under_counts as _macro
+from benchmarks.evaluate import resample_counts
 from benchmarks.significance import (
     ALPHA,
     basic_logit_ci,
     paired_permutation_test,
     percentile_ci,
     permutation_test,
-    row_nanmean,
 )
 
 DELTAS = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4)
@@ -61,11 +61,6 @@ def mu_for_ap(ap: float, prevalence: float) -> float:
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if population_ap(mid, prevalence) < ap else (lo, mid)
     return (lo + hi) / 2
-
-
-def _macro(scores, y, keep, counts):
-    ap, _ = per_class_under_counts(scores, y, np.zeros_like(scores, dtype=bool), counts, keep)
-    return row_nanmean(ap)
 
 
 def _ahead(a, b, y, keep, counts, n_perm, seed, alpha) -> str:
