@@ -86,6 +86,7 @@ def budget_figure(points: list[dict], labeling_usd_per_hour: float | None = None
     fig = Figure(figsize=(10.5, 4.4), dpi=DPI, layout="constrained")
     ax_h, ax_n = fig.subplots(1, 2, sharey=True)
     methods_seen: dict[str, int] = defaultdict(int)
+    capped_labelled = False  # one legend entry for the hollow markers, whichever series has the first
     spreads = set()
     for (cand, method), pts in sorted(series.items(), key=lambda kv: kv[0][1]):
         i = methods_seen[method]
@@ -102,7 +103,8 @@ def budget_figure(points: list[dict], labeling_usd_per_hour: float | None = None
             ax.plot(xs, ys, color=color, lw=1.8, label=label if ax is ax_h else None)
             for capped in (False, True):  # hollow: a capped point (fewer optimizer steps than the full run)
                 qs = [q for q in pts if q[x] and q["capped"] == capped]
-                first = capped and qs and ax is ax_h and i == 0
+                first = bool(capped and qs and ax is ax_h and not capped_labelled)
+                capped_labelled = capped_labelled or first
                 ax.scatter([q[x] for q in qs], [q["ap"] for q in qs], s=22, zorder=3, lw=1.0 if capped else 0.5,
                            color="white" if capped else color, edgecolor=color if capped else "white",
                            label="capped point (hollow)" if first else None)  # fmt: skip
