@@ -407,6 +407,17 @@ def load_config(path: str | Path, profile: str | None = None, overrides: list[st
     return cfg
 
 
+def with_overrides(cfg: BenchConfig, overrides: list[str]) -> BenchConfig:
+    """A new config: `cfg` (resolved, devices included) with `--set`-style overrides merged in and checked again
+    (the time budget's cuts, benchmarks/harness/budget.py)."""
+    data = cfg.to_dict()
+    for o in overrides:
+        data = deep_merge(data, parse_override(o))
+    new = _build(BenchConfig, data, "", cfg._file)
+    _check(new, cfg._file)
+    return new
+
+
 def _check(cfg: BenchConfig, file: str) -> None:
     from benchmarks.candidates import NAME_RE
 

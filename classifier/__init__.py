@@ -58,4 +58,22 @@ def estimate_params(cfg: ClassifierConfig) -> int | None:
     return info(cfg.backbone).get("params")
 
 
-__all__ = ["CONFIG", "ClassifierConfig", "ConfigError", "estimate_params", "fit", "list_backbones", "load", "train"]
+def time_steps(cfg, n_classes: int, batch: int, device: str = "cpu", steps: int = 3) -> dict:
+    """A few timed optimizer steps and forwards at the config's input size (the run plan's measure of this
+    machine; classifier/steptime.py)."""
+    from classifier.steptime import time_steps as _time_steps
+
+    return _time_steps(cfg, n_classes, batch, device=device, steps=steps)
+
+
+__all__ = [
+    "CONFIG",
+    "ClassifierConfig",
+    "ConfigError",
+    "estimate_params",
+    "fit",
+    "list_backbones",
+    "load",
+    "time_steps",
+    "train",
+]

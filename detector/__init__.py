@@ -58,6 +58,14 @@ def estimate_params(cfg: DetectorConfig) -> int | None:
     return get_spec(cfg.model).params
 
 
+def time_steps(cfg, n_classes: int, batch: int, device: str = "cpu", steps: int = 3) -> dict:
+    """A few timed optimizer steps and forwards at the config's input size (the run plan's measure of this
+    machine; detector/steptime.py)."""
+    from detector.steptime import time_steps as _time_steps
+
+    return _time_steps(cfg, n_classes, batch, device=device, steps=steps)
+
+
 __all__ = [
     "CONFIG",
     "ConfigError",
@@ -69,5 +77,6 @@ __all__ = [
     "fit",
     "list_models",
     "load",
+    "time_steps",
     "train",
 ]

@@ -103,6 +103,19 @@ def register(sub) -> None:
     )
     _executor_args(p)
     p.add_argument(
+        "--plan",
+        action="store_true",
+        help="print the jobs the run would train with each one's duration estimated on this machine (a few timed "
+        "steps per model), write plan.json, and stop: nothing is trained or logged; `--resume` later continues it",
+    )
+    p.add_argument(
+        "--time-budget",
+        metavar="DURATION",
+        help="fit the run into this wall time before it starts (e.g. 20m, 1h30m): fewer repeats, curve points, "
+        "epochs (down to half), input size (as far as the objects allow), latency cells, in that order; what "
+        "changed and what it weakens is printed and recorded in results.json",
+    )
+    p.add_argument(
         "--log-models",
         action="store_true",
         help="also log each candidate into MLflow: its weights and an mlflow.pyfunc model to register and serve "
@@ -200,6 +213,11 @@ def bench_cmd(args) -> int:
     opts = executor_options(args)  # before any stage runs: a wrong flag or a missing Ray fails now
     cfg = load_bench_config(args)
     only = getattr(args, "only_candidate", None)
+    budget = None
+    if args.time_budget is not None:
+        from benchmarks.harness.budget import parse_duration
+
+        budget = parse_duration(args.time_budget)  # a bad duration fails now, before a run folder exists
     run_dir = run_bench(
         cfg,
         Path(args.out) if args.out else DEFAULT_RUNS,
@@ -208,7 +226,13 @@ def bench_cmd(args) -> int:
         only_candidates=only,
         executor=getattr(args, "executor", "local"),
         executor_options=opts,
+        time_budget=budget,
+        plan_only=args.plan,
     )
+    if args.plan:
+        print(f"\nplan only: nothing trained. The plan: {run_dir / 'plan.json'}; `clsdet bench {args.config} ... "
+              "--resume` (the same flags) trains it in this folder")  # fmt: skip
+        return 0
     from benchmarks.record import load_results
     from benchmarks.report.checks import run_checks
     from benchmarks.report.console import headline_text

@@ -28,6 +28,7 @@ def _history(artifact: Path) -> list[dict]:
 def assemble_results(ctx) -> dict:
     from benchmarks.data.build import disagreements
     from benchmarks.data.split import split_counts
+    from benchmarks.harness.plan import plan_record
     from benchmarks.measure.machine import commit_info, machine_info
     from benchmarks.record import SCHEMA_VERSION
 
@@ -92,6 +93,7 @@ def assemble_results(ctx) -> dict:
         "labeling": _read(run_dir, "labeling.json", {}),
         "curve": _read(run_dir, "curve.json"),
         "stages": ctx.log.stages,
+        "plan": plan_record(run_dir, ctx.log.stages),  # the run plan with estimate against actual per job
         "executor": _read(run_dir, "executor.json"),  # which executor and worker processes ran the training jobs
         "errors": [r for r in latency if r.get("status") not in ("ok", None)],
     }

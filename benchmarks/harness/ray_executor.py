@@ -214,7 +214,7 @@ def run_ray(
             f"  ray: {len(todo)} job(s) on {len(nodes)} node(s) ({res.get('CPU', 0):g} CPU, {gpus:g} GPU), "
             f"{cpus} CPU per job"
         )
-        progress = JobProgress(len(todo), echo)
+        progress = JobProgress(len(todo), echo, run_dir, todo)  # parallel jobs: the ETA is an upper bound
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
             job = pending.pop(ref)

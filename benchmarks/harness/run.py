@@ -26,6 +26,7 @@ from benchmarks.record import DiskFullError, disk_full_error, is_disk_full, utc_
 STAGES = (
     "data",
     "split",
+    "plan",
     "train",
     "evaluate",
     "size",
@@ -146,9 +147,13 @@ def run_bench(
     executor: str = "local",
     executor_options: dict | None = None,
     only_candidates: list[str] | None = None,
+    time_budget: float | None = None,
+    plan_only: bool = False,
 ) -> Path:
     """Run the benchmark's stages (or just `only`, in order); returns the run folder. `only_candidates`: train only
-    these candidates' jobs in the resumed run, the others' finished jobs are reused (they must exist)."""
+    these candidates' jobs in the resumed run, the others' finished jobs are reused (they must exist).
+    `time_budget` (seconds): the plan stage fits the settings into it; `plan_only`: stop after the plan (nothing
+    trained, nothing logged to MLflow; `--resume` later reuses the folder's data, split and plan)."""
     if devices:
         from benchmarks.measure.devices import check_present
 
@@ -162,12 +167,15 @@ def run_bench(
 
     for name in only_candidates or []:
         cfg.candidate(name)  # an unknown name fails now, listing the candidates, before a run folder exists
+    if plan_only:
+        only = ["data", "split", "plan"]
     unknown = sorted(set(only or []) - set(STAGES))
     if unknown:
         raise ValueError(f"unknown stage(s) {unknown}; stages: {', '.join(STAGES)}")
     # before anything is written: a read-only place fails now with one line, not as a traceback half-way
     check_writable(runs_dir, "the runs folder", "choose another with --out, or fix its permissions")
-    check_store_writable(cfg)
+    if not plan_only:
+        check_store_writable(cfg)
     key, dkey = config_key(cfg), data_key(cfg)
     run_dir = find_resumable(runs_dir, dkey) if resume else None
     if run_dir is None:
@@ -178,10 +186,33 @@ def run_bench(
         check_writable(run_dir, "the run folder to resume", "fix its permissions, or run without --resume")
         echo(f"resuming {run_dir}")
     with hold_run_folder(run_dir):  # a second bench on this folder (two --resume) fails instead of training into it
-        return _run_stages(cfg, run_dir, key, dkey, only, echo, executor, executor_options, only_candidates)
+        return _run_stages(cfg, run_dir, key, dkey, only, _logged(echo, run_dir), executor, executor_options,
+                           only_candidates, time_budget, plan_only)  # fmt: skip
 
 
-def _run_stages(cfg, run_dir, key, dkey, only, echo, executor, executor_options, only_candidates) -> Path:
+RUN_LOG = "bench.log"  # in the run folder: the harness's progress lines (stages, plan, jobs, run ETA), timestamped
+
+
+def _logged(echo: Callable[[str], None], run_dir: Path) -> Callable[[str], None]:
+    """`echo`, and each line appended to the run's log with the time (the epoch lines of the pipelines go to the
+    terminal only)."""
+    log = Path(run_dir) / RUN_LOG
+
+    def out(line: str) -> None:
+        echo(line)
+        try:
+            with log.open("a") as f:
+                f.write(f"{utc_now()} {line}\n")
+        except OSError:
+            pass  # the log is a convenience: a full disk is reported by the stage that writes results
+
+    return out
+
+
+def _run_stages(cfg, run_dir, key, dkey, only, echo, executor, executor_options, only_candidates, time_budget=None,
+                plan_only=False) -> Path:  # fmt: skip
+    import contextlib
+
     from benchmarks.harness import stages as S  # noqa: N812  (the stage functions)
 
     save_resolved(cfg, run_dir / "config.resolved.yaml")
@@ -194,12 +225,15 @@ def _run_stages(cfg, run_dir, key, dkey, only, echo, executor, executor_options,
         cfg=cfg, run_dir=run_dir, log=log, echo=echo, executor=executor, executor_options=executor_options or {}
     )
     ctx.only_candidates = list(only_candidates or [])
+    ctx.time_budget = time_budget
     todo = [s for s in STAGES if not only or s in only]
     progress = Progress(len(todo), echo)
-    with S.tracking(ctx):
+    # --plan logs nothing to MLflow: no run is started for a benchmark that trains nothing
+    with contextlib.nullcontext() if plan_only else S.tracking(ctx):
         for name in todo:
-            # data is re-read every time (cheap, hash-cached): a changed manifest invalidates what follows
-            if log.done(name) and name != "data":
+            # data is re-read every time (cheap, hash-cached): a changed manifest invalidates what follows; the plan
+            # is re-applied every time (a resumed run under a time budget gets the same cuts again)
+            if log.done(name) and name not in ("data", "plan"):
                 progress.start(name)
                 progress.end(name, time.perf_counter(), "kept from the earlier run")
                 continue

@@ -35,6 +35,9 @@ class Context:
     _split: dict | None = None
     mlflow_runs: dict = field(default_factory=dict)  # "parent" and one per candidate / curve point -> run id
     _predictors: dict = field(default_factory=dict)  # candidate -> loaded headline predictor (see predictor())
+    time_budget: float | None = None  # seconds (--time-budget): the plan stage fits the config into it
+    dry_run: bool = False  # plan_jobs describes the jobs without writing them (the plan's estimates)
+    planned: dict = field(default_factory=dict)  # job key -> its size, filled by a dry run
 
     @property
     def manifest(self) -> Manifest:
@@ -144,6 +147,12 @@ def stage_split(ctx: Context) -> None:
     save_split(split, ctx.run_dir / "split.json", ctx.cfg.split, by)
     ctx._split = split
     ctx.echo(f"  {split_counts(split)} (seed {ctx.cfg.split.seed}, stratified by `{by}`)")
+
+
+def stage_plan(ctx: Context) -> None:
+    from benchmarks.harness.plan import stage_plan as run
+
+    run(ctx)
 
 
 def stage_train(ctx: Context) -> None:

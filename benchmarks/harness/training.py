@@ -182,7 +182,8 @@ def _configured(ctx, n: int) -> list[float]:
 
 
 def plan_jobs(ctx) -> list[Job]:
-    """Write every job's inputs (job.json) and return the jobs, headline jobs first."""
+    """Write every job's inputs (job.json) and return the jobs, headline jobs first (with `ctx.dry_run`, write nothing
+    and put each job's size in `ctx.planned`)."""
     from benchmarks.candidates import curve_candidates
 
     cfg = ctx.cfg
@@ -259,6 +260,10 @@ def _write(ctx, job: Job, c, ids: list[str], val: list[str], train: list[str]) -
     # the curve seed offsets the candidate's own training seed: with the default seeds [0], the headline trains with
     # exactly the configured seed; every other seed is a different initialisation and data order
     rec["train_seed"] = base.seed + job.seed
+    if getattr(ctx, "dry_run", False):  # the run plan (harness/plan.py): what the job would be, nothing written
+        ctx.planned[job.key] = {"n_images": len(ids), "n_val": len(val), "epochs": rec["epochs"],
+                                "imgsz": int(base.imgsz), "batch": int(base.batch)}  # fmt: skip
+        return
     config = c.with_config(epochs=rec["epochs"], seed=rec["train_seed"]).config.to_dict()
     train_samples = samples(ctx, c.pipeline, ids)
     tracking = {}  # where to log, not an input: write_job leaves it out when it compares specs

@@ -13,6 +13,7 @@ from benchmarks.report import common as C  # noqa: N812
 from benchmarks.report import latency_variants as LV  # noqa: N812
 from benchmarks.report import tables as T  # noqa: N812
 from benchmarks.report.curve_blocks import verdict_blocks
+from benchmarks.report.plan_blocks import plan_blocks
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def build(results: dict, plots: dict[str, Path | str]) -> list[tuple]:
         ),
         ("plot", "training_curves", plots.get("training_curves"), "Loss and validation metrics per epoch."),
     ]
-    for part in (_latency_blocks, _method_blocks, _status_blocks):
+    for part in (_latency_blocks, _method_blocks, plan_blocks, _status_blocks):
         b += _guard(part, results, default=[("p", C.na(f"{part.__name__.strip('_')}: could not render"))])
     return b
 

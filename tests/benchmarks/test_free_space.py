@@ -42,7 +42,7 @@ def test_too_little_free_space_for_the_models_is_said_before_training_and_the_ru
     assert (
         f"but only 1.0 GB is free on the disk of {run}: free space on that disk, or point --out at a larger disk" in out
     )
-    assert out.index("expected to take about") < out.index("[3/11] train: done")  # before the jobs, not after
+    assert out.index("expected to take about") < out.index("[4/12] train: done")  # before the jobs, not after
     assert (run / "results.json").is_file()
 
 
