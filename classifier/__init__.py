@@ -6,7 +6,7 @@ Public API: CONFIG (ClassifierConfig), fit, train, load, list_backbones. Importi
 
 from __future__ import annotations
 
-from classifier.backbones import list_backbones
+from classifier.backbones import list_backbones, starting_weights
 from classifier.config import ClassifierConfig, ConfigError
 
 
@@ -58,4 +58,14 @@ def estimate_params(cfg: ClassifierConfig) -> int | None:
     return info(cfg.backbone).get("params")
 
 
-__all__ = ["CONFIG", "ClassifierConfig", "ConfigError", "estimate_params", "fit", "list_backbones", "load", "train"]
+__all__ = [
+    "CONFIG",
+    "ClassifierConfig",
+    "ConfigError",
+    "estimate_params",
+    "fit",
+    "list_backbones",
+    "load",
+    "starting_weights",
+    "train",
+]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from detector.config import ConfigError, DetectorConfig
 from detector.dataset import ViewImage, build_dataset_view
-from detector.models import list_models
+from detector.models import list_models, starting_weights
 
 
 def train(*args, **kwargs):
@@ -69,5 +69,6 @@ __all__ = [
     "fit",
     "list_models",
     "load",
+    "starting_weights",
     "train",
 ]
