@@ -211,7 +211,8 @@ def starting_weights(cfg: dict) -> dict:
         w = default_weights(name)
         if w is not None:
             file_name, folder = imagenet_weights_file(name)
-            out.update({"file": file_name, "folder": str(folder), "url": w.url})
+            out.update({"file": file_name, "folder": str(folder), "url": w.url,
+                        "folder_rule": "$TORCH_HOME/hub/checkpoints of the machine that trains"})  # fmt: skip
     except (BackboneError, ImportError, ValueError) as exc:  # an unknown name in an old record: say so, no path
         out["error"] = str(exc)
     return out

@@ -215,7 +215,8 @@ def starting_weights(cfg: dict) -> dict:
     out = {"scratch": cfg.get("weights", "none") == "none", "set": ["weights: pretrained"], "file": f"{model}.pt",
            "folder": None, "url": "https://github.com/ultralytics/assets/releases"}  # fmt: skip
     try:
-        out.update({"file": get_spec(model).weights_file, "folder": str(weights_cache_dirs()[0])})
+        out.update({"file": get_spec(model).weights_file, "folder": str(weights_cache_dirs()[0]),
+                    "folder_rule": "$CLSDET_CACHE_DIR/weights, default the repository's .cache/weights"})  # fmt: skip
     except (ModelNameError, OSError) as exc:  # no Ultralytics installed here, or a name it no longer ships
         out["error"] = str(exc)
     return out

@@ -101,9 +101,10 @@ def from_scratch(candidates: list[dict], demo: bool) -> list[dict]:
         fix = f"Set `{'` and `'.join(hint['set'])}` in {_where(c, multi[c['pipeline']])} of the config"
         if hint.get("file") and hint.get("folder"):
             path = f"{hint['folder'].rstrip('/')}/{hint['file']}"
-            fix += (f"; offline, the file it reads is {path} (download {hint['file']}"
-                    + (f" from {hint['url']}" if hint.get("url") else "") + " on a machine with internet and copy it "
-                    "there).")  # fmt: skip
+            src = f" from {hint['url']}" if hint.get("url") else ""
+            rule = f" (the folder is {hint['folder_rule']})" if hint.get("folder_rule") else ""
+            fix += (f"; offline, the file it reads is {path}: download {hint['file']}{src} on a machine with internet "
+                    f"and copy it there{rule}.")  # fmt: skip
         else:
             fix += f" ({hint.get('error') or 'no pretrained weights are known for this model'})."
         out.append(_warning("from_scratch", c["name"], text, fix, "info" if demo else "warning"))

@@ -11,7 +11,14 @@ from benchmarks.curve.warnings import after_training
 
 def settings_warnings(results: dict) -> list[dict]:
     stored = results.get("warnings")
-    return stored if isinstance(stored, list) else after_training(results)
+    if isinstance(stored, list):
+        return stored
+    try:
+        return after_training(results)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a record too old or partial: say so, render on
+        return [{"kind": "not_computed", "level": "info", "model": None,
+                 "text": f"The settings warnings could not be computed from this results.json ({exc!r}).",
+                 "fix": "`clsdet evaluate RUN_DIR` rewrites the record with them."}]  # fmt: skip
 
 
 def shown_verdict(results: dict) -> dict:

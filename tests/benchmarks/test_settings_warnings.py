@@ -203,3 +203,14 @@ def test_a_run_records_its_warnings_and_names_them_in_the_verdict(fake, tmp_path
         assert v["answer"].count("learned nothing here") == 2
     assert "object_sizes" in results["data"]
     assert "### Settings that decide the answer" in (run / "report.md").read_text()
+
+
+def test_a_record_the_warnings_cannot_read_still_renders_with_a_note():
+    from benchmarks.report.settings import settings_blocks
+
+    bad = {"models": {"a": {"pipeline": "detector", "config": {}}},
+           "data": {"object_sizes": {"imgsz": {"a": "big"}, "min_box_px": 12,
+                                     "per_class": {"c": {"median_box_px_at": {"a": 1.0}}}}}}  # fmt: skip
+    blocks = settings_blocks(bad)
+    assert blocks[0] == ("h3", "Settings that decide the answer")
+    assert "could not be computed" in blocks[-1][1][0] and "clsdet evaluate" in blocks[-1][1][0]
