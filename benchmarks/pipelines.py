@@ -5,6 +5,8 @@ A pipeline is a package (classifier/, detector/) exposing the same small API:
     CONFIG                      its typed config class (a dataclass with `to_dict()`)
     fit(train, val, classes, cfg, out_dir, *, progress, tracking_uri, mlflow_run_id, resume) -> artifact folder
     load(artifact_dir, device) -> a Predictor (below)
+    starting_weights(config dict) -> {scratch, set, file, folder, ...}   optional: how a candidate starts and where
+                                its pretrained weights are read offline (benchmarks/curve/warnings.py)
 
 `train`/`val` are lists of plain samples (`Sample`), so a training job needs nothing but files and can run in
 another process or on another machine. Shared code loops over `PIPELINES` and candidates and never asks which

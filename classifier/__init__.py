@@ -6,7 +6,7 @@ Public API: CONFIG (ClassifierConfig), fit, train, load, list_backbones. Importi
 
 from __future__ import annotations
 
-from classifier.backbones import list_backbones
+from classifier.backbones import list_backbones, starting_weights
 from classifier.config import ClassifierConfig, ConfigError
 
 
@@ -75,5 +75,6 @@ __all__ = [
     "list_backbones",
     "load",
     "time_steps",
+    "starting_weights",
     "train",
 ]

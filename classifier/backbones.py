@@ -198,3 +198,21 @@ def read_state_dict(path: str | Path) -> dict:
         raise WeightsError(f"weights file {path}: holds a {type(obj).__name__}, not a state dict")
     # our own networks nest the torchvision model under "model."
     return {k.removeprefix("model."): v for k, v in obj.items()}
+
+
+def starting_weights(cfg: dict) -> dict:
+    """How a classifier config starts ({scratch, set, file, folder, url}): scratch when it starts from random init
+    (weights 'none'); `set` lists the config changes that starts from ImageNet weights instead, and file/folder where
+    torchvision reads them offline ($TORCH_HOME/hub/checkpoints; None when the backbone has none)."""
+    name, weights = cfg.get("backbone", "resnet18"), cfg.get("weights", "none")
+    out = {"scratch": weights == "none", "set": ["mode: finetune", "weights: imagenet"], "file": None, "folder": None,
+           "url": None}  # fmt: skip
+    try:
+        w = default_weights(name)
+        if w is not None:
+            file_name, folder = imagenet_weights_file(name)
+            out.update({"file": file_name, "folder": str(folder), "url": w.url,
+                        "folder_rule": "$TORCH_HOME/hub/checkpoints of the machine that trains"})  # fmt: skip
+    except (BackboneError, ImportError, ValueError) as exc:  # an unknown name in an old record: say so, no path
+        out["error"] = str(exc)
+    return out

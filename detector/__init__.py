@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from detector.config import ConfigError, DetectorConfig
 from detector.dataset import ViewImage, build_dataset_view
-from detector.models import list_models
+from detector.models import list_models, starting_weights
 
 
 def train(*args, **kwargs):
@@ -78,5 +78,6 @@ __all__ = [
     "list_models",
     "load",
     "time_steps",
+    "starting_weights",
     "train",
 ]

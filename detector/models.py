@@ -205,3 +205,18 @@ def resolve_source(model: str, weights: str) -> tuple[str, str]:
             "pretrained, or train from scratch with weights: none"
         )
     return str(path.resolve()), "pretrained"
+
+
+def starting_weights(cfg: dict) -> dict:
+    """How a detector config starts ({scratch, set, file, folder}): scratch when built from the model yaml (weights
+    'none'); `set` lists the config changes that starts from Ultralytics' pretrained weights, and file/folder where
+    `weights: pretrained` reads them (nothing is downloaded; resolve_source)."""
+    model = cfg.get("model", "yolo11n")
+    out = {"scratch": cfg.get("weights", "none") == "none", "set": ["weights: pretrained"], "file": f"{model}.pt",
+           "folder": None, "url": "https://github.com/ultralytics/assets/releases"}  # fmt: skip
+    try:
+        out.update({"file": get_spec(model).weights_file, "folder": str(weights_cache_dirs()[0]),
+                    "folder_rule": "$CLSDET_CACHE_DIR/weights, default the repository's .cache/weights"})  # fmt: skip
+    except (ModelNameError, OSError) as exc:  # no Ultralytics installed here, or a name it no longer ships
+        out["error"] = str(exc)
+    return out

@@ -5,7 +5,8 @@
 - pricing.py: labeling hours of a subset, with a range (`labeling_hours`); samples.py: per-image times from logs
 - paired.py: paired bootstrap difference of two models on the same test images (`paired_bootstrap_diff`)
 - sentence.py: the budget-curve sentence from the points (`curve_sentence`)
-- verdict.py: the verdict: baselines, difference, rate range, undertrained (`verdict`)
+- verdict.py: the verdict: baselines, difference, rate range, undertrained (`verdict`, `with_warnings`)
+- warnings.py: settings that decide the answer (`after_training`, `before_training`, `warning_lines`)
 """
 
 from benchmarks.curve.paired import paired_bootstrap_diff

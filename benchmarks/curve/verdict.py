@@ -165,7 +165,8 @@ def _box_rates(points: list[dict]) -> dict:
 
 def verdict(points: list[dict], stats: dict, usd_per_hour: float | None = None) -> dict:
     """{text, answer, how_sure, what_would_change, inconclusive, headline, models, rate_range, undertrained, capped,
-    sentence}. points: the verdict pair's budget points; stats: analysis.analyse() on them."""
+    sentence}. points: the verdict pair's budget points; stats: analysis.analyse() on them. The settings warnings
+    (a model that learned nothing, ...) are added by with_warnings()."""
     a, b = METHODS
     if not points:
         text = "No budget point was scored, so there is no verdict."
@@ -247,4 +248,28 @@ def verdict(points: list[dict], stats: dict, usd_per_hour: float | None = None) 
     }
 
 
-__all__ = ["verdict", "fmt_h"]
+def _lead(warnings: list[dict], pair: list[str] | None) -> str:
+    """The learned_nothing warnings about the models the verdict compares, each with its fix (curve/warnings.py)."""
+    return " ".join(f"{w['text']} {w['fix']}" for w in warnings or []
+                    if w.get("kind") == "learned_nothing" and (not pair or w.get("model") in pair))  # fmt: skip
+
+
+def with_warnings(v: dict, warnings: list[dict]) -> dict:
+    """The verdict with the settings warnings (curve/warnings.py) stored under `warnings` and a model that learned
+    nothing named first in the answer, before any "ahead" claim: its side of the comparison is no test of its
+    labeling method. Idempotent: the lead written by an earlier call is replaced, not repeated."""
+    out = dict(v)
+    pair = v.get("candidates") or list(v.get("models") or {})
+    old, new = _lead(v.get("warnings") or [], pair), _lead(warnings, pair)
+    key = "answer" if "answer" in v else "text"  # a record older than the three-part verdict has `text` only
+    body = v.get(key) or ""
+    if old and body.startswith(old):
+        body = body[len(old) :].lstrip()
+    out[key] = f"{new} {body}".strip() if new else body
+    if key == "answer":
+        out["text"] = "\n\n".join(out.get(k) or "" for k in ("answer", "how_sure", "what_would_change"))
+    out["warnings"] = list(warnings)
+    return out
+
+
+__all__ = ["verdict", "fmt_h", "with_warnings"]

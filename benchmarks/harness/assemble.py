@@ -26,6 +26,8 @@ def _history(artifact: Path) -> list[dict]:
 
 
 def assemble_results(ctx) -> dict:
+    from benchmarks.curve.verdict import with_warnings
+    from benchmarks.curve.warnings import after_training, config_candidates, run_object_sizes
     from benchmarks.data.build import disagreements
     from benchmarks.data.split import split_counts
     from benchmarks.harness.plan import plan_record
@@ -62,7 +64,8 @@ def assemble_results(ctx) -> dict:
             "latency": [r for r in latency if r.get("model") == c.name],
         }
     split = ctx.split
-    return {
+    cands = config_candidates(cfg)
+    results = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_dir.name,
         "created_utc": utc_now(),
@@ -81,6 +84,8 @@ def assemble_results(ctx) -> dict:
             "problems": m.problems.counts(),
             "disagreement": disagreement,
             "truth": cfg.labels.truth,
+            # each box's median size at each candidate's input size (data/sizes.py): the small_objects warning
+            "object_sizes": run_object_sizes(cands, m),
         },
         "split": {
             "seed": cfg.split.seed,
@@ -97,3 +102,8 @@ def assemble_results(ctx) -> dict:
         "executor": _read(run_dir, "executor.json"),  # which executor and worker processes ran the training jobs
         "errors": [r for r in latency if r.get("status") not in ("ok", None)],
     }
+    # settings that decide the answer (curve/warnings.py), in the record and in the verdict that opens the report
+    results["warnings"] = after_training(results)
+    if isinstance(results["curve"], dict) and results["curve"].get("verdict"):
+        results["curve"]["verdict"] = with_warnings(results["curve"]["verdict"], results["warnings"])
+    return results

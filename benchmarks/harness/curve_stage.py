@@ -17,6 +17,8 @@ from benchmarks.curve import labeling_hours, paired_bootstrap_diff, undertrained
 from benchmarks.curve.analysis import analyse
 from benchmarks.curve.paired import as_rows
 from benchmarks.curve.pricing import METHODS, compute_usd
+from benchmarks.curve.verdict import with_warnings
+from benchmarks.curve.warnings import after_training
 from benchmarks.harness.jobs import JOBS_DIR
 
 ACC_KEYS = ("macro_ap", "macro_ap_ci95", "macro_f1", "macro_f1_ci95", "n_test", "vs_baseline", "baseline",
@@ -188,6 +190,25 @@ def point_scores(ctx, points: list[dict]) -> tuple[dict[str, np.ndarray], np.nda
     return scores, targets, split_targets
 
 
+def _results_so_far(ctx, v: dict) -> dict:
+    """What after_training() reads from results.json, from the stage outputs so far (results.json is assembled
+    after this stage; harness/assemble.py runs the same warnings on the finished record)."""
+    from benchmarks.curve.warnings import config_candidates, run_object_sizes
+    from benchmarks.data.split import split_counts
+
+    evm = ctx.read_json("eval.json").get("models") or {}
+    cands = config_candidates(ctx.cfg)
+    models = {c["name"]: {**c, "accuracy": (evm.get(c["name"]) or {}).get("accuracy"),
+                          "box": (evm.get(c["name"]) or {}).get("box")} for c in cands}  # fmt: skip
+    return {
+        "config": ctx.cfg.to_dict(),
+        "models": models,
+        "data": {"object_sizes": run_object_sizes(cands, ctx.manifest)},
+        "split": {"counts": split_counts(ctx.split)},
+        "curve": {"verdict": v},
+    }
+
+
 def stage_curve(ctx) -> None:
     points, extra = build_points(ctx)
     paired = paired_rows(ctx, points, extra["thresholds"])
@@ -199,6 +220,7 @@ def stage_curve(ctx) -> None:
                     split_targets=split_targets, targets_ap=ctx.cfg.curve.targets)  # fmt: skip
     v = verdict(mine, stats, ctx.cfg.cost.labeling_usd_per_hour)
     v["candidates"] = sorted(pair)
+    v = with_warnings(v, after_training(_results_so_far(ctx, v)))
     doc = {
         "points": points,
         "paired": paired,

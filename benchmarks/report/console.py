@@ -1,4 +1,5 @@
-"""What `clsdet bench` prints when it ends: the headline table and the verdict, from results.json alone."""
+"""What `clsdet bench` prints when it ends: the headline table, the verdict and the settings warnings, from
+results.json alone."""
 
 from __future__ import annotations
 
@@ -6,9 +7,19 @@ import textwrap
 
 
 def verdict_text(results: dict) -> str:
-    verdict = (results.get("curve") or {}).get("verdict") or {}
-    text = verdict.get("text") if isinstance(verdict, dict) else None
+    from benchmarks.report.settings import shown_verdict
+
+    text = shown_verdict(results).get("text")
     return text or "n/a (no budget-curve verdict in this run's results.json)"
+
+
+def settings_text(results: dict, width: int = 120) -> str:
+    """The settings warnings (curve/warnings.py), one wrapped paragraph each; '' when there are none."""
+    from benchmarks.curve.warnings import warning_lines
+    from benchmarks.report.settings import settings_warnings
+
+    lines = warning_lines(settings_warnings(results))
+    return "\n".join(textwrap.fill(line, width=width, subsequent_indent="  ") for line in lines)
 
 
 def headline_text(results: dict, width: int = 120) -> str:
@@ -20,4 +31,5 @@ def headline_text(results: dict, width: int = 120) -> str:
     except Exception as exc:  # a partial record still ends the run with the verdict and the paths
         table = f"headline table: n/a ({exc.__class__.__name__}: {exc})"
     verdict = textwrap.fill(verdict_text(results), width=width, initial_indent="verdict: ", subsequent_indent="  ")
-    return f"{table}\n\n{verdict}"
+    settings = settings_text(results, width)
+    return f"{table}\n\n{verdict}" + (f"\n\nSettings that decide the answer:\n{settings}" if settings else "")

@@ -7,6 +7,7 @@ import pandas as pd
 
 from benchmarks.curve.sentence import SHORT
 from benchmarks.report import common as C  # noqa: N812
+from benchmarks.report.settings import settings_blocks, shown_verdict
 
 
 def _curve(results: dict) -> dict:
@@ -123,10 +124,12 @@ def self_check_table(check: dict | None) -> pd.DataFrame:
 
 def verdict_blocks(results: dict, plots: dict) -> list[tuple]:
     curve = _curve(results)
-    v = curve.get("verdict") or {}
+    v = shown_verdict(results)
     if not v:
-        return [("h2", "Verdict"), ("p", C.na("no budget curve in this run (results.json has no `curve`)"))]
+        return [("h2", "Verdict"), ("p", C.na("no budget curve in this run (results.json has no `curve`)")),
+                *settings_blocks(results)]  # fmt: skip
     blocks: list[tuple] = [("h2", "Verdict"), ("p", v.get("answer") or v.get("text") or "n/a")]
+    blocks += settings_blocks(results)
     if v.get("how_sure"):
         check = v.get("self_check") or {}
         blocks += [("h3", "How sure is this"), ("p", v["how_sure"])]
