@@ -254,6 +254,9 @@ def _lead(warnings: list[dict], pair: list[str] | None) -> str:
                     if w.get("kind") == "learned_nothing" and (not pair or w.get("model") in pair))  # fmt: skip
 
 
+BUDGET_LEAD = "The run was fitted to a time budget, which weakens these claims:"
+
+
 def with_warnings(v: dict, warnings: list[dict]) -> dict:
     """The verdict with the settings warnings (curve/warnings.py) stored under `warnings` and a model that learned
     nothing named first in the answer, before any "ahead" claim: its side of the comparison is no test of its
@@ -266,6 +269,12 @@ def with_warnings(v: dict, warnings: list[dict]) -> dict:
     if old and body.startswith(old):
         body = body[len(old) :].lstrip()
     out[key] = f"{new} {body}".strip() if new else body
+    cuts = " ".join(w["text"] for w in warnings or [] if w.get("kind") == "budget_cut")
+    change = out.get("what_would_change") or ""
+    if BUDGET_LEAD in change:  # written by an earlier call: replaced, not repeated
+        change = change[: change.index(BUDGET_LEAD)].rstrip()
+    if cuts and key == "answer":  # what the time budget cut weakens belongs with what would change the answer
+        out["what_would_change"] = f"{change} {BUDGET_LEAD} {cuts}".strip()
     if key == "answer":
         out["text"] = "\n\n".join(out.get(k) or "" for k in ("answer", "how_sure", "what_would_change"))
     out["warnings"] = list(warnings)

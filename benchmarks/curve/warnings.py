@@ -226,6 +226,27 @@ def config_candidates(cfg) -> list[dict]:
     return [{"name": c.name, "pipeline": c.pipeline, "config": c.config.to_dict()} for c in cfg.candidates]
 
 
+def budget_cuts(plan: dict | None) -> list[dict]:
+    """One warning per change the time budget made (harness/budget.py), naming the claim it weakens."""
+    b = (plan or {}).get("budget") or {}
+    if not b.get("changes"):
+        return []
+    from benchmarks.harness.budget import fmt_s
+
+    asked = b.get("estimate_unfitted_s")
+    return [
+        _warning(
+            "budget_cut",
+            None,
+            f"Time budget {fmt_s(b['budget_s'])}: {c['what']}, so {c['weakens']}.",
+            f"a larger --time-budget (the settings as asked take about {fmt_s(asked)} here), or none"
+            if asked
+            else "a larger --time-budget, or none",
+        )  # fmt: skip
+        for c in b["changes"]
+    ]
+
+
 def after_training(results: dict) -> list[dict]:
     """Every warning a results.json dict supports (older records: what they hold; the rest is skipped)."""
     config = results.get("config") or {}
@@ -238,6 +259,7 @@ def after_training(results: dict) -> list[dict]:
         *scratch,
         *small_objects(cands, (results.get("data") or {}).get("object_sizes")),
         *small_test(verdict, config, demo),
+        *budget_cuts(results.get("plan")),
     ]
 
 

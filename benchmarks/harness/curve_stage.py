@@ -206,7 +206,20 @@ def _results_so_far(ctx, v: dict) -> dict:
         "data": {"object_sizes": run_object_sizes(cands, ctx.manifest)},
         "split": {"counts": split_counts(ctx.split)},
         "curve": {"verdict": v},
+        "plan": _read_plan(ctx),
     }
+
+
+def _read_plan(ctx) -> dict | None:
+    import json
+
+    from benchmarks.harness.plan import PLAN_FILE
+
+    f = ctx.run_dir / PLAN_FILE
+    try:
+        return json.loads(f.read_text()) if f.is_file() else None
+    except ValueError:
+        return None
 
 
 def stage_curve(ctx) -> None:

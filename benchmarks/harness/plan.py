@@ -290,6 +290,11 @@ def stage_plan(ctx) -> None:
         ctx.echo(f"  measured on this machine in {timings.seconds:.1f} s ({plan['method']}):")
     for line in plan_lines(plan):
         ctx.echo("  " + line)
+    from benchmarks.curve.warnings import before_training, warning_lines
+
+    # what the settings already decide before the first epoch (from scratch, objects too small at the input size)
+    for line in warning_lines(before_training(ctx.cfg, ctx.manifest)):
+        ctx.echo("  " + line)
 
 
 def _read(f: Path) -> dict | None:

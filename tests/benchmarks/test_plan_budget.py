@@ -181,3 +181,26 @@ def test_each_pipeline_times_a_few_real_steps(pipeline):
     p = get(pipeline)
     st = p.package().time_steps(p.config_class()(imgsz=64, batch=2), 3, 2, steps=1)
     assert st["train_step_s"] > 0 and st["infer_image_s"] > 0 and st["batch"] == 2 and st["steps"] == 1
+
+
+def test_budget_cuts_are_named_in_the_verdict():
+    """What the time budget cut is said where the verdict says what would change the answer, once."""
+    from benchmarks.curve.verdict import BUDGET_LEAD, with_warnings
+    from benchmarks.curve.warnings import budget_cuts
+
+    plan = {"budget": {"budget_s": 600, "estimate_unfitted_s": 1500, "changes": [
+        {"what": "seeds [0, 1, 2] -> [0]", "weakens": "training variance not measured (one seed)", "overrides": []},
+        {"what": "detector input 320 -> 256 px", "weakens": "smaller input: the smallest objects lose detail",
+         "overrides": []},
+    ]}}  # fmt: skip
+    cuts = budget_cuts(plan)
+    assert [w["kind"] for w in cuts] == ["budget_cut", "budget_cut"]
+    assert "10 min 00 s" in cuts[0]["text"] and "25 min 00 s" in cuts[0]["fix"]
+    v = {"answer": "A is ahead.", "how_sure": "How sure: ...", "what_would_change": "Rates.", "models": {}}
+    once = with_warnings(v, cuts)
+    twice = with_warnings(once, cuts)
+    for out in (once, twice):
+        assert out["what_would_change"].count(BUDGET_LEAD) == 1
+        assert "detector input 320 -> 256 px" in out["what_would_change"] and "one seed" in out["what_would_change"]
+        assert out["what_would_change"] in out["text"]
+    assert budget_cuts({"budget": {"budget_s": 600, "changes": []}}) == [] and budget_cuts(None) == []
