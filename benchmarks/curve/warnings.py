@@ -22,7 +22,7 @@ LEARNED_NOTHING_MAP50 = 0.05
 # The smallest macro-AP difference a user asks about ("is one method 0.1 AP better?"): a test split whose
 # detectable difference (80% power, selfcheck.py) is larger cannot answer that question.
 SMALL_TEST_DIFF = 0.10
-KINDS = ("learned_nothing", "from_scratch", "small_objects", "small_test")
+KINDS = ("learned_nothing", "from_scratch", "small_objects", "small_test", "budget_cut")
 
 
 def _warning(kind: str, model: str | None, text: str, fix: str, level: str = "warning") -> dict:
