@@ -208,7 +208,7 @@ def load_bench_config(args, extra: list[str] | None = None):
 
 def bench_cmd(args) -> int:
     from benchmarks.harness import DEFAULT_RUNS, run_bench
-    from benchmarks.run_size import run_size_line
+    from benchmarks.harness.run_size import run_size_line
 
     opts = executor_options(args)  # before any stage runs: a wrong flag or a missing Ray fails now
     cfg = load_bench_config(args)

@@ -162,7 +162,7 @@ def paired_rows(ctx, points: list[dict], thresholds: dict) -> list[dict]:
 def verdict_pair(ctx) -> dict[str, str]:
     """{pipeline: candidate}: the candidate of each pipeline the verdict speaks about, the first on the curve (the
     others' points are drawn and tabled, but a verdict compares one labeling method with the other, once)."""
-    from benchmarks.candidates import curve_candidates
+    from benchmarks.config.candidates import curve_candidates
 
     out: dict[str, str] = {}
     for c in curve_candidates(ctx.cfg):

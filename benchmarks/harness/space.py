@@ -14,7 +14,7 @@ import json
 import shutil
 from pathlib import Path
 
-from benchmarks.run_size import fmt_bytes, folder_bytes
+from benchmarks.harness.run_size import fmt_bytes, folder_bytes
 
 # A training keeps a best and a last checkpoint while it runs (deleted when it ends unless asked to keep them), each
 # the weights plus Adam/AdamW's two moments per weight: 2 x 3 = 6 times the fp32 weights; 7 for the rest

@@ -184,7 +184,7 @@ def _configured(ctx, n: int) -> list[float]:
 def plan_jobs(ctx) -> list[Job]:
     """Write every job's inputs (job.json) and return the jobs, headline jobs first (with `ctx.dry_run`, write nothing
     and put each job's size in `ctx.planned`)."""
-    from benchmarks.candidates import curve_candidates
+    from benchmarks.config.candidates import curve_candidates
 
     cfg = ctx.cfg
     on_curve = {c.name for c in curve_candidates(cfg)}

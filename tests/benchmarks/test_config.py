@@ -80,7 +80,7 @@ curve: {fractions: [0.5], candidates: [r18-scratch, y8n]}
 
 
 def test_candidates_are_built_once_typed_and_named(tmp_path):
-    from benchmarks.candidates import curve_candidates
+    from benchmarks.config.candidates import curve_candidates
     from classifier.config import ClassifierConfig
 
     cfg = load_config(_write(tmp_path, CANDIDATES), overrides=["classifier.epochs=3"])

@@ -6,7 +6,7 @@ import dataclasses
 
 from benchmarks.cli import main
 from benchmarks.config import load_config
-from benchmarks.config_doc import _fields, _sections, readme_block, reference_markdown
+from benchmarks.config.doc import _fields, _sections, readme_block, reference_markdown
 from benchmarks.paths import REPO
 
 

@@ -339,7 +339,7 @@ def test_sdk_log_records_are_redacted_while_pulling(caplog):
 
     from cvat_sdk.api_client.exceptions import ApiException
 
-    from benchmarks.cvat_http import Redactor, redacted_logs
+    from benchmarks.cvat.client import Redactor, redacted_logs
 
     resp = SimpleNamespace(
         status=500, reason="oops", data=f'{{"key": "login-key-77", "echo": "Bearer {TOKEN}"}}'.encode(),

@@ -15,8 +15,8 @@ from defusedxml import ElementTree
 from PIL import Image
 
 from benchmarks.config import load_config
-from benchmarks.demo import DemoError, _render_all, generate
-from benchmarks.demo_render import CLASSES, MAX_OBJECTS, MIN_VISIBLE, render, sample_classes
+from benchmarks.demo.dataset import DemoError, _render_all, generate
+from benchmarks.demo.render import CLASSES, MAX_OBJECTS, MIN_VISIBLE, render, sample_classes
 
 # seed 2 at 40 images: 4 empty images, one with 6 objects, rarest class in 7.5% (an unlucky seed could have no
 # empty image at this size; at the default 600 images the chance of that is ~1e-24)
@@ -209,7 +209,7 @@ def test_cli_prints_summary_and_next_commands(tmp_path, capsys):
 
 # --- harder variants (issue 10) ------------------------------------------------------------------------------------
 def test_distractors_change_pixels_not_objects():
-    from benchmarks.demo_render import RenderOptions
+    from benchmarks.demo.render import RenderOptions
 
     changed = 0
     for i in range(6):
@@ -221,7 +221,7 @@ def test_distractors_change_pixels_not_objects():
 
 
 def test_object_scale_shrinks_boxes():
-    from benchmarks.demo_render import MAX_SIDE, MIN_SIDE, RenderOptions
+    from benchmarks.demo.render import MAX_SIDE, MIN_SIDE, RenderOptions
 
     sides = [max(o.box[2] - o.box[0], o.box[3] - o.box[1]) / 160 for i in range(20)
              for o in render(SEED, i, 160, RenderOptions(object_scale=0.3))[1]]  # fmt: skip

@@ -231,7 +231,7 @@ def test_the_harness_timer_agrees_with_torch_benchmark_timer():
 
 
 def test_latency_config_rejects_unknown_backends_and_dtypes(tmp_path):
-    from benchmarks.config import ConfigError, LatencyConfig, _check_latency
+    from benchmarks.config.schema import ConfigError, LatencyConfig, _check_latency
 
     _check_latency(LatencyConfig(backends=["eager", "onnxruntime"], dtypes=["float32", "bfloat16"]), "x.yaml")
     with pytest.raises(ConfigError, match=r"latency.backends.*tflite.*allowed: eager, compile, onnxruntime"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.run_size import fmt_bytes, run_size, run_size_line
+from benchmarks.harness.run_size import fmt_bytes, run_size, run_size_line
 
 
 def test_size_counts_files_and_names_the_largest_parts(tmp_path):

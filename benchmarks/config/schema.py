@@ -392,7 +392,7 @@ def load_config(path: str | Path, profile: str | None = None, overrides: list[st
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
     if profile:
-        from benchmarks.profiles import apply_profile
+        from benchmarks.config.profiles import apply_profile
 
         data = apply_profile(data, profile, str(path))
     if isinstance(overrides, dict):
@@ -419,7 +419,7 @@ def with_overrides(cfg: BenchConfig, overrides: list[str]) -> BenchConfig:
 
 
 def _check(cfg: BenchConfig, file: str) -> None:
-    from benchmarks.candidates import NAME_RE
+    from benchmarks.config.candidates import NAME_RE
 
     # the name becomes part of the run folder's name: '../x' would escape --out, 'a/b' would nest, 240 chars fail
     if not NAME_RE.match(str(cfg.name)):
@@ -468,7 +468,7 @@ def _check(cfg: BenchConfig, file: str) -> None:
         if not values or min(values) < low:
             raise ConfigError(f"{file}: `{key}` = {values} must be >= {low}")
     # the pipelines' own typed configs, built once: a typo such as classifier.epoch fails now, not after data/split
-    from benchmarks.candidates import build_candidates, check_curve
+    from benchmarks.config.candidates import build_candidates, check_curve
 
     cfg.candidates = build_candidates(cfg, file)
     check_curve(cfg, file)

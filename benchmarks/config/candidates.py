@@ -45,7 +45,7 @@ def _default_name(p: Pipeline, item: dict, single: bool) -> str:
 
 
 def build_candidates(cfg, file: str) -> list[Candidate]:
-    from benchmarks.config import ConfigError, _build
+    from benchmarks.config.schema import ConfigError, _build
 
     out: list[Candidate] = []
     for p in PIPELINES.values():

@@ -1,12 +1,12 @@
 """The demo's harder variants on the dataset side (issue 10): folder-sorting mistakes, and how the options are named
-in clsdet.yaml's comments and the summary. The scene side (object scale, distractors) is demo_render.RenderOptions.
+in clsdet.yaml's comments and the summary. The scene side (object scale, distractors) is render.RenderOptions.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.demo_render import CLASSES, DEFAULT_OPTIONS, MAX_SIDE, MIN_SIDE, RenderOptions
+from benchmarks.demo.render import CLASSES, DEFAULT_OPTIONS, MAX_SIDE, MIN_SIDE, RenderOptions
 
 
 def sorted_into(seed: int, index: int, classes: list[int], noise: float) -> tuple[list[int], bool]:

@@ -4,14 +4,14 @@
     OUT/folders/<class>/img_00042.jpg   folder sorting: an image with k classes is copied into k folders
     OUT/cvat_export.zip                 a "CVAT for images 1.1" job export (annotations.xml), full-extent boxes
     OUT/clsdet.yaml                     a ready benchmark config: folders -> classifier, CVAT boxes -> detector
-    OUT/candidates.yaml                 the same with 3 classifier and 2 detector candidates (demo_candidates.py)
+    OUT/candidates.yaml                 the same with 3 classifier and 2 detector candidates (candidates.py)
 
 Same (n_images, seed, size) -> same bytes in every file: each image is a pure function of (seed, index, size)
-(benchmarks/demo_render.py), the XML carries fixed timestamps and the zip fixed member dates.
+(benchmarks/demo/render.py), the XML carries fixed timestamps and the zip fixed member dates.
 
 Harder variants (issue 10: a budget curve where the answer is not obvious), all off by default, and the default
 outputs are byte-identical to a run without them: `object_scale` and `distractors` (RenderOptions, see
-demo_render.py), and `folder_noise`, the share of images a person mis-sorts. Noise goes into the folders only
+render.py), and `folder_noise`, the share of images a person mis-sorts. Noise goes into the folders only
 (the classifier's training labels); the CVAT export, the truth both models are scored on, stays exact.
 """
 
@@ -26,9 +26,9 @@ from functools import partial
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from benchmarks.demo_candidates import candidates_yaml
-from benchmarks.demo_options import options_comment, options_lines, sorted_into
-from benchmarks.demo_render import CLASSES, DEFAULT_OPTIONS, MAX_OBJECTS, DemoObject, RenderOptions, render
+from benchmarks.demo.candidates import candidates_yaml
+from benchmarks.demo.options import options_comment, options_lines, sorted_into
+from benchmarks.demo.render import CLASSES, DEFAULT_OPTIONS, MAX_OBJECTS, DemoObject, RenderOptions, render
 
 OUTPUTS = ("unsorted", "folders", "cvat_export.zip", "clsdet.yaml", "candidates.yaml")
 # Fixed, so the export is byte-deterministic; a plausible labeling session (CVAT writes these as its job's times)
@@ -165,10 +165,10 @@ def _write_zip(path: Path, xml: str) -> None:
 
 
 def config_yaml(size: int, options: RenderOptions = DEFAULT_OPTIONS, folder_noise: float = 0.0) -> str:
-    """The benchmark config, with a comment per key (format: benchmarks/config.py)."""
+    """The benchmark config, with a comment per key (format: benchmarks/config/schema.py)."""
     names = ", ".join(c.name for c in CLASSES)
     return f"""\
-# Benchmark config for the demo dataset written by `clsdet demo-data` (format: benchmarks/config.py).
+# Benchmark config for the demo dataset written by `clsdet demo-data` (format: benchmarks/config/schema.py).
 {options_comment(options, folder_noise)}# Paths are relative to this file's folder. Try: clsdet data inspect clsdet.yaml
 name: demo                      # names the runs and the labeling logs that count for this benchmark
 classes: [{names}]   # one ordered class list for the whole benchmark
@@ -241,7 +241,7 @@ def generate(
 ) -> dict:
     """Write the demo dataset to `out`; returns a summary (counts per class, images, boxes, empty images, wall_s).
 
-    object_scale, distractors: RenderOptions (demo_render.py); folder_noise: share of images mis-sorted in the
+    object_scale, distractors: RenderOptions (render.py); folder_noise: share of images mis-sorted in the
     folders (sorted_into). The defaults write today's dataset byte for byte."""
     if n_images < 1:
         raise DemoError(f"--images must be at least 1, got {n_images}")

@@ -19,7 +19,7 @@ START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
 def _sections() -> list[tuple[str, type, str]]:
     """(YAML key, dataclass, what the section is) in the order a config is read."""
-    from benchmarks import config as C  # noqa: N812
+    from benchmarks.config import schema as C  # noqa: N812
     from benchmarks.pipelines import PIPELINES
 
     out = [

@@ -1,7 +1,8 @@
 """One demo scene: a pure function of (seed, index, size) -> JPEG bytes + the objects in it, with their full boxes.
 
-Kept apart from benchmarks/demo.py (which writes the dataset) so worker processes import only this, numpy and PIL,
-and so parallel generation is byte-identical to serial: nothing here reads a global random state or the clock.
+Kept apart from benchmarks/demo/dataset.py (which writes the dataset) so worker processes import only this, numpy and
+PIL (the package's __init__ adds the standard library and the demo's small option modules), and so parallel
+generation is byte-identical to serial: nothing here reads a global random state or the clock.
 
 What makes the scenes quick to learn from scratch at 128-160 px (the benchmark trains both models in minutes on a
 CPU): every class differs from every other in shape AND colour; objects span 12-45% of the image side; each object

@@ -3,10 +3,10 @@ analytics events CSV (labeling time) through cvat-sdk, and write `pull.json` bes
 
 Credentials come from the environment (`CVAT_ACCESS_TOKEN`, or `CVAT_USER` + `CVAT_PASSWORD`) or `~/.netrc`
 (`$NETRC` if set; machine = the URL's host), never from argv. They never reach output, logs or files: every message
-and every log record made during a pull goes through a `cvat_http.Redactor` (the credential, the session cookies,
+and every log record made during a pull goes through a `client.Redactor` (the credential, the session cookies,
 header- and token-shaped text), sdk exceptions (whose text holds response headers, e.g. Set-Cookie) are never
 printed whole, and chained tracebacks are cut (`from None`). Every request has a timeout and a bounded number of
-tries (`cvat_http.bound_requests`), so a server that never answers ends in an error naming the URL.
+tries (`client.bound_requests`), so a server that never answers ends in an error naming the URL.
 
 Server flow (cvat-sdk 2.80): `POST /api/tasks/{id}/dataset/export?format=...&save_images=True` -> 202 {rq_id},
 `GET /api/requests/{rq_id}` until finished -> `result_url` -> bytes; events likewise via `POST /api/events/export
@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from benchmarks.cvat_http import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, NoAnswer, Redactor, bound_requests, redacted_logs
+from benchmarks.cvat.client import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S, NoAnswer, Redactor, bound_requests, redacted_logs
 
 EXPORT_FORMAT = "CVAT for images 1.1"
 ENV_TOKEN, ENV_USER, ENV_PASSWORD = "CVAT_ACCESS_TOKEN", "CVAT_USER", "CVAT_PASSWORD"

@@ -1,5 +1,5 @@
 """`candidates.yaml`, written by `clsdet demo-data` beside clsdet.yaml: the same benchmark with several candidates per
-pipeline (benchmarks/candidates.py). Three classifiers (two training modes of one backbone and a second backbone)
+pipeline (benchmarks/config/candidates.py). Three classifiers (two training modes of one backbone and a second backbone)
 and two YOLO generations, all trainable offline on a CPU:
 
     clsdet bench DEMO/candidates.yaml --profile quick
