@@ -62,7 +62,7 @@ test: $(STAMP)
 # `mlflow server` subprocess and two tiny benchmarks, minutes on 2 cores, so outside `make test`; adds the ray extra
 test-scale: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
-	$(BIN)/python -m pytest -m scale tests/benchmarks/test_scale.py
+	$(BIN)/python -m pytest -m scale tests/harness/test_scale.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks.report import render_reports
 
-FIXTURE = Path(__file__).parent / "fixtures" / "results_example.json"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "results_example.json"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -1,4 +1,4 @@
-"""A pipeline that trains instantly, for harness tests (tests/benchmarks/test_harness_*.py).
+"""A pipeline that trains instantly, for harness tests (tests/harness/test_harness_*.py).
 
 It implements the registry's API (benchmarks/pipelines.py: CONFIG, fit, load) without learning anything: `fit`
 writes the artifact files the harness reads (config.json, training.json, history.csv, thresholds.json) and records

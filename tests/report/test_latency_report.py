@@ -12,7 +12,7 @@ import pytest
 from benchmarks.report import latency_variants as LV  # noqa: N812
 from benchmarks.report import plots, tables
 
-FIXTURE = Path(__file__).parent / "fixtures" / "results_example.json"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "results_example.json"
 MID, HOST = "m-3f9a1c2b7d", "ci-runner"  # the fixture's own machine
 
 

@@ -17,7 +17,7 @@ from benchmarks.report.console import headline_text
 
 # copies of results/reference/demo-quick-cpu2-intel-xeon and coco128-top4-cpu2-amd-epyc's results.json (training
 # histories, latency and test ids left out), kept as fixtures so these tests do not change when a reference is re-run
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "settings"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "settings"
 DEMO = FIXTURES / "demo_quick_v2.json"  # a healthy run on the demo data
 COCO = FIXTURES / "coco128_v1_verdict.json"  # an older record: the one-text verdict, no object sizes, no warnings
 
@@ -188,7 +188,7 @@ def test_console_prints_the_warning_lines():
 def test_a_run_records_its_warnings_and_names_them_in_the_verdict(fake, tmp_path):
     """Through the harness on the fake pipeline: scores that know nothing -> both models learned nothing, named
     first in curve.json's verdict and results.json's, and listed in results.json and report.md."""
-    import fake_pipeline as FP  # noqa: N812 - tests/benchmarks is on sys.path
+    import fake_pipeline as FP  # noqa: N812 - tests/ is on sys.path
 
     from benchmarks.harness import run_bench
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/: fake_pipeline.py, fake_cvat.py
 import fake_pipeline as FP  # noqa: E402, N812
 
 from benchmarks.harness import run_bench  # noqa: E402

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/: fake_pipeline.py, fake_cvat.py
 import fake_pipeline as FP  # noqa: E402, N812
 
 from benchmarks.cli import main  # noqa: E402
@@ -105,7 +105,7 @@ def _bench(tmp_path, *extra, block=None):
     env.pop("FAKE_PIPELINE_BLOCK", None)
     if block:
         env["FAKE_PIPELINE_BLOCK"] = block
-    driver = DRIVER.format(tests=str(Path(__file__).parent))
+    driver = DRIVER.format(tests=str(Path(__file__).parents[1]))
     args = ["bench", str(tmp_path / "bench.yaml"), "--out", str(tmp_path / "runs"), "--device", "cpu", *extra]
     # a session of its own: the test signals its whole process group, as `timeout`, docker and SLURM do
     return subprocess.Popen([sys.executable, "-c", driver, *args], env=env, start_new_session=True,

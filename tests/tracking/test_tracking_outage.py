@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/: fake_pipeline.py, fake_cvat.py
 import fake_pipeline as FP  # noqa: E402, N812
 
 from benchmarks.cli import main  # noqa: E402
@@ -83,7 +83,8 @@ def test_a_server_killed_mid_run_costs_only_the_logging_and_clsdet_log_logs_it_a
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "FAKE_PIPELINE_PAUSE": "classifier/f1-s0"}
     args = ["bench", str(tmp_path / "bench.yaml"), "--out", str(tmp_path / "runs"), "--device", "cpu",
             "--tracking-uri", url]  # fmt: skip
-    bench = subprocess.Popen([sys.executable, "-c", DRIVER.format(tests=str(Path(__file__).parent)), *args], env=env,
+    driver = DRIVER.format(tests=str(Path(__file__).parents[1]))
+    bench = subprocess.Popen([sys.executable, "-c", driver, *args], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
     try:
         deadline = time.monotonic() + 60  # a guard against a hang, not a timing assertion

@@ -17,7 +17,7 @@ from benchmarks.report.flat import LATENCY_COLUMNS, RESULTS_COLUMNS, results_row
 
 # a real make-bench results.json (the demo quick reference of an earlier stop), kept as a fixture so these tests do
 # not change whenever the committed reference is re-rendered
-REFERENCE = Path(__file__).resolve().parent / "fixtures" / "demo_quick"
+REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "demo_quick"
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/: fake_pipeline.py, fake_cvat.py
 import fake_pipeline as FP  # noqa: E402, N812
 
 from benchmarks.cli import build_parser, main  # noqa: E402
@@ -19,7 +19,7 @@ from benchmarks.report.checks import floor, floor_failures, strict_failures  # n
 
 # a real make-bench results.json (the demo quick reference of an earlier stop), kept as a fixture so these tests do
 # not change whenever the committed reference is re-rendered
-REFERENCE = Path(__file__).resolve().parent / "fixtures" / "demo_quick"
+REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "demo_quick"
 
 
 def _reference() -> dict:

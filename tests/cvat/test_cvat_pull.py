@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks.cli import main
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/: fake_pipeline.py, fake_cvat.py
 from fake_cvat import EVENT_COLUMNS, FakeCvat  # noqa: E402
 
 TOKEN = "tok-5ecret-Zq81"

@@ -265,7 +265,7 @@ def test_latency_command_appends_variant_records_and_renders(tmp_path, capsys):
     (run / "latency_images").mkdir()
     for i in range(3):
         (run / "latency_images" / f"{i:03d}.png").write_bytes(_png(40, i))
-    results = json.loads((Path(__file__).parent / "fixtures" / "results_example.json").read_text())
+    results = json.loads((Path(__file__).parents[1] / "fixtures" / "results_example.json").read_text())
     results["models"] = {"classifier": {**results["models"]["classifier"], "latency": []}}
     (run / "results.json").write_text(json.dumps(results))
     args = ["latency", str(run), "--device", "cpu", "--backend", "eager", "onnxruntime", "tensorrt", "--dtype",

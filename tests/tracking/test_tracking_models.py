@@ -14,7 +14,7 @@ from PIL import Image
 
 from benchmarks import tracking
 
-FIXTURE = Path(__file__).parent / "fixtures" / "results_example.json"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "results_example.json"
 
 
 def _pixel_scores(paths, classes):

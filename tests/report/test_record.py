@@ -13,7 +13,7 @@ import pytest
 from benchmarks import record
 from benchmarks.record import RecordError
 
-FIXTURE = Path(__file__).parent / "fixtures" / "results_example.json"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "results_example.json"
 
 
 @pytest.fixture
