@@ -1,4 +1,5 @@
-"""results.json: the versioned, append-only record of one benchmark run (STYLE.md 6, 8).
+"""results.json: the versioned, append-only record of one benchmark run (written once by the run; a re-measurement
+on another machine adds records, never overwrites one).
 
 The harness writes it first; reports and MLflow only read it. Layout: see `REQUIRED` below and the schema in the
 README. Latency records are append-only: `append_latency` adds another machine's (or a repeated) measurement and never
@@ -26,7 +27,8 @@ from typing import Any
 SCHEMA_VERSION = 2  # 2: models keyed by candidate, each with pipeline + labeling_method; curve points
 RESULTS_FILE = "results.json"
 # a latency "cell": one measurement setting on one machine; repeated measurements of a cell are all kept
-# backend and kind (latency | peak_throughput | timer_check) came with issue 14; older records read as eager latency
+# backend and kind (latency | peak_throughput | timer_check) came with the deployment variants; older records read
+# as eager latency
 CELL_KEYS = ("model", "machine_id", "device", "batch_size", "scope", "dtype", "backend", "kind")
 CELL_DEFAULTS = {"backend": "eager", "kind": "latency"}
 # what identifies one latency record (a cell measured at one time, in one round)

@@ -1,6 +1,6 @@
 """Typed benchmark config: one YAML file + a profile + command-line overrides, validated once, at load.
 
-A bad value fails here with the file, the key, the value and what is allowed (STYLE.md 3). The resolved config is
+A bad value fails here with the file, the key, the value and what is allowed. The resolved config is
 saved beside every run's outputs (`config.resolved.yaml`).
 
     name: demo
@@ -112,7 +112,7 @@ class LatencyConfig:
     iters: int = 30  # at least this many timed iterations ...
     min_seconds: float = 1.0  # ... and at least this long
     threads: int | None = None  # torch intra-op threads on CPU; None = all cores available
-    # how people deploy (issue 14): each backend x dtype is a variant, timed and gated on test macro AP
+    # how people deploy: each backend x dtype is a variant, timed and gated on test macro AP
     backends: list[str] = field(default_factory=lambda: ["eager"])  # eager, compile, onnxruntime, tensorrt, ...
     dtypes: list[str] = field(default_factory=lambda: ["float32"])  # float32, float16, bfloat16
     channels_last: str = "auto"  # auto: a short probe picks the faster layout per model; always | never

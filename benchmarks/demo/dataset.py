@@ -9,7 +9,7 @@
 Same (n_images, seed, size) -> same bytes in every file: each image is a pure function of (seed, index, size)
 (benchmarks/demo/render.py), the XML carries fixed timestamps and the zip fixed member dates.
 
-Harder variants (issue 10: a budget curve where the answer is not obvious), all off by default, and the default
+Harder variants (for a budget curve where the answer is not obvious), all off by default, and the default
 outputs are byte-identical to a run without them: `object_scale` and `distractors` (RenderOptions, see
 render.py), and `folder_noise`, the share of images a person mis-sorts. Noise goes into the folders only
 (the classifier's training labels); the CVAT export, the truth both models are scored on, stays exact.

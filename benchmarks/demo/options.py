@@ -1,4 +1,4 @@
-"""The demo's harder variants on the dataset side (issue 10): folder-sorting mistakes, and how the options are named
+"""The demo's harder variants on the dataset side: folder-sorting mistakes, and how the options are named
 in clsdet.yaml's comments and the summary. The scene side (object scale, distractors) is render.RenderOptions.
 """
 

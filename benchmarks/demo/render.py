@@ -8,7 +8,7 @@ What makes the scenes quick to learn from scratch at 128-160 px (the benchmark t
 CPU): every class differs from every other in shape AND colour; objects span 12-45% of the image side; each object
 keeps >= 60% of its pixels visible; backgrounds are muted (saturation <= 0.3) so they never look like an object.
 
-`RenderOptions` makes it harder, for budget curves where the answer is not obvious (issue 10): `object_scale`
+`RenderOptions` makes it harder, for budget curves where the answer is not obvious: `object_scale`
 shrinks every object (small objects are hard for an image classifier at low resolution), `distractors` adds up to
 that many non-class shapes painted in class colours (colour alone stops telling the class). Distractors use their
 own random stream and the defaults draw nothing extra, so the default scenes are byte-identical to before.

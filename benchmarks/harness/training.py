@@ -455,5 +455,5 @@ def _box(ctx, job: Job, pred, test: list[str]) -> dict | None:
             "n_images": len(ids),
             "left_out_incomplete": len(covered(ctx, _source(ctx, job.pipeline), test)) - len(ids),
         }
-    except Exception as exc:  # in the harness a failure is data (STYLE 9): the image-level scores stand
+    except Exception as exc:  # in the harness a failure is data: the image-level scores stand
         return {"map50": None, "map50_95": None, "error": f"{type(exc).__name__}: {exc}"}

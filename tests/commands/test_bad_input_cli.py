@@ -1,5 +1,5 @@
 """Bad input through the CLI entry: one `error:` line naming the file and the fix, exit 2, never a traceback
-(issue 11, section 4). Each case was a traceback or a misleading message before."""
+Each case was a traceback or a misleading message before."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The demo's candidates.yaml end to end (issue 9 "Done when"): 3 classifier and 2 detector candidates, 1 epoch each,
+"""The demo's candidates.yaml end to end: 3 classifier and 2 detector candidates, 1 epoch each,
 all five in results.json, report.md and MLflow (a nested run each). Slow: 4.5-6.6 min measured on 2 shared CPU cores."""
 
 from __future__ import annotations

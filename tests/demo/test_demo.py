@@ -207,7 +207,7 @@ def test_cli_prints_summary_and_next_commands(tmp_path, capsys):
     assert Counter(p.suffix for p in (out / "unsorted").iterdir()) == {".jpg": 5}
 
 
-# --- harder variants (issue 10) ------------------------------------------------------------------------------------
+# --- harder variants -----------------------------------------------------------------------------------------------
 def test_distractors_change_pixels_not_objects():
     from benchmarks.demo.render import RenderOptions
 

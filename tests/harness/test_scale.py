@@ -1,4 +1,4 @@
-"""Beyond one machine (issue 15): the `ray` executor and a shared MLflow server, for real on this machine.
+"""Beyond one machine: the `ray` executor and a shared MLflow server, for real on this machine.
 
 The `scale` tests run a tiny benchmark twice (local executor; Ray executor on an in-process local instance with 2
 CPUs, logging over HTTP to a real `mlflow server` subprocess) and compare. They take minutes on 2 cores, so they are

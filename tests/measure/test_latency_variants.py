@@ -1,4 +1,4 @@
-"""Deployment variants (issue 14): ONNX export of both pipelines matches eager, the accuracy gate fails a broken
+"""Deployment variants: ONNX export of both pipelines matches eager, the accuracy gate fails a broken
 variant, a missing backend is an `unavailable` record, interleaved rounds, peak throughput, the timer check."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Deployment variants in the report (issue 14): backend and dtype columns, speed-up over eager float32, the gate
+"""Deployment variants in the report: backend and dtype columns, speed-up over eager float32, the gate
 verdict, peak-throughput rows, ratios over rounds, the timer check; a gate-failed variant never prices the cost."""
 
 from __future__ import annotations
