@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from benchmarks.config.build import ConfigError, build
 from benchmarks.pipelines import PIPELINES, Pipeline
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -45,8 +46,6 @@ def _default_name(p: Pipeline, item: dict, single: bool) -> str:
 
 
 def build_candidates(cfg, file: str) -> list[Candidate]:
-    from benchmarks.config.schema import ConfigError, _build
-
     out: list[Candidate] = []
     for p in PIPELINES.values():
         section = getattr(cfg, p.name)
@@ -66,7 +65,7 @@ def build_candidates(cfg, file: str) -> list[Candidate]:
                     f"{file}: `{key}.name` = {name!r}: a candidate name is a folder name: letters, digits, '.', '_', "
                     "'-', at most 64 characters, starting with a letter or digit"
                 )
-            out.append(Candidate(name, p.name, _build(p.config_class(), item, key, file)))
+            out.append(Candidate(name, p.name, build(p.config_class(), item, key, file)))
     seen: dict[str, str] = {}
     for c in out:
         if c.name in seen:
@@ -79,8 +78,6 @@ def build_candidates(cfg, file: str) -> list[Candidate]:
 
 
 def check_curve(cfg, file: str) -> None:
-    from benchmarks.config import ConfigError
-
     cv = cfg.curve
     if not cv.fractions or any(not (0 < f <= 1) for f in cv.fractions):
         raise ConfigError(f"{file}: `curve.fractions` = {cv.fractions}: each must be in (0, 1]")

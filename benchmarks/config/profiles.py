@@ -8,6 +8,8 @@ dataset can tune them (the demo does).
 
 from __future__ import annotations
 
+from benchmarks.config.build import ConfigError, deep_merge
+
 BUILTIN_PROFILES: dict[str, dict] = {
     # a first look in minutes on a CPU: short trainings, a 3-point curve with one seed, light latency
     "quick": {
@@ -57,8 +59,6 @@ DESCRIPTIONS = {
 
 def apply_profile(data: dict, profile: str, file: str) -> dict:
     """`data` (the YAML mapping) with the built-in profile and then the file's own profile of that name merged in."""
-    from benchmarks.config import ConfigError, deep_merge
-
     own = data.get("profiles") or {}
     if not isinstance(own, dict):
         raise ConfigError(f"{file}: `profiles` must be a mapping of profile name -> partial config")

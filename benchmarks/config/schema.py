@@ -24,58 +24,26 @@ re-validates or rebuilds them.
 from __future__ import annotations
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-
-class ConfigError(ValueError):
-    user_error = True
-
+from benchmarks.config.build import (
+    ConfigError,
+    DuplicateKeyError,
+    build,
+    deep_merge,
+    load_yaml,
+    parse_override,
+)
+from benchmarks.config.candidates import NAME_RE, build_candidates, check_curve
+from benchmarks.config.profiles import apply_profile
+from benchmarks.pipelines import PIPELINES
 
 # numpy's RandomState (scikit-learn's `random_state`, used by the split), Lightning's seed_everything and
 # Ultralytics' seed all take a seed from 0 to 2**32 - 1; outside it they raise or pick another seed after the data stage
 SEED_MAX = 2**32 - 1
-
-
-class DuplicateKeyError(yaml.YAMLError):
-    """A mapping with one key twice: PyYAML would keep the last value without a word."""
-
-    def __init__(self, key, line: int, first_line: int) -> None:
-        self.key, self.line, self.first_line = key, line, first_line
-        super().__init__(
-            f"line {line}: key {key!r} is given twice (first on line {first_line}); YAML would silently keep the "
-            "last value: remove one of them"
-        )
-
-
-class UniqueKeyLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that refuses a key given twice in one mapping (merge keys `<<` may still be overridden)."""
-
-    def construct_mapping(self, node, deep=False):
-        if isinstance(node, yaml.MappingNode):
-            seen: dict = {}
-            for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
-                    continue
-                key = self.construct_object(key_node, deep=deep)
-                try:
-                    first = seen.get(key)
-                except TypeError:  # an unhashable key: SafeLoader's own error says so
-                    continue
-                if first is not None:
-                    raise DuplicateKeyError(key, key_node.start_mark.line + 1, first)
-                seen[key] = key_node.start_mark.line + 1
-        return super().construct_mapping(node, deep)
-
-
-def load_yaml(text: str | bytes):
-    """yaml.safe_load, but a key given twice is an error (DuplicateKeyError, a yaml.YAMLError, with its line)."""
-    return yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader: no arbitrary objects
 
 
 @dataclass
@@ -260,118 +228,9 @@ class BenchConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         if self.candidates:  # the resolved pipeline sections: every candidate with all its typed fields
-            from benchmarks.pipelines import PIPELINES
-
             for p in PIPELINES:
                 d[p] = [c.to_dict() for c in self.candidates if c.pipeline == p]
         return d
-
-
-# --- generic validation ------------------------------------------------------------------------------------------
-def _type_ok(value: Any, tp: Any) -> bool:
-    origin = typing.get_origin(tp)
-    if tp is Any:
-        return True
-    if origin in (typing.Union, types.UnionType):
-        return any(_type_ok(value, t) for t in typing.get_args(tp))
-    if tp is type(None):
-        return value is None
-    if tp is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if origin is list:
-        (item,) = typing.get_args(tp) or (Any,)
-        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
-    if origin is dict:
-        return isinstance(value, dict)
-    if isinstance(tp, type):
-        return isinstance(value, tp)
-    return True
-
-
-def _build(cls, data: Any, key: str, file: str):
-    """Build dataclass `cls` from a mapping, failing on unknown keys and wrong types with the key path."""
-    if isinstance(data, cls):
-        return data
-    if not isinstance(data, dict):
-        raise ConfigError(f"{file}: `{key}` must be a mapping, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(
-            f"{file}: unknown key(s) {', '.join(f'{key}.{u}' if key else u for u in unknown)}; "
-            f"allowed: {', '.join(sorted(fields))}"
-        )
-    kwargs = {}
-    for name, value in data.items():
-        tp = hints[name]
-        sub = f"{key}.{name}" if key else name
-        if dataclasses.is_dataclass(tp):
-            kwargs[name] = _build(tp, value, sub, file)
-        elif typing.get_origin(tp) is dict and dataclasses.is_dataclass(
-            typing.get_args(tp)[-1] if typing.get_args(tp) else None
-        ):
-            vt = typing.get_args(tp)[-1]
-            if not isinstance(value, dict):
-                raise ConfigError(f"{file}: `{sub}` must be a mapping of name -> {vt.__name__}, got {value!r}")
-            kwargs[name] = {k: _build(vt, v, f"{sub}.{k}", file) for k, v in value.items()}
-        else:
-            if isinstance(value, int) and not isinstance(value, bool) and tp is float:
-                value = float(value)
-            if not _type_ok(value, tp):
-                raise ConfigError(f"{file}: `{sub}` = {value!r} is not a valid {_type_name(tp)}")
-            kwargs[name] = value
-    try:
-        return cls(**kwargs)
-    except TypeError:  # a required key is missing: name the keys, not the dataclass's __init__
-        missing = [
-            n for n, f in fields.items()
-            if n not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        ]  # fmt: skip
-        if not missing:
-            raise
-        where = f"`{key}` is" if key else "the config is"
-        raise ConfigError(f"{file}: {where} missing the required key(s) {', '.join(missing)}") from None
-    except ValueError as exc:
-        if getattr(exc, "user_error", False):
-            raise ConfigError(f"{file}: `{key}`: {exc}") from None
-        raise
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-# --- merging: file < profile < overrides -------------------------------------------------------------------------
-def deep_merge(base: dict, over: dict) -> dict:
-    """`over` wins; mappings merge key by key; a mapping over a list of candidate mappings applies to each candidate
-    (so a profile's `classifier: {epochs: 5}` or `--set classifier.epochs=5` holds for every classifier candidate)."""
-    out = dict(base)
-    for k, v in over.items():
-        old = out.get(k)
-        if isinstance(v, dict) and isinstance(old, dict):
-            out[k] = deep_merge(old, v)
-        elif isinstance(v, dict) and isinstance(old, list) and old and all(isinstance(c, dict) for c in old):
-            out[k] = [deep_merge(c, v) for c in old]
-        else:
-            out[k] = v
-    return out
-
-
-def parse_override(text: str) -> dict:
-    """`classifier.epochs=5` -> {'classifier': {'epochs': 5}}; the value is parsed as YAML."""
-    if "=" not in text:
-        raise ConfigError(f"override {text!r} must look like key.sub=value (e.g. classifier.epochs=5)")
-    key, raw = text.split("=", 1)
-    try:
-        value: Any = load_yaml(raw) if raw != "" else ""
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"override {text!r}: the value is not valid YAML: {exc}") from None
-    for part in reversed(key.strip().split(".")):
-        value = {part: value}
-    return value
 
 
 def load_config(path: str | Path, profile: str | None = None, overrides: list[str] | dict | None = None) -> BenchConfig:
@@ -392,8 +251,6 @@ def load_config(path: str | Path, profile: str | None = None, overrides: list[st
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
     if profile:
-        from benchmarks.config.profiles import apply_profile
-
         data = apply_profile(data, profile, str(path))
     if isinstance(overrides, dict):
         data = deep_merge(data, overrides)
@@ -402,7 +259,7 @@ def load_config(path: str | Path, profile: str | None = None, overrides: list[st
             data = deep_merge(data, parse_override(o))
     data["base_dir"] = str(path.parent)
     data["config_file"] = str(path)
-    cfg = _build(BenchConfig, data, "", str(path))
+    cfg = build(BenchConfig, data, "", str(path))
     _check(cfg, str(path))
     return cfg
 
@@ -413,14 +270,12 @@ def with_overrides(cfg: BenchConfig, overrides: list[str]) -> BenchConfig:
     data = cfg.to_dict()
     for o in overrides:
         data = deep_merge(data, parse_override(o))
-    new = _build(BenchConfig, data, "", cfg._file)
+    new = build(BenchConfig, data, "", cfg._file)
     _check(new, cfg._file)
     return new
 
 
 def _check(cfg: BenchConfig, file: str) -> None:
-    from benchmarks.config.candidates import NAME_RE
-
     # the name becomes part of the run folder's name: '../x' would escape --out, 'a/b' would nest, 240 chars fail
     if not NAME_RE.match(str(cfg.name)):
         raise ConfigError(
@@ -468,8 +323,6 @@ def _check(cfg: BenchConfig, file: str) -> None:
         if not values or min(values) < low:
             raise ConfigError(f"{file}: `{key}` = {values} must be >= {low}")
     # the pipelines' own typed configs, built once: a typo such as classifier.epoch fails now, not after data/split
-    from benchmarks.config.candidates import build_candidates, check_curve
-
     cfg.candidates = build_candidates(cfg, file)
     check_curve(cfg, file)
     _check_latency(cfg.latency, file)
