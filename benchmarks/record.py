@@ -148,6 +148,12 @@ def _v1_to_v2(results: dict) -> dict:
 
 
 # --- ids and times -----------------------------------------------------------------------------------------------
+def model_pipeline(name: str, entry: dict | None) -> str:
+    """The pipeline of results.json's model `name` (its entry in `models`); records written before candidates existed
+    key models by pipeline name and carry no `pipeline`."""
+    return str((entry or {}).get("pipeline") or name)
+
+
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -249,6 +255,20 @@ def _keep_existing_latency(new: dict, old: dict) -> None:
         seen = {_record_id(r) for r in recs if isinstance(r, dict)}
         missing = [r for r in old_recs if isinstance(r, dict) and _record_id(r) not in seen]
         recs[:0] = missing  # older records first, so list order stays oldest -> newest
+
+
+def read_json(path: str | Path, default: Any = None, tolerant: bool = False) -> Any:
+    """A stage output or record read back: `default` when the file does not exist. `tolerant`: also `default` when it
+    cannot be read or is not JSON (a status or plan file another process may be writing); otherwise that raises."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return default
+    except (OSError, ValueError):
+        if tolerant:
+            return default
+        raise
 
 
 def write_json(path: str | Path, obj: Any, indent: int = 1) -> Path:

@@ -222,14 +222,10 @@ def stage_latency(ctx: Context) -> str | None:
         (img_dir / f"{i:03d}_{image_id}{Path(ctx.manifest.get(image_id).path).suffix.lower()}").write_bytes(data)
     import dataclasses
 
+    from benchmarks.measure.gate import gate_test_set
     from benchmarks.measure.run_latency import measure_models
 
-    ev = ctx.read_json("eval.json")  # the accuracy gate scores the images evaluate scored, the same way
-    gate_test = {
-        "paths": ctx.paths(ev["test_ids"]),
-        "targets": ctx.manifest.targets(ev["truth"], ev["test_ids"]),
-        "classes": ctx.manifest.classes,
-    }
+    gate_test = gate_test_set(ctx.run_dir)  # the images evaluate scored, as `clsdet latency RUN_DIR` reads them
     models = {c.name: (c.pipeline, ctx.headline_artifact(c.name)) for c in ctx.cfg.candidates}
     records = measure_models(
         ctx.run_dir,

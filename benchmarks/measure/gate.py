@@ -8,7 +8,12 @@ shows a numeric drift before it becomes an accuracy drop.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+
+from benchmarks.data.manifest import Manifest
 
 PASSED, FAILED, REFERENCE, NOT_RUN = "passed", "failed accuracy gate", "reference (eager float32)", "not run"
 
@@ -63,3 +68,19 @@ def gate(reference, variant, is_reference: bool, test: dict | None, ref_ap: floa
         return {**out, "gate": NOT_RUN, "gate_note": "macro AP undefined on these test images"}
     drop = float(ref_ap) - float(ap)
     return {**out, "gate": FAILED if drop > max_drop else PASSED, "gate_drop": drop}
+
+
+def gate_test_set(run_dir: Path) -> dict:
+    """What the accuracy gate scores: the run's test images (eval.json's ids, the manifest's paths and truth), the
+    same for the latency stage and `clsdet latency RUN_DIR`; {"why_not": ...} when they are not all on this machine."""
+    try:
+        ev = json.loads((Path(run_dir) / "eval.json").read_text())
+        manifest = Manifest.load(Path(run_dir) / "manifest.json")
+    except (OSError, ValueError) as e:
+        return {"why_not": f"eval.json/manifest.json unreadable in {run_dir}: {e}"}
+    ids = list(ev.get("test_ids") or [])
+    paths = [manifest.get(i).path for i in ids]
+    missing = [p for p in paths if not Path(p).is_file()]
+    if not ids or missing:
+        return {"why_not": f"{len(missing)} of {len(ids)} test images are not on this machine (e.g. {missing[:1]})"}
+    return {"paths": paths, "targets": manifest.targets(ev["truth"], ids), "classes": list(manifest.classes)}

@@ -9,10 +9,12 @@ on the CPU the timer check. Every round is a kept record (`round`, `session`); s
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.config import LatencyConfig
 from benchmarks.measure import gate as G  # noqa: N812
 from benchmarks.measure import variants as V  # noqa: N812
 from benchmarks.measure.devices import kind
@@ -31,12 +33,8 @@ from benchmarks.measure.timers import SYNC, TIMER
 from benchmarks.pipelines import load_predictor
 from benchmarks.record import utc_now
 
-DEFAULTS = {
-    "devices": ["auto"], "batch_sizes": [1, 16], "scopes": ["model", "end_to_end"], "warmup": 5, "iters": 30,
-    "min_seconds": 1.0, "threads": None, "backends": ["eager"], "dtypes": ["float32"], "channels_last": "auto",
-    "rounds": 3, "throughput": True, "throughput_max_batch": 64, "throughput_min_seconds": 0.3,
-    "gate_max_drop": 0.01, "gate_images": 4, "timer_check": True, "keep_exports": False,
-}  # fmt: skip
+# every setting's default: the config's own (LatencyConfig), for settings from an older record missing a key
+DEFAULTS = dataclasses.asdict(LatencyConfig())
 E2E_BELOW_MODEL = "end_to_end median below model median"
 
 
