@@ -81,3 +81,29 @@ def test_pyproject_metadata_has_no_setuptools_deprecation():
         warnings.simplefilter("error")  # `project.license` as a table warned on every install
         dist = apply_configuration(Distribution(), REPO / "pyproject.toml")
     assert dist.metadata.license_expression == "MIT", setuptools.__version__
+
+
+def test_the_two_test_tiers_run_every_default_test_exactly_once():
+    """`make test` and `make test-e2e` (what .ci/run runs) select complementary parts of pytest's default selection:
+    every combination of markers lands in exactly one tier, or in neither when the default deselects it."""
+    import itertools
+    import re
+    import tomllib
+
+    from _pytest.mark.expression import Expression
+
+    text = (REPO / "Makefile").read_text()
+    fast = re.search(r"^FAST = (.+)$", text, re.M).group(1).strip()
+    e2e = re.search(r'^test-e2e:.*\n\t.*-m "([^"]+)"', text, re.M).group(1).replace("$(FAST)", fast)
+    test = re.search(r'^test:.*\n\t.*-m "([^"]+)"', text, re.M).group(1).replace("$(FAST)", fast)
+    addopts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"]
+    default = re.search(r"-m '([^']+)'", addopts).group(1)
+    markers = ("slow", "gpu", "scale", "e2e", "browser")
+    for values in itertools.product((False, True), repeat=len(markers)):
+        has = dict(zip(markers, values))
+
+        def match(expr: str, has: dict = has) -> bool:
+            return Expression.compile(expr).evaluate(lambda name, **kw: has.get(name, False))
+
+        assert match(test) + match(e2e) == match(default), has
+    assert "make test\nmake test-e2e" in (REPO / ".ci" / "run").read_text()
