@@ -94,7 +94,7 @@ def test_fit_budget_refuses_a_budget_nothing_fits(tmp_path):
 def test_input_size_cut_stops_where_objects_get_too_small(tmp_path):
     """On the demo (objects about 0.4 of the image side at scale 0.4) the detector may shrink a lot; a manifest whose
     boxes are 30 px in 640 px images allows no cut below 256 px (30 x 256 / 640 = 12 px)."""
-    from benchmarks.harness.budget import _min_imgsz
+    from benchmarks.harness.budget import _min_imgsz, _smallest
 
     class Rec:
         width, height = 640, 640
@@ -106,6 +106,8 @@ def test_input_size_cut_stops_where_objects_get_too_small(tmp_path):
 
     assert _min_imgsz(M(), "detector", 640) == 256
     assert _min_imgsz(M(), "detector", 224) == 224  # already below: no cut at all
+    # what the cut's record says it weakens names the class and its size
+    assert _smallest(M(), "detector", 256) == "detector at 256 px: median a box 12.0 px"
 
 
 def test_plan_only_trains_nothing_and_writes_the_plan(tmp_path, fake, capsys):
