@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.commands.args import add_set, device
+from benchmarks.harness.executors import list_executors  # light: no torch, no Ray
 from benchmarks.record import model_pipeline  # light: the standard library only
 
 EXIT_CODES = (
@@ -37,7 +38,7 @@ def _executor_args(p) -> None:
     """Where the training jobs run (benchmarks/harness/executors.py); evaluation, latency and reports stay here."""
     p.add_argument(
         "--executor",
-        choices=("local", "ray"),
+        choices=list_executors(),
         default="local",
         help="run the training jobs here in order (local), or as Ray tasks (ray: pip install clsdet-bench[ray]; the "
         "run folder must be on a filesystem every node shares, see README 'Team and cluster')",

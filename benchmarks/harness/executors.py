@@ -9,6 +9,7 @@ means for the run. Evaluation, latency and reports stay on the driver.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import runtime
@@ -16,7 +17,6 @@ from benchmarks.harness.jobs import Job, is_done, run_job, status
 from benchmarks.harness.progress import ExecutorError, JobProgress
 from benchmarks.record import DiskFullError
 
-EXECUTORS = ("local", "ray")
 EXECUTOR_FILE = "executor.json"  # in the run folder: which executor and which worker processes ran the jobs
 
 
@@ -116,23 +116,60 @@ def _worker_init(registry: dict[str, str]) -> None:
             PIPELINES[name] = replace(PIPELINES[name], module=module)
 
 
+@dataclass(frozen=True)
+class Executor:
+    """One way to run the training jobs: a registry entry (EXECUTORS), picked by `--executor NAME`."""
+
+    name: str
+    run: Callable  # (run_dir, jobs, echo, before, **options) -> the settings executor.json records
+    options: tuple[str, ...]  # the executor options it takes (CLI flags --parallel, --ray-address, ...)
+    in_process: bool  # trains here, one job at a time: each job's MLflow run is attached as the job starts
+    help: str
+
+
+def _local(run_dir: Path, jobs: list[Job], echo, before, parallel: int | None = None) -> dict:
+    return run_local(run_dir, jobs, echo, parallel=parallel or 1, before=before)
+
+
+def _ray(run_dir: Path, jobs: list[Job], echo, before, **options) -> dict:
+    from benchmarks.harness.ray_executor import run_ray  # deferred on purpose: Ray is an optional extra
+
+    return run_ray(run_dir, jobs, echo, **options)
+
+
+EXECUTORS: dict[str, Executor] = {
+    e.name: e
+    for e in (
+        Executor("local", _local, ("parallel",), True, "the training jobs here, in order (or N at a time)"),
+        Executor("ray", _ray, ("address", "num_cpus", "cpus_per_job"), False, "each job a Ray task, local or cluster"),
+    )
+}
+
+
+def list_executors() -> list[str]:
+    return list(EXECUTORS)
+
+
+def get_executor(name: str) -> Executor:
+    if name not in EXECUTORS:
+        raise ExecutorError(f"unknown executor {name!r}; executors: {', '.join(EXECUTORS)}")
+    return EXECUTORS[name]
+
+
 def run_jobs(
     run_dir: Path, jobs: list[Job], executor: str = "local", echo=print, before=None, **options
 ) -> dict[str, dict]:
     """Run the unfinished jobs with `executor`; returns {job key: status}. Raises JobsFailedError when a headline
     job failed (the benchmark has nothing to report without it); failed curve points are recorded and reported."""
-    info: dict = {}
-    if executor == "local":
-        extra = sorted(set(options) - {"parallel"})
-        if extra:
-            raise ExecutorError(f"executor options {extra} need --executor ray")
-        info = run_local(run_dir, jobs, echo, parallel=options.get("parallel") or 1, before=before)
-    elif executor == "ray":
-        from benchmarks.harness.ray_executor import run_ray
-
-        info = run_ray(run_dir, jobs, echo, **options)
-    else:
-        raise ExecutorError(f"unknown executor {executor!r}; executors: {', '.join(EXECUTORS)}")
+    ex = get_executor(executor)
+    extra = sorted(set(options) - set(ex.options))
+    if extra:
+        takes = {o: [e.name for e in EXECUTORS.values() if o in e.options] for o in extra}
+        raise ExecutorError(
+            f"executor options {extra} are not the {executor} executor's: "
+            + "; ".join(f"{o}: --executor {' or '.join(n) or '(none)'}" for o, n in takes.items())
+        )
+    info = ex.run(run_dir, jobs, echo, before if ex.in_process else None, **options)
     statuses = {j.key: status(run_dir, j) for j in jobs}
     record_executor(run_dir, executor, statuses, info)
     failed = [j for j in jobs if statuses[j.key].get("status") != "done"]

@@ -16,6 +16,7 @@ import numpy as np
 
 from benchmarks.config import BenchConfig
 from benchmarks.data.manifest import Manifest
+from benchmarks.harness.executors import get_executor
 from benchmarks.paths import LABELING_LOGS
 from benchmarks.pipelines import load_predictor
 
@@ -182,7 +183,7 @@ def stage_train(ctx: Context) -> None:
     check_free_space(ctx, todo)  # a warning, before the first job writes: not a full disk half-way
     from benchmarks.harness.training import attach_tracking
 
-    before = (lambda job: attach_tracking(ctx, job)) if ctx.executor == "local" else None
+    before = (lambda job: attach_tracking(ctx, job)) if get_executor(ctx.executor).in_process else None
     run_jobs(ctx.run_dir, jobs, executor=ctx.executor, echo=ctx.echo, before=before, **ctx.executor_options)
 
 
