@@ -27,11 +27,11 @@ def test_plan_estimate_against_actual(benchmark, tmp_path):
     def bench():
         return run_bench(cfg, runs, devices=["cpu"], only=["data", "split", "plan", "train"], echo=lambda _: None)
 
+    benchmark.group = "plan estimate"
     run = benchmark.pedantic(bench, rounds=1, iterations=1)
     stages = json.loads((run / "stages.json").read_text())["stages"]
     rec = plan_record(run, stages)
     ratios = {j["key"]: j["ratio"] for j in rec["jobs"]}
-    benchmark.group = "plan estimate"
     benchmark.extra_info.update(
         ratios=ratios, median_ratio=rec["accuracy"]["median_ratio"], within_30pct=rec["accuracy"]["within_tolerance"],
         n_jobs=rec["accuracy"]["n_jobs"], threads=torch.get_num_threads(), timings=rec["timings"],

@@ -68,8 +68,13 @@ def test_make_perf_writes_its_json_into_a_folder_that_does_not_exist(tmp_path):
     )  # fmt: skip
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     doc = json.loads(out.read_text())
-    timed = {(b["extra_info"]["model"], b["extra_info"]["device"]) for b in doc["benchmarks"]}
+    forward = [b for b in doc["benchmarks"] if (b["group"] or "").startswith("forward")]
+    timed = {(b["extra_info"]["model"], b["extra_info"]["device"]) for b in forward}
     assert {("classifier", "cpu"), ("detector", "cpu")} <= timed
+    # the run plan's estimate against a real small run: each job's actual / estimate ratio is recorded
+    (plan,) = [b for b in doc["benchmarks"] if b["group"] == "plan estimate"]
+    assert set(plan["extra_info"]["ratios"]) == {"classifier/f1-s0", "detector/f1-s0"}
+    assert all(0.1 < r < 10 for r in plan["extra_info"]["ratios"].values())
 
 
 def test_pyproject_metadata_has_no_setuptools_deprecation():
