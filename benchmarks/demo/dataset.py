@@ -22,6 +22,7 @@ import shutil
 import time
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -55,9 +56,11 @@ def _render_all(
         yield from map(job, range(n_images))
         return
     # spawn, not fork: the CLI has imported torch (runtime.setup), and forking a process with its thread pools
-    # can hang. imap keeps index order, and each image depends only on (seed, index, size): parallel == serial.
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        yield from pool.imap(job, range(n_images), chunksize=max(1, min(64, n_images // (workers * 4))))
+    # can hang. map keeps index order, and each image depends only on (seed, index, size): parallel == serial.
+    # ProcessPoolExecutor, not multiprocessing.Pool: a worker that dies raises BrokenProcessPool instead of leaving
+    # the pool waiting for its results forever (a test run once hung 18 minutes in Pool's shutdown)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(job, range(n_images), chunksize=max(1, min(64, n_images // (workers * 4))))
 
 
 def _render_one(

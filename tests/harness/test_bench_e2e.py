@@ -11,6 +11,8 @@ from tiny_bench import tiny
 
 from benchmarks.cli import main
 
+pytestmark = pytest.mark.e2e  # the second tier (make test-e2e): real trainings through every stage
+
 TINY = tiny(
     "latency.rounds=1",
     "latency.throughput=false",

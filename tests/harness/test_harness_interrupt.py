@@ -84,6 +84,8 @@ def test_ctrl_c_in_a_job_exits_130_and_marks_everything_interrupted(fake, tmp_pa
     assert client.get_run(runs["classifier"]).info.status == "KILLED"
 
 
+pytestmark = pytest.mark.e2e  # the second tier (make test-e2e): bench subprocesses stopped by real signals
+
 DRIVER = """
 import sys
 from dataclasses import replace

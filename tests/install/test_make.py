@@ -55,6 +55,7 @@ def test_unknown_torch_option_is_refused_with_the_choices():
     assert "TORCH=cuda is not an option" in res.stderr and "TORCH=cpu" in res.stderr
 
 
+@pytest.mark.e2e  # the second tier (make test-e2e): the real perf suite, a small demo run included
 def test_make_perf_writes_its_json_into_a_folder_that_does_not_exist(tmp_path):
     """`make perf` on a fresh clone: results/perf/ is absent (git ignores it). Runs the real suite, one round each."""
     stamp = tmp_path / "stamp"

@@ -22,6 +22,8 @@ import fake_pipeline as FP  # noqa: E402, N812
 from benchmarks.cli import main  # noqa: E402
 from benchmarks.tracking.guard import HTTP_DEFAULTS, Guarded, StoreUnreachable, unless_down  # noqa: E402
 
+pytestmark = pytest.mark.e2e  # the second tier (make test-e2e): a real `mlflow server` subprocess, killed mid-run
+
 DRIVER = """
 import sys
 from dataclasses import replace
