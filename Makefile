@@ -30,7 +30,7 @@ else
 $(error TORCH=$(TORCH) is not an option: use TORCH=cpu for CPU-only wheels, or leave TORCH unset for the default)
 endif
 
-.PHONY: bench test test-scale install lint perf clean-runs
+.PHONY: bench test test-e2e test-all test-scale install lint perf clean-runs
 
 install: $(STAMP)
 
@@ -55,14 +55,24 @@ bench: $(STAMP)
 	$(BIN)/clsdet demo-data $(DEMO) --force $(DEMO_FLAGS)
 	$(BIN)/clsdet bench $(DEMO)/clsdet.yaml --profile $(PROFILE) --device cpu --parallel $(PARALLEL)
 
+# two tiers: `make test` the fast one (units and small integrations, a few minutes on 2 cores), `make test-e2e` the
+# tests marked e2e (real trainings end to end, the browser, server subprocesses); `make test-all` both in one run.
+# .ci/run runs make test, then make test-e2e: every test, each once
+FAST = not slow and not gpu and not scale and not e2e
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "$(FAST)" --durations=15
+
+test-e2e: $(STAMP)
+	$(BIN)/python -m pytest -m "e2e and not slow and not gpu and not scale" --durations=15
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest --durations=30
 
 # the Ray executor and a shared MLflow server for real (README "Team and cluster"): a local Ray instance, an
 # `mlflow server` subprocess and two tiny benchmarks, minutes on 2 cores, so outside `make test`; adds the ray extra
 test-scale: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,ray]"
-	$(BIN)/python -m pytest -m scale tests/benchmarks/test_scale.py
+	$(BIN)/python -m pytest -m scale tests/harness/test_scale.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

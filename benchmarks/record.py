@@ -1,4 +1,5 @@
-"""results.json: the versioned, append-only record of one benchmark run (STYLE.md 6, 8).
+"""results.json: the versioned, append-only record of one benchmark run (written once by the run; a re-measurement
+on another machine adds records, never overwrites one).
 
 The harness writes it first; reports and MLflow only read it. Layout: see `REQUIRED` below and the schema in the
 README. Latency records are append-only: `append_latency` adds another machine's (or a repeated) measurement and never
@@ -26,7 +27,8 @@ from typing import Any
 SCHEMA_VERSION = 2  # 2: models keyed by candidate, each with pipeline + labeling_method; curve points
 RESULTS_FILE = "results.json"
 # a latency "cell": one measurement setting on one machine; repeated measurements of a cell are all kept
-# backend and kind (latency | peak_throughput | timer_check) came with issue 14; older records read as eager latency
+# backend and kind (latency | peak_throughput | timer_check) came with the deployment variants; older records read
+# as eager latency
 CELL_KEYS = ("model", "machine_id", "device", "batch_size", "scope", "dtype", "backend", "kind")
 CELL_DEFAULTS = {"backend": "eager", "kind": "latency"}
 # what identifies one latency record (a cell measured at one time, in one round)
@@ -146,6 +148,12 @@ def _v1_to_v2(results: dict) -> dict:
 
 
 # --- ids and times -----------------------------------------------------------------------------------------------
+def model_pipeline(name: str, entry: dict | None) -> str:
+    """The pipeline of results.json's model `name` (its entry in `models`); records written before candidates existed
+    key models by pipeline name and carry no `pipeline`."""
+    return str((entry or {}).get("pipeline") or name)
+
+
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -247,6 +255,20 @@ def _keep_existing_latency(new: dict, old: dict) -> None:
         seen = {_record_id(r) for r in recs if isinstance(r, dict)}
         missing = [r for r in old_recs if isinstance(r, dict) and _record_id(r) not in seen]
         recs[:0] = missing  # older records first, so list order stays oldest -> newest
+
+
+def read_json(path: str | Path, default: Any = None, tolerant: bool = False) -> Any:
+    """A stage output or record read back: `default` when the file does not exist. `tolerant`: also `default` when it
+    cannot be read or is not JSON (a status or plan file another process may be writing); otherwise that raises."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return default
+    except (OSError, ValueError):
+        if tolerant:
+            return default
+        raise
 
 
 def write_json(path: str | Path, obj: Any, indent: int = 1) -> Path:

@@ -1,7 +1,7 @@
 """The statistics behind every claim of the verdict, in numpy: intervals, the baseline test, multiplicity.
 
 Chosen by measured error rates on the small, imbalanced test sets this tool sees (2-10 positives per class among
-26-600 test images; the simulations live in tests/benchmarks/test_significance.py and in the report's own
+26-600 test images; the simulations live in tests/curve/test_significance.py and in the report's own
 "How sure is this" section, benchmarks/curve/selfcheck.py):
 
 - Interval of a macro AP (or F1): the *basic* bootstrap interval on the logit scale. AP is biased upwards when a

@@ -45,9 +45,11 @@ def load(artifact_dir, device: str = "cpu"):
 
 
 def box_metrics(artifact_or_pred, view_dir, split: str = "test") -> dict:
+    """Box mAP of an artifact folder (loaded on the CPU) or a loaded predictor on one split of a dataset view."""
     from detector.metrics import box_metrics as _box_metrics
 
-    return _box_metrics(artifact_or_pred, view_dir, split=split)
+    pred = artifact_or_pred if hasattr(artifact_or_pred, "artifact_dir") else load(artifact_or_pred, device="cpu")
+    return _box_metrics(pred, view_dir, split=split)
 
 
 def estimate_params(cfg: DetectorConfig) -> int | None:

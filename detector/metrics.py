@@ -7,17 +7,15 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from detector import hardware
 from detector.dataset import DatasetViewError
+from detector.runtime import import_ultralytics  # light: the environment only; ultralytics is imported when called
 
 
-def box_metrics(artifact_or_pred, view_dir: str | Path, split: str = "test") -> dict:
+def box_metrics(pred, view_dir: str | Path, split: str = "test") -> dict:
     """{"map50", "map50_95", "per_class": {cls: {"map50", "map50_95", "n_instances"}}, "split", "n_images", "conf",
-    "iou"}. Ultralytics' val settings (conf 0.001, its AP); its run folder lives in <artifact>/ultralytics_val."""
-    from detector import hardware
-    from detector.predictor import Predictor, load
-    from detector.runtime import import_ultralytics
-
-    pred = artifact_or_pred if isinstance(artifact_or_pred, Predictor) else load(artifact_or_pred, device="cpu")
+    "iou"} of a loaded predictor (its artifact_dir, classes, imgsz, iou, device). Ultralytics' val settings (conf
+    0.001, its AP); its run folder lives in <artifact>/ultralytics_val."""
     view_dir = Path(view_dir).resolve()
     data = yaml.safe_load((view_dir / "data.yaml").read_text())
     if not data.get(split):

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import statistics
 
-# Issue 12 saw one 89 s epoch among ~6 s ones go unnoticed; 3x the median is far outside the usual jitter of an
-# epoch (data-loader warm-up, val on a larger batch) and still catches swapping, thermal throttling or contention.
+# One 89 s epoch among ~6 s ones once went unnoticed in a user's run; 3x the median is far outside the usual jitter
+# of an epoch (data-loader warm-up, val on a larger batch) and still catches swapping, thermal throttling or contention.
 SLOW_FACTOR = 3.0
 
 

@@ -1,6 +1,6 @@
 """From detections to image-level scores: per class, the highest confidence among the image's boxes (0 if none).
 
-Pure numpy, so the reduction the whole comparison rests on is tested on its own (DESIGN.md, "Scores").
+Pure numpy, so the reduction the whole comparison rests on is tested on its own.
 """
 
 from __future__ import annotations

@@ -38,3 +38,13 @@ def cvat_fixtures(shared_dir: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} is absent")
     return path
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """Both pipelines replaced by fake_pipeline.py (trains instantly); the module, reset after the test."""
+    import fake_pipeline as FP  # noqa: N812 - tests/ is on sys.path (pytest's rootdir-relative import)
+
+    FP.use_fake(monkeypatch)
+    yield FP
+    FP.reset()

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.data.images import IMAGE_SUFFIXES
+from benchmarks.record import model_pipeline
+
 PIPELINES = ("classifier", "detector")
 MAX_UPLOAD_MB = 20  # the app's upload cap (server.maxUploadSize) and what predict reads from one file
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
 class AppError(ValueError):
@@ -71,7 +73,7 @@ def load_run(run_dir: str | Path) -> dict:
 
 def pipeline_of(name: str, entry: dict) -> str:
     """A candidate's pipeline; records written before candidates existed key models by pipeline name."""
-    return str((entry or {}).get("pipeline") or name)
+    return model_pipeline(name, entry)
 
 
 def candidates(results: dict) -> dict[str, list[str]]:

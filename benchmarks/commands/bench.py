@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.commands.args import add_set, device
+from benchmarks.harness.executors import list_executors  # light: no torch, no Ray
+from benchmarks.record import model_pipeline  # light: the standard library only
 
 EXIT_CODES = (
     "exit codes: 0 the run finished (and every check asked for passed); 1 a check asked for failed (--strict, "
@@ -36,7 +38,7 @@ def _executor_args(p) -> None:
     """Where the training jobs run (benchmarks/harness/executors.py); evaluation, latency and reports stay here."""
     p.add_argument(
         "--executor",
-        choices=("local", "ray"),
+        choices=list_executors(),
         default="local",
         help="run the training jobs here in order (local), or as Ray tasks (ray: pip install clsdet-bench[ray]; the "
         "run folder must be on a filesystem every node shares, see README 'Team and cluster')",
@@ -208,7 +210,7 @@ def load_bench_config(args, extra: list[str] | None = None):
 
 def bench_cmd(args) -> int:
     from benchmarks.harness import DEFAULT_RUNS, run_bench
-    from benchmarks.run_size import run_size_line
+    from benchmarks.harness.run_size import run_size_line
 
     opts = executor_options(args)  # before any stage runs: a wrong flag or a missing Ray fails now
     cfg = load_bench_config(args)
@@ -251,6 +253,7 @@ def bench_cmd(args) -> int:
 
 
 def latency_cmd(args) -> int:
+    from benchmarks.measure.gate import gate_test_set
     from benchmarks.measure.rounds import ratios
     from benchmarks.measure.run_latency import latency_images, measure_models
     from benchmarks.record import append_latency, load_results
@@ -275,7 +278,7 @@ def latency_cmd(args) -> int:
     }  # fmt: skip
     settings.update({k: v for k, v in cli.items() if v is not None})
     models = run_models(run_dir, results)
-    test = None if args.no_gate else load_test(run_dir)
+    test = None if args.no_gate else gate_test_set(run_dir)
     records = measure_models(run_dir, models, settings, test=test)
     for cand in models:
         append_latency(run_dir, cand, [r for r in records if r["model"] == cand])
@@ -290,27 +293,8 @@ def run_models(run_dir: Path, results: dict) -> dict[str, tuple[str, Path]]:
     out = {}
     for name, entry in (results.get("models") or {}).items():
         if isinstance(entry, dict) and entry.get("artifact"):
-            out[name] = (entry.get("pipeline") or name, run_dir / entry["artifact"])
+            out[name] = (model_pipeline(name, entry), run_dir / entry["artifact"])
     return out
-
-
-def load_test(run_dir: Path) -> dict:
-    """What the accuracy gate scores: the run's test images (eval.json's ids, the manifest's paths and truth)."""
-    import json
-
-    from benchmarks.data.manifest import Manifest
-
-    try:
-        ev = json.loads((run_dir / "eval.json").read_text())
-        manifest = Manifest.load(run_dir / "manifest.json")
-    except (OSError, ValueError) as e:
-        return {"why_not": f"eval.json/manifest.json unreadable in {run_dir}: {e}"}
-    ids = list(ev.get("test_ids") or [])
-    paths = [manifest.get(i).path for i in ids]
-    missing = [p for p in paths if not Path(p).is_file()]
-    if not ids or missing:
-        return {"why_not": f"{len(missing)} of {len(ids)} test images are not on this machine (e.g. {missing[:1]})"}
-    return {"paths": paths, "targets": manifest.targets(ev["truth"], ids), "classes": list(manifest.classes)}
 
 
 def print_summary(records: list[dict], names: list[str], ratios) -> None:

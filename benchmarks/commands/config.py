@@ -47,7 +47,7 @@ def config_cmd(args) -> int:
 
         print(resolved_yaml(load_config(args.config, profile=args.profile, overrides=args.overrides)), end="")
         return 0
-    from benchmarks.config_doc import example_yaml, reference_markdown
+    from benchmarks.config.doc import example_yaml, reference_markdown
 
     print(reference_markdown() if args.reference else example_yaml(), end="")
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.commands.args import count, positive_s
-from benchmarks.cvat_http import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S  # light: logging and re only
+from benchmarks.cvat.client import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S  # light: logging and re only
 
 
 def register(sub) -> None:
@@ -46,7 +46,7 @@ def register(sub) -> None:
 
 
 def pull_cmd(args) -> int:
-    from benchmarks.cvat_pull import next_steps, pull
+    from benchmarks.cvat.pull import next_steps, pull
 
     out = Path(args.out)
     kind, obj_id = next(

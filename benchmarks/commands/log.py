@@ -28,8 +28,8 @@ def register(sub) -> None:
 
 
 def log_cmd(args) -> int:
+    from benchmarks.harness.lock import hold_run_folder
     from benchmarks.record import load_results
-    from benchmarks.runlock import hold_run_folder
     from benchmarks.runtime import check_writable
     from benchmarks.tracking import log_results, start_session
     from benchmarks.tracking.session import ending

@@ -1,4 +1,4 @@
-"""Labeling-budget curves (issue 10): the pure pieces the harness wires into its jobs.
+"""Labeling-budget curves: the pure pieces the harness wires into its jobs.
 
 - subsets.py: nested, stratified train subsets per seed (`nested_subsets`)
 - recipe.py: the training recipe at small budgets (`epochs_for`) and the undertrained check

@@ -7,7 +7,7 @@ early stopping on val still applies, as in every run.
 
 Whether a run was still improving when it stopped is a test with a stated error rate (`undertrained`): the slope of
 the image-level val macro AP over the last half of the epochs, one-sided t test at 5%. On a flat history with
-independent noise it flags 5% of runs whatever their length (tests/benchmarks/test_curve.py measures it); the
+independent noise it flags 5% of runs whatever their length (tests/curve/test_curve.py measures it); the
 previous rule, "best value in the last 3 epochs", flagged about 3 / epochs of flat runs (half of them at 6 epochs).
 """
 

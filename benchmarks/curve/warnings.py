@@ -47,7 +47,7 @@ def model_label(name: str, pipeline: str | None) -> str:
 def is_demo(config: dict) -> bool:
     """The built-in demo data (synthetic shapes): the config `clsdet demo-data` writes is named 'demo' and lists the
     demo's classes. Nothing else in a record marks it, so a renamed demo config counts as real photos."""
-    from benchmarks.demo_render import CLASSES
+    from benchmarks.demo.render import CLASSES
 
     return config.get("name") == "demo" and list(config.get("classes") or []) == [c.name for c in CLASSES]
 

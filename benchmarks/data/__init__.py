@@ -1,1 +1,1 @@
-"""Data sources -> one Manifest -> one Split. See DESIGN.md, 'Data flow'."""
+"""Data sources -> one Manifest -> one Split. Each step writes its file into the run folder."""

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from benchmarks.paths import REPO
-from benchmarks.record import utc_now
-
-
-def _read(run_dir: Path, name: str, default=None):
-    p = Path(run_dir) / name
-    return json.loads(p.read_text()) if p.exists() else default
+from benchmarks.record import read_json, utc_now
 
 
 def _history(artifact: Path) -> list[dict]:
@@ -35,9 +29,9 @@ def assemble_results(ctx) -> dict:
     from benchmarks.record import SCHEMA_VERSION
 
     cfg, run_dir, m = ctx.cfg, ctx.run_dir, ctx.manifest
-    ev = _read(run_dir, "eval.json", {})
-    size = _read(run_dir, "size.json", {})
-    latency = _read(run_dir, "latency.json", [])
+    ev = read_json(run_dir / "eval.json", {})
+    size = read_json(run_dir / "size.json", {})
+    latency = read_json(run_dir / "latency.json", [])
     cls_src, det_src = cfg.labels.classifier, cfg.labels.detector
     disagreement = None
     if cls_src and det_src and cls_src != det_src:
@@ -46,10 +40,10 @@ def assemble_results(ctx) -> dict:
     evm = ev.get("models") or {}
     for c in cfg.candidates:
         artifact = ctx.headline_artifact(c.name)
-        training = _read(artifact, "training.json", {})
+        training = read_json(artifact / "training.json", {})
         training["history"] = _history(artifact)
-        training["recipe"] = _read(artifact, "recipe.json")
-        mcfg = _read(artifact, "config.json", {}) or c.config.to_dict()
+        training["recipe"] = read_json(artifact / "recipe.json")
+        mcfg = read_json(artifact / "config.json", {}) or c.config.to_dict()
         models[c.name] = {
             "name": c.name,
             "pipeline": c.pipeline,
@@ -95,11 +89,11 @@ def assemble_results(ctx) -> dict:
             "test_ids": ev.get("test_ids", split["test"]),
         },
         "models": models,
-        "labeling": _read(run_dir, "labeling.json", {}),
-        "curve": _read(run_dir, "curve.json"),
+        "labeling": read_json(run_dir / "labeling.json", {}),
+        "curve": read_json(run_dir / "curve.json"),
         "stages": ctx.log.stages,
         "plan": plan_record(run_dir, ctx.log.stages),  # the run plan with estimate against actual per job
-        "executor": _read(run_dir, "executor.json"),  # which executor and worker processes ran the training jobs
+        "executor": read_json(run_dir / "executor.json"),  # which executor and worker processes ran the training jobs
         "errors": [r for r in latency if r.get("status") not in ("ok", None)],
     }
     # settings that decide the answer (curve/warnings.py), in the record and in the verdict that opens the report

@@ -116,6 +116,19 @@ def _min_imgsz(manifest, pipeline: str, now: int) -> int:
     return size
 
 
+def _smallest(manifest, pipeline: str, size: int) -> str | None:
+    """'detector at 256 px: median cup box 13.1 px', the class whose median box is smallest at that input size."""
+    from benchmarks.data.sizes import object_sizes
+
+    per = object_sizes(manifest, {pipeline: size}).get("per_class") or {}
+    at = {c: v["median_box_px_at"].get(pipeline) for c, v in per.items() if v.get("median_box_px_at")}
+    at = {c: px for c, px in at.items() if px is not None}
+    if not at:
+        return None
+    cls = min(at, key=at.get)
+    return f"{pipeline} at {size} px: median {cls} box {at[cls]:.1f} px"
+
+
 def fit_budget(cfg, manifest, budget_s: float, estimate, apply, echo=print) -> tuple:
     """(the fitted config, its plan, [change records]). `estimate(cfg) -> plan dict` (plan.make_plan on the run's
     data), `apply(cfg, overrides) -> cfg`. Raises BudgetError when the smallest plan does not fit."""
@@ -204,7 +217,8 @@ def _cut_imgsz(cfg, manifest, plan, budget_s, estimate, apply, record):
         return cfg, plan
     over, new_cfg, new_plan = best
     what = ", ".join(f"{o.split('.')[0]} input {now[o.split('.')[0]]} -> {o.split('=')[1]} px" for o in over)
-    weak = (f"smaller input: the smallest objects lose detail (kept at or above the {MIN_BOX_PX} px median box "
-            "`data inspect` warns at)")  # fmt: skip
+    smallest = [t for o in over if (t := _smallest(manifest, o.split(".")[0], int(o.split("=")[1])))]
+    weak = (f"smaller input: the smallest objects lose detail ({'; '.join(smallest) or 'no boxes to measure'}; kept "
+            f"at or above the {MIN_BOX_PX} px median box `data inspect` warns at)")  # fmt: skip
     record(over, what, weak, plan["total_s"], new_plan["total_s"])
     return new_cfg, new_plan

@@ -20,6 +20,7 @@ from benchmarks.curve.pricing import METHODS, compute_usd
 from benchmarks.curve.verdict import with_warnings
 from benchmarks.curve.warnings import after_training
 from benchmarks.harness.jobs import JOBS_DIR
+from benchmarks.record import read_json
 
 ACC_KEYS = ("macro_ap", "macro_ap_ci95", "macro_f1", "macro_f1_ci95", "n_test", "vs_baseline", "baseline",
             "decisions_equal_always_positive", "excluded_classes")  # fmt: skip
@@ -28,10 +29,6 @@ ACC_KEYS = ("macro_ap", "macro_ap_ci95", "macro_f1", "macro_f1_ci95", "n_test", 
 IMAGE_METRICS = ("val/macro_ap", "val/image_macro_ap")
 # a detector artifact written before val/image_macro_ap existed has box mAP only
 BOX_METRICS = ("metrics/mAP50(B)", "metrics/mAP50-95(B)")
-
-
-def _read(path: Path, default=None):
-    return json.loads(path.read_text()) if path.exists() else default
 
 
 def _history_metric(artifact: Path) -> tuple[list[float], str | None]:
@@ -108,12 +105,12 @@ def build_points(ctx) -> tuple[list[dict], dict]:
         if e.get("status") != "done":
             failed.append({"key": job.key, "status": e.get("status"), "error": e.get("error")})
             continue
-        spec = _read(folder / "job.json")
+        spec = read_json(folder / "job.json")
         method = ctx.cfg.candidate(job.candidate).labeling_method
         measured = cost.get(method) if (cost.get(method) or {}).get("source") not in (None, "modeled") else None
         if measured is not None and method not in sample_cache:
             sample_cache[method] = _samples(ctx, method)
-        training = _read(job.artifact(ctx.run_dir) / "training.json", {})
+        training = read_json(job.artifact(ctx.run_dir) / "training.json", {})
         und = undertrained_check(job.artifact(ctx.run_dir))
         points.append({
             "key": job.key, "candidate": job.candidate, "pipeline": job.pipeline, "method": METHODS[method],
@@ -162,7 +159,7 @@ def paired_rows(ctx, points: list[dict], thresholds: dict) -> list[dict]:
 def verdict_pair(ctx) -> dict[str, str]:
     """{pipeline: candidate}: the candidate of each pipeline the verdict speaks about, the first on the curve (the
     others' points are drawn and tabled, but a verdict compares one labeling method with the other, once)."""
-    from benchmarks.candidates import curve_candidates
+    from benchmarks.config.candidates import curve_candidates
 
     out: dict[str, str] = {}
     for c in curve_candidates(ctx.cfg):
@@ -211,7 +208,6 @@ def _results_so_far(ctx, v: dict) -> dict:
 
 
 def _read_plan(ctx) -> dict | None:
-    import json
 
     from benchmarks.harness.plan import PLAN_FILE
 

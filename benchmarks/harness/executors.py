@@ -8,84 +8,20 @@ means for the run. Evaluation, latency and reports stay on the driver.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import runtime
 from benchmarks.harness.jobs import Job, is_done, run_job, status
+from benchmarks.harness.progress import ExecutorError, JobProgress
 from benchmarks.record import DiskFullError
 
-EXECUTORS = ("local", "ray")
 EXECUTOR_FILE = "executor.json"  # in the run folder: which executor and which worker processes ran the jobs
 
 
 class JobsFailedError(RuntimeError):
     """Jobs the run cannot do without (the headline runs) failed; their errors are in their status.json."""
-
-
-class ExecutorError(ValueError):
-    user_error = True
-
-
-def _eta(done: int, total: int, elapsed: float) -> str:
-    if not done or done >= total:
-        return ""
-    left = elapsed / done * (total - done)
-    return f", ETA {left / 60:.1f} min" if left >= 60 else f", ETA {left:.0f} s"
-
-
-class JobProgress:
-    """`  job 3/8 done: r18/f0.5-s0 in 52.1 s (elapsed 2.6 min, ETA 4.3 min; run: 41% of the planned training
-    done, about 5 min 10 s to the report)`. The run's part comes from the plan (plan.json, harness/plan.py): the
-    jobs left at their estimates, each scaled by the actual / estimate ratio of this session's finished jobs of the
-    same pipeline, plus the later stages' estimates."""
-
-    def __init__(self, total: int, echo: Callable[[str], None], run_dir: Path | None = None, todo=()):
-        self.total, self.echo, self.done, self.t0 = total, echo, 0, time.perf_counter()
-        self.left = {j.key: j.pipeline for j in todo}
-        self.estimates: dict[str, float] = {}
-        self.after_train = 0.0
-        self.ratios: dict[str, list[float]] = {}
-        if run_dir is not None:
-            import json
-
-            from benchmarks.harness.plan import PLAN_FILE
-
-            try:
-                plan = json.loads((Path(run_dir) / PLAN_FILE).read_text())
-                self.estimates = {j["key"]: float(j["estimate_s"]) for j in plan["jobs"]}
-                self.after_train = sum(float(plan.get(k) or 0) for k in ("evaluate_s", "latency_s", "other_s"))
-            except (OSError, ValueError, KeyError, TypeError):
-                pass  # no plan (a job run by hand): the job count's ETA only
-        self.planned = sum(self.estimates.get(k, 0.0) for k in self.left)
-
-    def finished(self, job: Job, st: dict) -> None:
-        self.done += 1
-        elapsed = time.perf_counter() - self.t0
-        what = st.get("status", "?")
-        extra = f" ({st['error']})" if st.get("error") else ""
-        self.echo(
-            f"  job {self.done}/{self.total} {what}: {job.key} in {st.get('wall_s', 0):.1f} s{extra} "
-            f"(elapsed {elapsed / 60:.1f} min{_eta(self.done, self.total, elapsed)}{self._run(job, st)})"
-        )
-
-    def _run(self, job: Job, st: dict) -> str:
-        est = self.estimates.get(job.key)
-        self.left.pop(job.key, None)
-        if est and st.get("status") == "done" and st.get("wall_s"):
-            self.ratios.setdefault(job.pipeline, []).append(float(st["wall_s"]) / est)
-        if not self.planned:
-            return ""
-        from benchmarks.harness.budget import fmt_s
-
-        def scale(pipeline: str) -> float:
-            r = sorted(self.ratios.get(pipeline) or [1.0])
-            return r[len(r) // 2]
-
-        rest = sum(self.estimates.get(k, 0.0) * scale(p) for k, p in self.left.items())
-        share = 1 - sum(self.estimates.get(k, 0.0) for k in self.left) / self.planned
-        return f"; run: {share:.0%} of the planned training done, about {fmt_s(rest + self.after_train)} to the report"
 
 
 def run_local(
@@ -180,23 +116,60 @@ def _worker_init(registry: dict[str, str]) -> None:
             PIPELINES[name] = replace(PIPELINES[name], module=module)
 
 
+@dataclass(frozen=True)
+class Executor:
+    """One way to run the training jobs: a registry entry (EXECUTORS), picked by `--executor NAME`."""
+
+    name: str
+    run: Callable  # (run_dir, jobs, echo, before, **options) -> the settings executor.json records
+    options: tuple[str, ...]  # the executor options it takes (CLI flags --parallel, --ray-address, ...)
+    in_process: bool  # trains here, one job at a time: each job's MLflow run is attached as the job starts
+    help: str
+
+
+def _local(run_dir: Path, jobs: list[Job], echo, before, parallel: int | None = None) -> dict:
+    return run_local(run_dir, jobs, echo, parallel=parallel or 1, before=before)
+
+
+def _ray(run_dir: Path, jobs: list[Job], echo, before, **options) -> dict:
+    from benchmarks.harness.ray_executor import run_ray  # deferred on purpose: Ray is an optional extra
+
+    return run_ray(run_dir, jobs, echo, **options)
+
+
+EXECUTORS: dict[str, Executor] = {
+    e.name: e
+    for e in (
+        Executor("local", _local, ("parallel",), True, "the training jobs here, in order (or N at a time)"),
+        Executor("ray", _ray, ("address", "num_cpus", "cpus_per_job"), False, "each job a Ray task, local or cluster"),
+    )
+}
+
+
+def list_executors() -> list[str]:
+    return list(EXECUTORS)
+
+
+def get_executor(name: str) -> Executor:
+    if name not in EXECUTORS:
+        raise ExecutorError(f"unknown executor {name!r}; executors: {', '.join(EXECUTORS)}")
+    return EXECUTORS[name]
+
+
 def run_jobs(
     run_dir: Path, jobs: list[Job], executor: str = "local", echo=print, before=None, **options
 ) -> dict[str, dict]:
     """Run the unfinished jobs with `executor`; returns {job key: status}. Raises JobsFailedError when a headline
     job failed (the benchmark has nothing to report without it); failed curve points are recorded and reported."""
-    info: dict = {}
-    if executor == "local":
-        extra = sorted(set(options) - {"parallel"})
-        if extra:
-            raise ExecutorError(f"executor options {extra} need --executor ray")
-        info = run_local(run_dir, jobs, echo, parallel=options.get("parallel") or 1, before=before)
-    elif executor == "ray":
-        from benchmarks.harness.ray_executor import run_ray
-
-        info = run_ray(run_dir, jobs, echo, **options)
-    else:
-        raise ExecutorError(f"unknown executor {executor!r}; executors: {', '.join(EXECUTORS)}")
+    ex = get_executor(executor)
+    extra = sorted(set(options) - set(ex.options))
+    if extra:
+        takes = {o: [e.name for e in EXECUTORS.values() if o in e.options] for o in extra}
+        raise ExecutorError(
+            f"executor options {extra} are not the {executor} executor's: "
+            + "; ".join(f"{o}: --executor {' or '.join(n) or '(none)'}" for o, n in takes.items())
+        )
+    info = ex.run(run_dir, jobs, echo, before if ex.in_process else None, **options)
     statuses = {j.key: status(run_dir, j) for j in jobs}
     record_executor(run_dir, executor, statuses, info)
     failed = [j for j in jobs if statuses[j.key].get("status") != "done"]

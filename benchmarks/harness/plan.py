@@ -18,10 +18,11 @@ estimate ratio of the same pipeline.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchmarks.record import read_json
 
 PLAN_FILE = "plan.json"  # in the run folder: the plan, the budget's changes, and (after training) actual seconds
 
@@ -266,7 +267,7 @@ def stage_plan(ctx) -> None:
 
     f = Path(ctx.run_dir) / PLAN_FILE
     requested, budget_s = config_key(ctx.cfg), getattr(ctx, "time_budget", None)
-    old = _read(f)
+    old = read_json(f, tolerant=True)
     if old and old.get("requested_key") == requested and old.get("budget", {}).get("budget_s") == budget_s:
         overrides = [o for c in old["budget"].get("changes", []) for o in c["overrides"]]
         if overrides:
@@ -295,13 +296,6 @@ def stage_plan(ctx) -> None:
     # what the settings already decide before the first epoch (from scratch, objects too small at the input size)
     for line in warning_lines(before_training(ctx.cfg, ctx.manifest)):
         ctx.echo("  " + line)
-
-
-def _read(f: Path) -> dict | None:
-    try:
-        return json.loads(f.read_text()) if f.is_file() else None
-    except ValueError:
-        return None
 
 
 def plan_lines(plan: dict) -> list[str]:
@@ -337,13 +331,13 @@ TOLERANCE = 0.30  # the estimator's goal: each job within +-30% of its measured 
 def plan_record(run_dir: Path, stages: dict) -> dict | None:
     """results.json's `plan`: the plan with each job's actual seconds (its status.json) and each stage's (stages.json),
     and how far off the estimate was: actual / estimate per job, their median, the share within +-TOLERANCE."""
-    plan = _read(Path(run_dir) / PLAN_FILE)
+    plan = read_json(Path(run_dir) / PLAN_FILE, tolerant=True)
     if plan is None:
         return None
     jobs = []
     for j in plan["jobs"]:
         candidate, point = j["key"].split("/", 1)
-        st = _read(Path(run_dir) / "jobs" / candidate / point / "status.json") or {}
+        st = read_json(Path(run_dir) / "jobs" / candidate / point / "status.json", tolerant=True) or {}
         actual = st.get("wall_s") if st.get("status") == "done" else None
         ratio = actual / j["estimate_s"] if actual and j["estimate_s"] else None
         jobs.append({**j, "actual_s": actual, "ratio": None if ratio is None else round(ratio, 3)})

@@ -20,8 +20,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.harness.executors import ExecutorError, JobProgress
 from benchmarks.harness.jobs import Job, is_done, run_job_in_worker, status
+from benchmarks.harness.progress import ExecutorError, JobProgress
 from benchmarks.paths import REPO
 
 INSTALL_HINT = "pip install 'clsdet-bench[ray]' (or pip install 'ray[default]>=2.9') in this environment"

@@ -5,7 +5,7 @@ Each stage writes its output into the run folder and is marked done in `stages.j
 config and one of its data/split part; `--resume` reuses the newest run with the same data/split part and starts at
 the first unfinished stage (from `train` when the training or measurement settings changed: training jobs whose
 inputs did not change stay finished). The stage functions live in `benchmarks/harness/stages.py`; this module only
-sequences them, and holds the run folder's lock (benchmarks/runlock.py) while they run.
+sequences them, and holds the run folder's lock (benchmarks/harness/lock.py) while they run.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ def run_bench(
         check_present(devices[0], "--device (the training device, the first one)")
         cfg.latency.devices = list(devices)
         cfg.candidates = [c.with_config(device=devices[0]) for c in cfg.candidates]
-    from benchmarks.runlock import hold_run_folder
+    from benchmarks.harness.lock import hold_run_folder
     from benchmarks.runtime import check_writable
     from benchmarks.tracking import check_store_writable
 

@@ -14,7 +14,8 @@ import json
 import shutil
 from pathlib import Path
 
-from benchmarks.run_size import fmt_bytes, folder_bytes
+from benchmarks.harness.executors import get_executor
+from benchmarks.harness.run_size import fmt_bytes, folder_bytes
 
 # A training keeps a best and a last checkpoint while it runs (deleted when it ends unless asked to keep them), each
 # the weights plus Adam/AdamW's two moments per weight: 2 x 3 = 6 times the fp32 weights; 7 for the rest
@@ -64,7 +65,7 @@ def estimated_params(pipeline: str, config) -> int | None:
 
 def concurrency(ctx, n_jobs: int) -> int:
     """How many jobs may train at the same time: --parallel N here; every job on a Ray cluster."""
-    if ctx.executor != "local":
+    if not get_executor(ctx.executor).in_process:
         return n_jobs
     return max(1, min(n_jobs, int(ctx.executor_options.get("parallel") or 1)))
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from benchmarks.config import BenchConfig
 from benchmarks.data.manifest import Manifest
+from benchmarks.harness.executors import get_executor
 from benchmarks.paths import LABELING_LOGS
 from benchmarks.pipelines import load_predictor
 
@@ -182,7 +183,7 @@ def stage_train(ctx: Context) -> None:
     check_free_space(ctx, todo)  # a warning, before the first job writes: not a full disk half-way
     from benchmarks.harness.training import attach_tracking
 
-    before = (lambda job: attach_tracking(ctx, job)) if ctx.executor == "local" else None
+    before = (lambda job: attach_tracking(ctx, job)) if get_executor(ctx.executor).in_process else None
     run_jobs(ctx.run_dir, jobs, executor=ctx.executor, echo=ctx.echo, before=before, **ctx.executor_options)
 
 
@@ -222,14 +223,10 @@ def stage_latency(ctx: Context) -> str | None:
         (img_dir / f"{i:03d}_{image_id}{Path(ctx.manifest.get(image_id).path).suffix.lower()}").write_bytes(data)
     import dataclasses
 
+    from benchmarks.measure.gate import gate_test_set
     from benchmarks.measure.run_latency import measure_models
 
-    ev = ctx.read_json("eval.json")  # the accuracy gate scores the images evaluate scored, the same way
-    gate_test = {
-        "paths": ctx.paths(ev["test_ids"]),
-        "targets": ctx.manifest.targets(ev["truth"], ev["test_ids"]),
-        "classes": ctx.manifest.classes,
-    }
+    gate_test = gate_test_set(ctx.run_dir)  # the images evaluate scored, as `clsdet latency RUN_DIR` reads them
     models = {c.name: (c.pipeline, ctx.headline_artifact(c.name)) for c in ctx.cfg.candidates}
     records = measure_models(
         ctx.run_dir,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.harness.executors import get_executor
 from benchmarks.harness.jobs import Job, status, write_job
 from benchmarks.pipelines import PIPELINES, load_predictor
 
@@ -184,7 +185,7 @@ def _configured(ctx, n: int) -> list[float]:
 def plan_jobs(ctx) -> list[Job]:
     """Write every job's inputs (job.json) and return the jobs, headline jobs first (with `ctx.dry_run`, write nothing
     and put each job's size in `ctx.planned`)."""
-    from benchmarks.candidates import curve_candidates
+    from benchmarks.config.candidates import curve_candidates
 
     cfg = ctx.cfg
     on_curve = {c.name for c in curve_candidates(cfg)}
@@ -267,7 +268,7 @@ def _write(ctx, job: Job, c, ids: list[str], val: list[str], train: list[str]) -
     config = c.with_config(epochs=rec["epochs"], seed=rec["train_seed"]).config.to_dict()
     train_samples = samples(ctx, c.pipeline, ids)
     tracking = {}  # where to log, not an input: write_job leaves it out when it compares specs
-    if job.headline and ctx.executor != "local" and ctx.mlflow_runs.get(c.name):
+    if job.headline and not get_executor(ctx.executor).in_process and ctx.mlflow_runs.get(c.name):
         # jobs that run at the same time elsewhere get their nested run now; the local executor attaches it when
         # the job starts (attach_tracking), so the nested run's duration is its own training's
         tracking = {"uri": ctx.mlflow_runs.get("tracking_uri"), "run_id": ctx.mlflow_runs.get(c.name)}
@@ -455,5 +456,5 @@ def _box(ctx, job: Job, pred, test: list[str]) -> dict | None:
             "n_images": len(ids),
             "left_out_incomplete": len(covered(ctx, _source(ctx, job.pipeline), test)) - len(ids),
         }
-    except Exception as exc:  # in the harness a failure is data (STYLE 9): the image-level scores stand
+    except Exception as exc:  # in the harness a failure is data: the image-level scores stand
         return {"map50": None, "map50_95": None, "error": f"{type(exc).__name__}: {exc}"}

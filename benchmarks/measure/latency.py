@@ -8,7 +8,7 @@ Scopes:
   forward, postprocess incl. NMS for the detector, thresholds). Each iteration takes the next `batch_size` images
   of `encoded_images`, cycling, so decoding sees the real mix of image sizes.
 
-In the harness a failure is data (STYLE 9): a missing device gives `unavailable` records, out-of-memory gives an
+In the harness a failure is data: a missing device gives `unavailable` records, out-of-memory gives an
 `oom` record and the batch is halved until it fits, any other exception gives an `error` record; the rest goes on.
 """
 
@@ -70,7 +70,7 @@ def real_batch(images, batch_size: int):
 
 def _callable(predictor, scope: str, batch_size: int, encoded: list[bytes], images=None) -> Callable[[], object]:
     if scope == "model":
-        # real preprocessed test images when given: random inputs can time differently (denormals, issue 14)
+        # real preprocessed test images when given: random inputs can time differently (denormals)
         x = predictor.example_input(batch_size) if images is None else real_batch(images, batch_size)
         return lambda: predictor.forward(x)
     if not encoded:
@@ -115,7 +115,7 @@ def measure_cell(
             rec["input"] = "random tensor" if scope == "model" and images is None else "test images"
             fn = _callable(predictor, scope, bs, encoded, images)
             timing = time_callable(fn, device, base["warmup"], base["iters_min"], base["min_seconds"])
-        except Exception as e:  # noqa: BLE001 - STYLE 9: a failed cell is recorded, the others still run
+        except Exception as e:  # noqa: BLE001 - in the harness a failure is data: a failed cell is recorded, the others still run
             oom = _is_oom(e)
             rec.update(status="oom" if oom else "error", error=_error_text(e), samples_ms=[])
             records.append(rec)
@@ -224,7 +224,7 @@ def _measure_device(predictor, device, scopes, batch_sizes, encoded, base, load_
             return _fill(base, device, scopes, batch_sizes, "error", msg)
         try:
             on_device = load_on(device)
-        except Exception as e:  # noqa: BLE001 - STYLE 9
+        except Exception as e:  # noqa: BLE001 - in the harness a failure is data: recorded, the others run
             _free(device)
             return _fill(base, device, scopes, batch_sizes, "oom" if _is_oom(e) else "error", _error_text(e))
     records = []

@@ -1,4 +1,4 @@
-"""Statistics over interleaved rounds (issue 14): each cell's median over its rounds with the spread, and the
+"""Statistics over interleaved rounds: each cell's median over its rounds with the spread, and the
 latency ratio of two models per (device, batch, scope, backend, dtype) with its spread. Reads kept records only."""
 
 from __future__ import annotations

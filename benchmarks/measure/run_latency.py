@@ -1,4 +1,4 @@
-"""Latency as people deploy (issue 14), one function for the latency stage and `clsdet latency RUN_DIR`.
+"""Latency as people deploy, one function for the latency stage and `clsdet latency RUN_DIR`.
 
 Per present device: load every candidate there, preprocess the run's latency images once (the `model` scope times
 real images), build each (backend, dtype) variant, gate it on test macro AP, then time all cells in interleaved
@@ -9,10 +9,12 @@ on the CPU the timer check. Every round is a kept record (`round`, `session`); s
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.config import LatencyConfig
 from benchmarks.measure import gate as G  # noqa: N812
 from benchmarks.measure import variants as V  # noqa: N812
 from benchmarks.measure.devices import kind
@@ -31,12 +33,8 @@ from benchmarks.measure.timers import SYNC, TIMER
 from benchmarks.pipelines import load_predictor
 from benchmarks.record import utc_now
 
-DEFAULTS = {
-    "devices": ["auto"], "batch_sizes": [1, 16], "scopes": ["model", "end_to_end"], "warmup": 5, "iters": 30,
-    "min_seconds": 1.0, "threads": None, "backends": ["eager"], "dtypes": ["float32"], "channels_last": "auto",
-    "rounds": 3, "throughput": True, "throughput_max_batch": 64, "throughput_min_seconds": 0.3,
-    "gate_max_drop": 0.01, "gate_images": 4, "timer_check": True, "keep_exports": False,
-}  # fmt: skip
+# every setting's default: the config's own (LatencyConfig), for settings from an older record missing a key
+DEFAULTS = dataclasses.asdict(LatencyConfig())
 E2E_BELOW_MODEL = "end_to_end median below model median"
 
 
@@ -137,7 +135,7 @@ def _variants(cand, pipeline, pred, images, device, s, run_dir, test, echo) -> l
     if test and test.get("paths"):
         try:
             ref_ap = G.macro_ap(pred, test)
-        except Exception as e:  # noqa: BLE001 - STYLE 9: the gate is then not run, recorded
+        except Exception as e:  # noqa: BLE001 - in the harness a failure is data: the gate is then not run, recorded
             test = {"why_not": f"eager float32 scoring failed: {_error_text(e)}"}
     backends = sorted(s["backends"], key=V.BACKENDS.index)  # eager before compile: compile reuses its layout
     keys = [("eager", "float32")] + [(b, d) for d in s["dtypes"] for b in backends if (b, d) != ("eager", "float32")]
@@ -178,7 +176,7 @@ def _measure_device(run_dir, models, device, s, common, encoded, test, echo, pre
                 pred = load_predictor(pipeline, Path(artifact), device)
             images = preprocess_images(pred, encoded)
             variants = _variants(cand, pipeline, pred, images, device, s, run_dir, test, echo)
-        except Exception as e:  # noqa: BLE001 - STYLE 9: this candidate's cells are errors, the others run
+        except Exception as e:  # noqa: BLE001 - in the harness a failure is data: this candidate's cells are errors, the others run
             records += _fill(base0, device, s["scopes"], s["batch_sizes"], "error", _error_text(e))
             _free(device)
             continue
@@ -260,7 +258,7 @@ def _timer_checks(loaded: dict, device: str, s: dict) -> list[dict]:
                     min_seconds=max(0.2, float(s["min_seconds"]) / 2),
                 )
                 extra = {"status": "ok", "error": None, "latency_ms_p50": res["harness_ms"], **res}
-            except Exception as e:  # noqa: BLE001 - STYLE 9
+            except Exception as e:  # noqa: BLE001 - in the harness a failure is data: recorded, the others run
                 extra = {"status": "error", "error": _error_text(e)}
             records.append({**base, "kind": "timer_check", "device": device, "scope": "model", "batch_size": 1,
                             "measured_utc": utc_now(), "sync": SYNC["cpu"], "timer": TIMER["cpu"], "iters": 10,
@@ -270,7 +268,7 @@ def _timer_checks(loaded: dict, device: str, s: dict) -> list[dict]:
 
 def flag_e2e_below_model(records: list[dict]) -> None:
     """Mark end_to_end records of a cell whose median over rounds is below the model-scope median: end to end
-    includes the model call, so this says the two scopes did not time the same work (issue 14, item 5)."""
+    includes the model call, so this says the two scopes did not time the same work."""
     from benchmarks.measure.rounds import cell_medians
 
     med = cell_medians(records)

@@ -20,7 +20,7 @@ def sweep(predictor, device: str, images, max_batch: int, min_seconds: float, wa
         try:
             x = real_batch(images, bs)
             t = time_callable(lambda x=x: predictor.forward(x), device, warmup, 3, min_seconds)
-        except Exception as e:  # noqa: BLE001 - STYLE 9: out of memory ends the sweep, recorded
+        except Exception as e:  # noqa: BLE001 - in the harness a failure is data: out of memory ends the sweep, recorded
             steps.append({"batch_size": bs, "status": "oom" if _is_oom(e) else "error", "error": _error_text(e)})
             _free(device)
             stop = "out of memory" if _is_oom(e) else "error"

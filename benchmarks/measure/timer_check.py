@@ -1,4 +1,4 @@
-"""Trust in the timer (issue 14): the harness's CPU timing of a callable against
+"""Trust in the timer: the harness's CPU timing of a callable against
 `torch.utils.benchmark.Timer.blocked_autorange` on the same callable, input and threads, in interleaved rounds
 (harness, Timer, harness, Timer, ...). Agreement is the median over rounds of each timer's figure.
 

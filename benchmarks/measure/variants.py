@@ -5,7 +5,7 @@ A variant is a shallow copy of the predictor with `forward` replaced, so the pre
 latency scopes see exactly what a deployment would. Every variant's forward takes the float32 batch the
 predictor's preprocessing makes and returns float32 (the cast in and out is part of a deployed model too).
 
-A variant that cannot run here is a record, not a crash (STYLE 9): `Variant.reason` says why and what to install.
+A variant that cannot run here is a record, not a crash: `Variant.reason` says why and what to install.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from benchmarks.measure.devices import kind as device_kind
 
 BACKENDS = ("eager", "compile", "onnxruntime", "tensorrt", "openvino", "coreml")
 DTYPES = ("float32", "float16", "bfloat16")
-# recorded `unavailable` with the package to install (issue 14: one of them implemented is a bonus)
+# recorded `unavailable` with the package to install
 EXTERNAL = {
     "tensorrt": ("tensorrt", "pip install tensorrt (NVIDIA GPU)"),
     "openvino": ("openvino", "pip install openvino"),
@@ -48,7 +48,7 @@ def cpu_bf16_native() -> bool:
 
 
 def dtype_reason(device: str, dtype: str) -> str | None:
-    """None when `dtype` is measured on `device`, else why not (issue 14's matrix)."""
+    """None when `dtype` is measured on `device`, else why not."""
     import torch
 
     kind = device_kind(device)
@@ -192,7 +192,7 @@ def external(backend: str, dtype: str) -> Variant:
     module, install = EXTERNAL[backend]
     if importlib.util.find_spec(module) is None:
         return Variant(backend, dtype, None, f"{module} is not installed: {install}")
-    return Variant(backend, dtype, None, f"{module} is installed but clsdet has no {backend} runner yet (issue 14)")
+    return Variant(backend, dtype, None, f"{module} is installed but clsdet has no {backend} runner yet")
 
 
 def _error_text(e: BaseException) -> str:
@@ -230,7 +230,7 @@ def build(predictor, pipeline: str, device: str, backend: str, dtype: str, x, se
             raise ValueError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     except ImportError as e:
         return Variant(backend, dtype, None, f"{_error_text(e)}: pip install onnx onnxruntime onnxscript")
-    except Exception as e:  # noqa: BLE001 - STYLE 9: a variant that cannot be built is a recorded cell
+    except Exception as e:  # noqa: BLE001 - in the harness a failure is data: a variant that cannot be built is a recorded cell
         return Variant(backend, dtype, None, _error_text(e))
     v.info.update(info)
     return v

@@ -4,7 +4,7 @@ flat tables results.csv and latency.csv (report/flat.py).
     render_reports(run_dir) -> {"report.md": Path, "report.html": Path, "results.csv": Path, ..., "plots/<name>.png"}
 
 Missing parts (a model that failed, an unavailable device, no history) show as "n/a (reason)"; rendering never
-fails on partial data (STYLE.md 9). Only a missing or unreadable results.json is an error (record.RecordError).
+fails on partial data. Only a missing or unreadable results.json is an error (record.RecordError).
 A part of the run folder that is gone (a model folder, manifest.json, jobs/) is a warning on stderr and at the top
 of the report, and a predictions plot that can no longer be drawn again is kept as it was, not deleted.
 """

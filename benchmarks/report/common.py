@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from benchmarks.pipelines import PIPELINES  # its order groups candidates by labeling method (folders vs boxes)
-from benchmarks.record import newest_per_cell
+from benchmarks.record import model_pipeline, newest_per_cell
 
 SCOPE_NAMES = {"model": "model", "end_to_end": "end-to-end"}
 SCOPE_ORDER = {"model": 0, "end_to_end": 1}
@@ -85,7 +85,7 @@ def model_names(results: dict) -> list[str]:
 
 
 def pipeline_of(results: dict, model: str) -> str:
-    return str(model_entry(results, model).get("pipeline") or model)
+    return model_pipeline(model, model_entry(results, model))
 
 
 def labeling_method(results: dict, model: str) -> str:

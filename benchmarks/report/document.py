@@ -131,7 +131,8 @@ def _excluded_blocks(results: dict) -> list[tuple]:
 
 
 def _guard(fn, results: dict, default=None):
-    """fn(results), or `default` when the document is malformed in a way no accessor foresaw (STYLE.md 9)."""
+    """fn(results), or `default` when the document is malformed in a way no accessor foresaw (the report renders
+    what it can)."""
     try:
         return fn(results)
     except Exception as exc:  # a broken section must not take the rest of the report with it

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from benchmarks.record import model_pipeline
 from benchmarks.report.common import latency_cells, model_entry, model_names
 from benchmarks.report.latency_variants import backend, kind_cells, reference_cells, speedup
 
@@ -141,7 +142,7 @@ def _points(results: dict) -> list[dict]:
         e = model_entry(results, m)
         training = e.get("training") or {}
         out.append({
-            "candidate": m, "pipeline": e.get("pipeline") or m, "method": e.get("labeling_method"),
+            "candidate": m, "pipeline": model_pipeline(m, e), "method": e.get("labeling_method"),
             "fraction": 1.0, "seed": (e.get("config") or {}).get("seed"), "headline": True,
             "status": "ok" if e.get("accuracy") else "failed", "n_images": train, "accuracy": e.get("accuracy"),
             "epochs_run": training.get("epochs_run"), "train_wall_s": training.get("train_wall_s"),

@@ -1,6 +1,6 @@
-"""Report helpers for deployment variants (issue 14): backend/dtype of a latency cell, its speed-up over eager
+"""Report helpers for deployment variants: backend/dtype of a latency cell, its speed-up over eager
 float32, the accuracy-gate verdict, rounds and spread, peak throughput, model-to-model ratios, the timer check.
-Read finished records only (STYLE 6)."""
+Read finished records only (measuring, statistics and reporting are separate steps)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ FAILED = "failed accuracy gate"  # = benchmarks.measure.gate.FAILED (not importe
 
 
 def backend(c: dict) -> str:
-    return c.get("backend") or "eager"  # records before issue 14 were all eager
+    return c.get("backend") or "eager"  # records before deployment variants existed were all eager
 
 
 def is_reference_variant(c: dict) -> bool:

@@ -366,7 +366,7 @@ def render_plots(results: dict, out_dir: Path) -> dict[str, Path | str]:
         path = out_dir / f"{name}.png"
         try:
             fig = fn(results)
-        except Exception as exc:  # partial data must not stop the report (STYLE.md 9)
+        except Exception as exc:  # partial data must not stop the report
             fig = f"could not draw: {type(exc).__name__}: {exc}"
         if isinstance(fig, str):
             path.unlink(missing_ok=True)  # a stale PNG from an earlier render would contradict the text

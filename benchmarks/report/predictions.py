@@ -197,7 +197,7 @@ def plot_predictions(run_dir: str | Path, results: dict, out_path: str | Path, n
 
 
 def render(run_dir: str | Path, results: dict, out_path: str | Path, keep_existing: bool = False) -> Path | str:
-    """plot_predictions for the report: any failure is the reason, never a crash (STYLE.md 9). An earlier PNG is
+    """plot_predictions for the report: any failure is the reason, never a crash. An earlier PNG is
     deleted (it could contradict a changed results.json), unless `keep_existing`: the run's models or test images
     are gone, so the earlier PNG, drawn from them, is the only one there can be, and is kept."""
     out_path = Path(out_path)

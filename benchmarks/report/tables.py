@@ -276,7 +276,7 @@ def training(results: dict) -> pd.DataFrame:
 
 
 def latency_method(results: dict) -> pd.DataFrame:
-    """The method of every latency measurement, grouped per machine and device (STYLE.md 7)."""
+    """The method of every latency measurement, grouped per machine and device: the method travels with the number."""
     mach = machines(results)
     groups: dict[tuple, list[dict]] = {}
     for c in latency_cells(results):

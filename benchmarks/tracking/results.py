@@ -8,7 +8,7 @@ import json
 import logging
 from pathlib import Path
 
-from benchmarks.record import load_results, newest_per_cell
+from benchmarks.record import load_results, newest_per_cell, read_json
 from benchmarks.tracking.dataset import log_manifest
 from benchmarks.tracking.guard import unless_down
 from benchmarks.tracking.session import TrackingSession, active_session, ending, start_session, window_of
@@ -104,23 +104,16 @@ def log_results(
                     run_id = _nested_for(session, model, _training_record(run_dir, results, model, entry))
                     _log_model(client, run_id, model, entry, results, run_dir, log_models)
         for point in (results.get("curve") or {}).get("points") or []:
-            record = _read_json(run_dir / JOBS_DIR / str(point.get("key")) / "status.json")
+            record = read_json(run_dir / JOBS_DIR / str(point.get("key")) / "status.json", tolerant=True)
             with unless_down(client, f"curve/{point['key']}", "results"):
                 _log_point(client, _nested_for(session, f"curve/{point['key']}", record), point)
     return {k: v for k, v in session.items() if k not in ("tracking_uri", "experiment_id")}
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def _training_record(run_dir: Path, results: dict, model: str, entry: dict) -> dict | None:
     """When a model trained: its job's status.json beside its artifact, or (schema 1) the stage `train_<model>`."""
     art = run_dir / str(entry.get("artifact") or model)
-    return _read_json(art.parent / "status.json") or (results.get("stages") or {}).get(f"train_{model}")
+    return read_json(art.parent / "status.json", tolerant=True) or (results.get("stages") or {}).get(f"train_{model}")
 
 
 def _nested_for(session: TrackingSession, role: str, record: dict | None) -> str:

@@ -196,7 +196,7 @@ def start_session(source, run_dir: str | Path, tracking_uri: str | None = None, 
     uri = absolute_uri(tracking_uri or ml.get("tracking_uri") or default_tracking_uri())
     name = experiment or ml.get("experiment") or DEFAULT_EXPERIMENT
     try:
-        from benchmarks.runlock import store_lock
+        from benchmarks.harness.lock import store_lock
 
         with store_lock(uri):  # two first benches at once would race in the sqlite schema migration
             client = client_for(uri)
@@ -217,9 +217,9 @@ def start_session(source, run_dir: str | Path, tracking_uri: str | None = None, 
 
 def close_orphans(client, experiment_id: str, own_run_dir: str | Path | None = None) -> list[str]:
     """Mark KILLED the RUNNING runs of benches that died without ending them (SIGKILL, power loss): a run whose
-    `clsdet.run_dir` folder no process holds (benchmarks/runlock.py). Runs of folders on other hosts, or whose
+    `clsdet.run_dir` folder no process holds (benchmarks/harness/lock.py). Runs of folders on other hosts, or whose
     folder is gone, cannot be told apart from live ones: they are left alone and counted. Returns the closed ids."""
-    from benchmarks.runlock import is_held
+    from benchmarks.harness.lock import is_held
 
     own = str(Path(own_run_dir).resolve()) if own_run_dir else None
     closed, unknown = [], 0

@@ -21,6 +21,7 @@ CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) 
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.e2e,  # the second tier (make test-e2e): the app served and driven in headless Chromium
     pytest.mark.skipif(CHROMIUM is None, reason="chromium is absent (apt-get install -y chromium)"),
 ]
 

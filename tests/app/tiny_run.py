@@ -1,4 +1,4 @@
-"""One tiny trained run per test session, shared by tests/app and tests/benchmarks/test_predict.py.
+"""One tiny trained run per test session, shared by tests/app and tests/commands/test_predict.py.
 
 A 40-image demo at 64 px, both models trained one epoch, latency minimal: the stages the app reads (artifacts,
 results.json, plots/) in well under a minute of CPU.

@@ -1,4 +1,4 @@
-"""Issue 11, section 1: bad input that used to give silently wrong labels. Each case is counted or refused now."""
+"""Bad input that used to give silently wrong labels. Each case is counted or refused now."""
 
 from __future__ import annotations
 

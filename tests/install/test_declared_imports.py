@@ -93,7 +93,7 @@ class Block(importlib.abc.MetaPathFinder):
         if name.split(".")[0] in SERVER_ONLY:
             raise ImportError(f"{name} is not installed (blocked by the test)")
 sys.meta_path.insert(0, Block())
-sys.path.insert(0, "tests/benchmarks")
+sys.path.insert(0, "tests")
 import fake_pipeline as FP
 import mlflow.pyfunc
 from mlflow.tracking._tracking_service.utils import _use_tracking_uri
@@ -102,7 +102,7 @@ from benchmarks.tracking.system import training_metrics
 for n, p in list(pipelines.PIPELINES.items()):
     pipelines.PIPELINES[n] = replace(p, module="fake_pipeline")
 tmp = Path(tempfile.mkdtemp())
-shutil.copy("tests/benchmarks/fixtures/results_example.json", tmp / "results.json")
+shutil.copy("tests/fixtures/results_example.json", tmp / "results.json")
 classes = json.loads((tmp / "results.json").read_text())["data"]["classes"]
 for m in ("classifier", "detector"):
     FP.fit([], [], classes, FP.FakeConfig(), tmp / m)

@@ -55,6 +55,7 @@ def test_unknown_torch_option_is_refused_with_the_choices():
     assert "TORCH=cuda is not an option" in res.stderr and "TORCH=cpu" in res.stderr
 
 
+@pytest.mark.e2e  # the second tier (make test-e2e): the real perf suite, a small demo run included
 def test_make_perf_writes_its_json_into_a_folder_that_does_not_exist(tmp_path):
     """`make perf` on a fresh clone: results/perf/ is absent (git ignores it). Runs the real suite, one round each."""
     stamp = tmp_path / "stamp"
@@ -68,8 +69,13 @@ def test_make_perf_writes_its_json_into_a_folder_that_does_not_exist(tmp_path):
     )  # fmt: skip
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     doc = json.loads(out.read_text())
-    timed = {(b["extra_info"]["model"], b["extra_info"]["device"]) for b in doc["benchmarks"]}
+    forward = [b for b in doc["benchmarks"] if (b["group"] or "").startswith("forward")]
+    timed = {(b["extra_info"]["model"], b["extra_info"]["device"]) for b in forward}
     assert {("classifier", "cpu"), ("detector", "cpu")} <= timed
+    # the run plan's estimate against a real small run: each job's actual / estimate ratio is recorded
+    (plan,) = [b for b in doc["benchmarks"] if b["group"] == "plan estimate"]
+    assert set(plan["extra_info"]["ratios"]) == {"classifier/f1-s0", "detector/f1-s0"}
+    assert all(0.1 < r < 10 for r in plan["extra_info"]["ratios"].values())
 
 
 def test_pyproject_metadata_has_no_setuptools_deprecation():
@@ -81,3 +87,29 @@ def test_pyproject_metadata_has_no_setuptools_deprecation():
         warnings.simplefilter("error")  # `project.license` as a table warned on every install
         dist = apply_configuration(Distribution(), REPO / "pyproject.toml")
     assert dist.metadata.license_expression == "MIT", setuptools.__version__
+
+
+def test_the_two_test_tiers_run_every_default_test_exactly_once():
+    """`make test` and `make test-e2e` (what .ci/run runs) select complementary parts of pytest's default selection:
+    every combination of markers lands in exactly one tier, or in neither when the default deselects it."""
+    import itertools
+    import re
+    import tomllib
+
+    from _pytest.mark.expression import Expression
+
+    text = (REPO / "Makefile").read_text()
+    fast = re.search(r"^FAST = (.+)$", text, re.M).group(1).strip()
+    e2e = re.search(r'^test-e2e:.*\n\t.*-m "([^"]+)"', text, re.M).group(1).replace("$(FAST)", fast)
+    test = re.search(r'^test:.*\n\t.*-m "([^"]+)"', text, re.M).group(1).replace("$(FAST)", fast)
+    addopts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"]
+    default = re.search(r"-m '([^']+)'", addopts).group(1)
+    markers = ("slow", "gpu", "scale", "e2e", "browser")
+    for values in itertools.product((False, True), repeat=len(markers)):
+        has = dict(zip(markers, values))
+
+        def match(expr: str, has: dict = has) -> bool:
+            return Expression.compile(expr).evaluate(lambda name, **kw: has.get(name, False))
+
+        assert match(test) + match(e2e) == match(default), has
+    assert "make test\nmake test-e2e" in (REPO / ".ci" / "run").read_text()
