@@ -106,7 +106,7 @@ class Timings:
     def to_dict(self) -> dict:
         return {
             "steps": [
-                {"pipeline": k[0], "model": k[1], "imgsz": k[2], "batch": k[3], **v} for k, v in self._steps.items()
+                {**v, "pipeline": k[0], "model": k[1], "imgsz": k[2], "batch": k[3]} for k, v in self._steps.items()
             ],
             "decode_s_per_image": {str(k): v for k, v in self._decode.items()},
             "device": self.device,
@@ -127,10 +127,13 @@ def _decode_seconds(paths: list[str], imgsz: int) -> float:
     times = []
     for p in paths:
         t0 = time.perf_counter()
-        with Image.open(p) as im:
-            im.convert("RGB").resize((imgsz, imgsz))
+        try:
+            with Image.open(p) as im:
+                im.convert("RGB").resize((imgsz, imgsz))
+        except (OSError, ValueError, Image.DecompressionBombError):  # the data stage counted it; not timed here
+            continue
         times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
+    return sorted(times)[len(times) // 2] if times else 0.0
 
 
 # --- estimating ----------------------------------------------------------------------------------------------------
