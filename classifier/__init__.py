@@ -58,12 +58,12 @@ def estimate_params(cfg: ClassifierConfig) -> int | None:
     return info(cfg.backbone).get("params")
 
 
-def time_steps(cfg, n_classes: int, batch: int, device: str = "cpu", steps: int = 3) -> dict:
-    """A few timed optimizer steps and forwards at the config's input size (the run plan's measure of this
-    machine; classifier/steptime.py)."""
-    from classifier.steptime import time_steps as _time_steps
+def step_functions(cfg, n_classes: int, batch: int, device: str = "cpu") -> dict:
+    """{"train_step", "forward"}: callables of one optimizer step and one forward at the config's input size, which
+    the run plan times (classifier/steptime.py)."""
+    from classifier.steptime import step_functions as _step_functions
 
-    return _time_steps(cfg, n_classes, batch, device=device, steps=steps)
+    return _step_functions(cfg, n_classes, batch, device=device)
 
 
 __all__ = [
@@ -74,7 +74,7 @@ __all__ = [
     "fit",
     "list_backbones",
     "load",
-    "time_steps",
+    "step_functions",
     "starting_weights",
     "train",
 ]

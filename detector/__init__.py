@@ -60,12 +60,12 @@ def estimate_params(cfg: DetectorConfig) -> int | None:
     return get_spec(cfg.model).params
 
 
-def time_steps(cfg, n_classes: int, batch: int, device: str = "cpu", steps: int = 3) -> dict:
-    """A few timed optimizer steps and forwards at the config's input size (the run plan's measure of this
-    machine; detector/steptime.py)."""
-    from detector.steptime import time_steps as _time_steps
+def step_functions(cfg, n_classes: int, batch: int, device: str = "cpu") -> dict:
+    """{"train_step", "forward"}: callables of one optimizer step and one forward at the config's input size, which
+    the run plan times (detector/steptime.py)."""
+    from detector.steptime import step_functions as _step_functions
 
-    return _time_steps(cfg, n_classes, batch, device=device, steps=steps)
+    return _step_functions(cfg, n_classes, batch, device=device)
 
 
 __all__ = [
@@ -79,7 +79,7 @@ __all__ = [
     "fit",
     "list_models",
     "load",
-    "time_steps",
+    "step_functions",
     "starting_weights",
     "train",
 ]

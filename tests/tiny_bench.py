@@ -27,3 +27,16 @@ def tiny(*extra: str, bootstrap: int = 100, iters: int = 2, batch_sizes: str = "
         "metrics.self_check=20",  # the "How sure" simulations: a few, to exercise them, not to publish them
         *extra,
     ]
+
+
+# the smallest config that loads: one folders source for both pipelines and a quick profile that changes a training
+# key and a split key (for the config and CLI tests that check loading, profiles and overrides)
+MINIMAL_CONFIG = """
+name: t
+classes: [a, b]
+sources:
+  f: {reader: folders, path: folders}
+labels: {classifier: f, detector: f}
+profiles:
+  quick: {classifier: {epochs: 2}, split: {seed: 5}}
+"""

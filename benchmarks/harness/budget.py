@@ -165,30 +165,37 @@ def fit_budget(cfg, manifest, budget_s: float, estimate, apply, echo=print) -> t
     return cfg, plan, changes
 
 
+def _first_fit(cfg, plan, budget_s, estimate, apply, trials) -> tuple | None:
+    """(values, config, plan) of the first trial that fits the budget, else of the last one tried; None when no trial
+    changes anything. A trial is {pipeline: value}, cut harder as the trials go on."""
+    best = None
+    for values in trials:
+        if not values:
+            continue  # this step changes nothing (e.g. 90% of 4 epochs is still 4): try the next
+        trial = apply(cfg, [f"{k}={v}" for k, v in values.items()])
+        best = (values, trial, estimate(trial))
+        if best[2]["total_s"] <= budget_s:
+            break
+    return best
+
+
 def _cut_epochs(cfg, plan, budget_s, estimate, apply, record):
     from benchmarks.pipelines import PIPELINES
 
-    base = {p: _section_max(cfg, p, "epochs") for p in PIPELINES}
-    best = None
-    for share in EPOCH_SHARES:
-        over = []
-        for p, e in base.items():
-            if e is None:
-                continue
-            new = max(min(e, MIN_EPOCHS), math.ceil(e * max(share, EPOCH_FLOOR)))
-            if new < e:
-                over.append(f"{p}.epochs={new}")
-        if not over:
-            continue
-        trial = apply(cfg, over)
-        best = (over, trial, estimate(trial))
-        if best[2]["total_s"] <= budget_s:
-            break
+    base = {p: e for p in PIPELINES if (e := _section_max(cfg, p, "epochs")) is not None}
+
+    def trials():
+        for share in EPOCH_SHARES:
+            new = {p: max(min(e, MIN_EPOCHS), math.ceil(e * max(share, EPOCH_FLOOR))) for p, e in base.items()}
+            yield {f"{p}.epochs": n for p, n in new.items() if n < base[p]}
+
+    best = _first_fit(cfg, plan, budget_s, estimate, apply, trials())
     if best is None:
         return cfg, plan
-    over, new_cfg, new_plan = best
-    what = ", ".join(f"{o.split('.')[0]} epochs {base[o.split('.')[0]]} -> {o.split('=')[1]}" for o in over)
-    record(over, what, "fewer epochs: models may be undertrained (the slope test flags them)", plan["total_s"],
+    values, new_cfg, new_plan = best
+    what = ", ".join(f"{k.split('.')[0]} epochs {base[k.split('.')[0]]} -> {v}" for k, v in values.items())
+    record([f"{k}={v}" for k, v in values.items()], what,
+           "fewer epochs: models may be undertrained (the slope test flags them)", plan["total_s"],
            new_plan["total_s"])  # fmt: skip
     return new_cfg, new_plan
 
@@ -197,28 +204,26 @@ def _cut_imgsz(cfg, manifest, plan, budget_s, estimate, apply, record):
     from benchmarks.data.sizes import MIN_BOX_PX
     from benchmarks.pipelines import PIPELINES
 
-    now = {p: _section_max(cfg, p, "imgsz") for p in PIPELINES}
-    floors = {p: _min_imgsz(manifest, p, s) for p, s in now.items() if s is not None}
-    sizes = dict(now)
-    best = None
-    while True:
-        over = []
-        for p, s in sizes.items():  # one step down for every pipeline still above its floor
-            if s is not None and s - IMGSZ_STEP >= floors.get(p, s):
-                sizes[p] = s - IMGSZ_STEP
-        over = [f"{p}.imgsz={s}" for p, s in sizes.items() if s is not None and s != now[p]]
-        if not over or (best is not None and over == best[0]):
-            break
-        trial = apply(cfg, over)
-        best = (over, trial, estimate(trial))
-        if best[2]["total_s"] <= budget_s:
-            break
+    now = {p: s for p in PIPELINES if (s := _section_max(cfg, p, "imgsz")) is not None}
+    floors = {p: _min_imgsz(manifest, p, s) for p, s in now.items()}
+
+    def trials():
+        sizes = dict(now)
+        while True:  # one step down for every pipeline still above its floor, until none is
+            down = {p: s - IMGSZ_STEP if s - IMGSZ_STEP >= floors[p] else s for p, s in sizes.items()}
+            if down == sizes:
+                return
+            sizes = down
+            yield {f"{p}.imgsz": s for p, s in sizes.items() if s != now[p]}
+
+    best = _first_fit(cfg, plan, budget_s, estimate, apply, trials())
     if best is None:
         return cfg, plan
-    over, new_cfg, new_plan = best
-    what = ", ".join(f"{o.split('.')[0]} input {now[o.split('.')[0]]} -> {o.split('=')[1]} px" for o in over)
-    smallest = [t for o in over if (t := _smallest(manifest, o.split(".")[0], int(o.split("=")[1])))]
+    values, new_cfg, new_plan = best
+    sizes = {k.split(".")[0]: v for k, v in values.items()}
+    what = ", ".join(f"{p} input {now[p]} -> {v} px" for p, v in sizes.items())
+    smallest = [t for p, v in sizes.items() if (t := _smallest(manifest, p, v))]
     weak = (f"smaller input: the smallest objects lose detail ({'; '.join(smallest) or 'no boxes to measure'}; kept "
             f"at or above the {MIN_BOX_PX} px median box `data inspect` warns at)")  # fmt: skip
-    record(over, what, weak, plan["total_s"], new_plan["total_s"])
+    record([f"{k}={v}" for k, v in values.items()], what, weak, plan["total_s"], new_plan["total_s"])
     return new_cfg, new_plan

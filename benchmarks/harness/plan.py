@@ -1,10 +1,11 @@
 """The run plan: every training job the bench will run, with its duration estimated on this machine, before the first
 epoch; and the time budget (`--time-budget`) the run fits itself to.
 
-How a job's duration is estimated. Each candidate's pipeline times a few real optimizer steps and no-grad forwards
-of its own network at its input size and batch (`time_steps` in classifier/steptime.py and detector/steptime.py:
-seconds, not minutes), and a few of the run's own train images are decoded and resized (what the data loader does
-per image). A job of E epochs on N train and V val images then takes
+How a job's duration is estimated. Each candidate's pipeline gives one real optimizer step and one no-grad
+forward of its own network at its input size (`step_functions` in classifier/steptime.py and detector/steptime.py),
+timed a few times by the harness's timer (measure/timers.py: seconds, not minutes), and a few of the run's own
+train images are decoded and resized (what the data loader does per image). A job of E epochs on N train and V val
+images then takes
 
     start + E x (N x (step / batch x train_factor + decode) + V x (forward x val_factor + decode) + per_epoch)
           + V x (forward + decode)                       (the thresholds tuned on val after training)
@@ -18,10 +19,12 @@ estimate ratio of the same pipeline.
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.measure.timers import time_callable
 from benchmarks.record import read_json
 
 PLAN_FILE = "plan.json"  # in the run folder: the plan, the budget's changes, and (after training) actual seconds
@@ -39,6 +42,8 @@ CALIBRATION = {
 }
 DEFAULT_CALIBRATION = {"start": 5.0, "per_epoch": 0.5, "train_factor": 1.0, "val_factor": 1.5}  # not fitted yet
 CPU_TIMING_BATCH = 8  # on a CPU the steps are timed at this batch and scaled to the configured one
+# each step and forward: one untimed call (allocator, first-call kernel selection), then the median of three
+STEP_TIMING = {"warmup": 1, "iters": 3, "min_seconds": 0.0}
 DECODE_SAMPLE = 6  # train images decoded to measure the per-image loading cost
 OTHER_STAGES_S = 20.0  # data, split, curve, results, report, MLflow on the demo (stages.json): small next to training
 
@@ -81,17 +86,22 @@ class Timings:
         key = (pipeline, _model_id(config), int(config.imgsz), batch)
         if key not in self._steps:
             t0 = time.perf_counter()
-            fn = getattr(get(pipeline).package(), "time_steps", None)
+            fn = getattr(get(pipeline).package(), "step_functions", None)
             if fn is None:  # a pipeline without the hook: planned at the calibration's defaults only
-                self._steps[key] = {"train_step_s": None, "infer_image_s": None, "why": "no time_steps in pipeline"}
+                self._steps[key] = {"train_step_s": None, "infer_image_s": None, "why": "no step_functions in pipeline"}
             else:
                 # on a CPU a step's work is per image (convolutions over each image), so a small batch timed and
                 # scaled gives the full batch's time in a fraction of the seconds; a GPU is timed at the real batch
                 small = min(batch, CPU_TIMING_BATCH) if self.device == "cpu" else batch
-                st = dict(fn(config, self.n_classes, small, device=self.device))
-                st["train_step_s"] = st["train_step_s"] * batch / small
-                st["timed_batch"] = small
-                self._steps[key] = st
+                fns = fn(config, self.n_classes, small, device=self.device)
+                train, fwd = (time_callable(fns[k], self.device, **STEP_TIMING) for k in ("train_step", "forward"))
+                self._steps[key] = {
+                    "train_step_s": statistics.median(train.samples_ms) / 1e3 * batch / small,
+                    "infer_image_s": statistics.median(fwd.samples_ms) / 1e3 / small,
+                    "timed_batch": small,
+                    "method": f"median of {STEP_TIMING['iters']} after {STEP_TIMING['warmup']} warm-up, {train.timer}, "
+                    f"sync {train.sync}, {torch_threads()} threads; train step scaled x {batch}/{small}",
+                }
             self.seconds += time.perf_counter() - t0
         return self._steps[key]
 
@@ -112,6 +122,12 @@ class Timings:
             "device": self.device,
             "measured_s": round(self.seconds, 2),
         }
+
+
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
 
 
 def _model_id(config) -> str:

@@ -9,20 +9,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tiny_bench import MINIMAL_CONFIG  # tests/ is on sys.path (pytest's rootdir-relative import)
 
 from benchmarks.cli import build_parser, main
 from benchmarks.config import LatencyConfig, load_config, save_resolved
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIG = """
-name: t
-classes: [a, b]
-sources:
-  f: {reader: folders, path: folders}
-labels: {classifier: f, detector: f}
-profiles:
-  quick: {classifier: {epochs: 2}, split: {seed: 5}}
-"""
+CONFIG = MINIMAL_CONFIG
 
 
 def test_version_is_the_distribution_version(capsys):

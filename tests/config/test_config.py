@@ -1,18 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from tiny_bench import MINIMAL_CONFIG  # tests/ is on sys.path (pytest's rootdir-relative import)
 
 from benchmarks.config import ConfigError, load_config, parse_override
 
-BASE = """
-name: t
-classes: [a, b]
-sources:
-  f: {reader: folders, path: folders}
-labels: {classifier: f, detector: f}
-profiles:
-  quick: {classifier: {epochs: 2}, split: {seed: 5}}
-"""
+BASE = MINIMAL_CONFIG
 
 
 def _write(tmp_path, text):

@@ -175,14 +175,25 @@ def test_time_budget_fits_the_plan_and_the_run_records_the_changes(tmp_path, fak
 
 
 @pytest.mark.parametrize("pipeline", ["classifier", "detector"])
-def test_each_pipeline_times_a_few_real_steps(pipeline):
-    """Every registered pipeline's `time_steps` (the plan's measure) runs its own network's forward, loss, backward
-    and optimizer step and returns positive seconds (how long is the benchmark's business, not a test's)."""
+def test_each_pipeline_gives_a_real_step_the_plan_times(pipeline):
+    """Every registered pipeline's `step_functions` run its own network's forward, loss, backward and optimizer step
+    (the step changes the weights), and the plan times them with the harness's timer and records how."""
+    import torch
+
+    from benchmarks.harness.plan import Timings
     from benchmarks.pipelines import get
 
     p = get(pipeline)
-    st = p.package().time_steps(p.config_class()(imgsz=64, batch=2), 3, 2, steps=1)
-    assert st["train_step_s"] > 0 and st["infer_image_s"] > 0 and st["batch"] == 2 and st["steps"] == 1
+    cfg = p.config_class()(imgsz=64, batch=2)
+    fns = p.package().step_functions(cfg, 3, 2)
+    net = fns["model"]
+    before = [t.detach().clone() for t in net.parameters()]
+    fns["train_step"]()
+    fns["forward"]()
+    assert any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))  # a real optimizer step
+    st = Timings(3, []).steps(pipeline, cfg)
+    assert st["train_step_s"] > 0 and st["infer_image_s"] > 0 and st["timed_batch"] == 2
+    assert "warm-up" in st["method"] and "threads" in st["method"] and "time.perf_counter_ns" in st["method"]
 
 
 def test_budget_cuts_are_named_in_the_verdict():
@@ -206,3 +217,15 @@ def test_budget_cuts_are_named_in_the_verdict():
         assert "detector input 320 -> 256 px" in out["what_would_change"] and "one seed" in out["what_would_change"]
         assert out["what_would_change"] in out["text"]
     assert budget_cuts({"budget": {"budget_s": 600, "changes": []}}) == [] and budget_cuts(None) == []
+
+
+def test_epoch_cut_skips_shares_that_change_nothing(tmp_path):
+    """90% and 80% of 4 epochs round back to 4: the cut goes on to 70% (3 epochs) instead of stopping."""
+    from benchmarks.config import with_overrides
+    from benchmarks.harness.budget import _cut_epochs
+
+    cfg = _demo_cfg(tmp_path, "classifier.epochs=4", "detector.epochs=4")
+    changes = []
+    fitted, plan = _cut_epochs(cfg, _cost(cfg), 0.0, _cost, with_overrides, lambda *a: changes.append(a))
+    assert {c.config.epochs for c in fitted.candidates} == {3} and plan["total_s"] < _cost(cfg)["total_s"]
+    assert changes and "epochs 4 -> 3" in changes[0][1]

@@ -14,7 +14,7 @@ from benchmarks.pipelines import PIPELINES, UnknownPipelineError, get
 def test_every_pipeline_has_the_api_the_harness_calls(name):
     p = get(name)
     pkg = p.package()
-    for fn in ("fit", "load", "time_steps", "estimate_params"):
+    for fn in ("fit", "load", "step_functions", "estimate_params"):
         assert callable(getattr(pkg, fn, None)), f"{p.module}.{fn}"
     assert {"progress", "tracking_uri", "mlflow_run_id", "resume"} <= set(inspect.signature(pkg.fit).parameters)
     cfg = p.config_class()()  # every field has a default: a config section may be empty
