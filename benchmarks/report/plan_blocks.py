@@ -38,14 +38,16 @@ def plan_blocks(results: dict) -> list[tuple]:
     if rows:
         b.append(("table", pd.DataFrame(rows)))
     actual = plan.get("actual") or {}
-    parts = [f"training {_fmt(plan.get('train_s'))} estimated, {_fmt(actual.get('train'))} actual"]
+    parts = [f"Training {_fmt(plan.get('train_s'))} estimated, {_fmt(actual.get('train'))} actual"]
     parts.append(f"evaluate {_fmt(plan.get('evaluate_s'))} / {_fmt(actual.get('evaluate'))}")
     parts.append(f"latency {_fmt(plan.get('latency_s'))} / {_fmt(actual.get('latency'))}")
     tol = acc.get("tolerance", 0.3)
     within = (f"{acc.get('within_tolerance')} of {acc.get('n_jobs')} jobs within +-{tol:.0%} of their estimate, "
               f"median actual / estimate {acc['median_ratio']:.2f}" if acc.get("median_ratio") is not None
               else "no job finished to compare")  # fmt: skip
-    b.append(("p", f"Estimated before the first epoch from a few timed optimizer steps per model at its input size "
-                   f"and a few decoded train images ({plan.get('method', '')}); {'; '.join(parts)}. {within}. "
-                   "A job kept from an earlier run counts its original time."))  # fmt: skip
+    steps = (plan.get("timings") or {}).get("steps") or []
+    how = "; ".join(f"{t['pipeline']} {t['model']} at {t['imgsz']} px: {t['method']}" for t in steps if t.get("method"))
+    text = f"Estimated before the first epoch: {plan.get('method', '')}" + (f" (step timing: {how})" if how else "")
+    text += f". {'; '.join(parts)}. {within}. A job kept from an earlier run counts its original time."
+    b.append(("p", text))
     return b

@@ -229,3 +229,13 @@ def test_epoch_cut_skips_shares_that_change_nothing(tmp_path):
     fitted, plan = _cut_epochs(cfg, _cost(cfg), 0.0, _cost, with_overrides, lambda *a: changes.append(a))
     assert {c.config.epochs for c in fitted.candidates} == {3} and plan["total_s"] < _cost(cfg)["total_s"]
     assert changes and "epochs 4 -> 3" in changes[0][1]
+
+
+def test_the_report_says_how_the_steps_were_timed():
+    from benchmarks.report.plan_blocks import plan_blocks
+
+    plan = {"jobs": [], "train_s": 10, "method": "m", "timings": {"steps": [
+        {"pipeline": "classifier", "model": "resnet18-scratch", "imgsz": 160, "method": "median of 3 after 1 warm-up, "
+         "time.perf_counter_ns, sync none (cpu, synchronous), 2 threads"}]}}  # fmt: skip
+    text = " ".join(b[1] for b in plan_blocks({"plan": plan}) if b[0] == "p")
+    assert "classifier resnet18-scratch at 160 px: median of 3 after 1 warm-up" in text and "2 threads" in text
