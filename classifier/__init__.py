@@ -21,7 +21,7 @@ CONFIG = ClassifierConfig
 
 def fit(train_samples, val_samples, classes, cfg: ClassifierConfig, out_dir, *, progress=True, tracking_uri=None,
         mlflow_run_id=None, resume=False):  # fmt: skip
-    """The pipeline entry the harness calls (benchmarks/pipelines.py): plain samples (dicts with `path` and
+    """The pipeline entry the harness calls (benchmarks/registry/pipelines.py): plain samples (dicts with `path` and
     `labels`, 1/0/None per class) -> artifact folder. Thresholds are left at 0.5; the harness tunes them on val."""
     import numpy as np
 

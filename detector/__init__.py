@@ -22,8 +22,8 @@ CONFIG = DetectorConfig
 
 def fit(train_samples, val_samples, classes, cfg: DetectorConfig, out_dir, *, progress=True, tracking_uri=None,
         mlflow_run_id=None, resume=False):  # fmt: skip
-    """The pipeline entry the harness calls (benchmarks/pipelines.py): plain samples -> artifact folder. Builds the
-    YOLO dataset view inside out_dir/data (links + label files of our own), then trains. MLflow and resume
+    """The pipeline entry the harness calls (benchmarks/registry/pipelines.py): plain samples -> artifact folder.
+    Builds the YOLO dataset view inside out_dir/data (links + label files of our own), then trains. MLflow and resume
     arguments are accepted for the common signature; Ultralytics restarts a finished artifact as a no-op."""
     from pathlib import Path
 

@@ -128,7 +128,7 @@ class Predictor:
         dets = [d[:, :6].float().cpu().numpy() for d in self._nms(self.forward(self.preprocess(images)))]
         return max_conf_per_class(dets, len(self.classes)) >= self.thresholds
 
-    # --- optional parts of the harness's predictor protocol (benchmarks/pipelines.py) ----------------------------
+    # --- optional parts of the harness's predictor protocol (benchmarks/registry/pipelines.py) ------------------------
     def count_flops(self, example_input) -> tuple[int | None, str]:
         """Ultralytics' own counter (thop MACs x 2): FlopCounterMode cannot trace every YOLO head."""
         from ultralytics.utils.torch_utils import get_flops

@@ -1,6 +1,6 @@
 """A pipeline that trains instantly, for harness tests (tests/harness/test_harness_*.py).
 
-It implements the registry's API (benchmarks/pipelines.py: CONFIG, fit, load) without learning anything: `fit`
+It implements the registry's API (benchmarks/registry/pipelines.py: CONFIG, fit, load) without learning anything: `fit`
 writes the artifact files the harness reads (config.json, training.json, history.csv, thresholds.json) and records
 each call in `CALLS`; `load` returns a predictor whose scores are a fixed function of the image path (deterministic,
 and carry no information about the labels unless the test sets `SCORES`). Tests steer it through module globals:
@@ -159,7 +159,7 @@ def use_fake(monkeypatch) -> None:
     """Both registered pipelines (their config sections are fixed: classifier, detector) run this module."""
     from dataclasses import replace
 
-    from benchmarks import pipelines
+    from benchmarks.registry import pipelines
 
     reset()
     for name, p in list(pipelines.PIPELINES.items()):

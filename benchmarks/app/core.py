@@ -8,7 +8,6 @@ so what the app shows is what the latency's end-to-end scope timed.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from benchmarks.data.images import IMAGE_SUFFIXES
 from benchmarks.record import model_pipeline
+from benchmarks.registry import pipelines as registry
 
 PIPELINES = ("classifier", "detector")
 MAX_UPLOAD_MB = 20  # the app's upload cap (server.maxUploadSize) and what predict reads from one file
@@ -116,11 +116,7 @@ def load_predictor(run_dir: str | Path, results: dict, name: str, device: str = 
     if not artifact.is_dir():
         raise AppError(f"{artifact} is missing: the run folder is incomplete; re-run `clsdet bench ... --resume`")
     pipeline = pipeline_of(name, entry)
-    try:
-        from benchmarks.pipelines import load_predictor as _registry_load  # the pipeline registry, when present
-    except ImportError:
-        return importlib.import_module(pipeline).load(artifact, device=device)
-    return _registry_load(pipeline, artifact, device)
+    return registry.load_predictor(pipeline, artifact, device)
 
 
 # --- test images -------------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from benchmarks.config.build import ConfigError, build
-from benchmarks.pipelines import PIPELINES, Pipeline
+from benchmarks.registry.pipelines import PIPELINES, Pipeline
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 

@@ -20,7 +20,7 @@ START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 def _sections() -> list[tuple[str, type, str]]:
     """(YAML key, dataclass, what the section is) in the order a config is read."""
     from benchmarks.config import schema as C  # noqa: N812
-    from benchmarks.pipelines import PIPELINES
+    from benchmarks.registry.pipelines import PIPELINES
 
     out = [
         ("sources.<name>", C.SourceConfig, "one data source, read by a reader picked by name (table above)"),

@@ -39,7 +39,7 @@ from benchmarks.config.build import (
 )
 from benchmarks.config.candidates import NAME_RE, build_candidates, check_curve
 from benchmarks.config.profiles import apply_profile
-from benchmarks.pipelines import PIPELINES
+from benchmarks.registry.pipelines import PIPELINES
 
 # numpy's RandomState (scikit-learn's `random_state`, used by the split), Lightning's seed_everything and
 # Ultralytics' seed all take a seed from 0 to 2**32 - 1; outside it they raise or pick another seed after the data stage
@@ -188,8 +188,8 @@ class BenchConfig:
     aliases: dict[str, str] = field(default_factory=dict)
     ignore: list[str] = field(default_factory=list)
     split: SplitConfig = field(default_factory=SplitConfig)
-    # pipeline sections (benchmarks/pipelines.py): a mapping (one candidate) or a list of named candidates; built
-    # into `candidates` at load
+    # pipeline sections (benchmarks/registry/pipelines.py): a mapping (one candidate) or a list of named candidates;
+    # built into `candidates` at load
     classifier: dict | list = field(default_factory=dict)
     detector: dict | list = field(default_factory=dict)
     curve: CurveConfig = field(default_factory=CurveConfig)

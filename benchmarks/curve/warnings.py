@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from benchmarks.pipelines import PIPELINES
+from benchmarks.registry.pipelines import PIPELINES
 
 # Box mAP50 under which a detector has learned nothing about the boxes. The demo's quick profile (14 epochs from
 # scratch, 160 px) ends at 0.30 (results/reference/demo-quick-cpu2-intel-xeon); the failures that prompted this

@@ -116,7 +116,7 @@ def model_imgsz(cfg: BenchConfig) -> dict[str, int]:
     for c in cfg.candidates:
         out[c.pipeline] = min(out.get(c.pipeline, 10**6), int(c.config.imgsz))
     if not out:  # a bare dataset (no config): each pipeline's default input size
-        from benchmarks.pipelines import PIPELINES
+        from benchmarks.registry.pipelines import PIPELINES
 
         out = {name: int(p.config_class()().imgsz) for name, p in PIPELINES.items()}
     return out

@@ -180,7 +180,7 @@ def _first_fit(cfg, plan, budget_s, estimate, apply, trials) -> tuple | None:
 
 
 def _cut_epochs(cfg, plan, budget_s, estimate, apply, record):
-    from benchmarks.pipelines import PIPELINES
+    from benchmarks.registry.pipelines import PIPELINES
 
     base = {p: e for p in PIPELINES if (e := _section_max(cfg, p, "epochs")) is not None}
 
@@ -202,7 +202,7 @@ def _cut_epochs(cfg, plan, budget_s, estimate, apply, record):
 
 def _cut_imgsz(cfg, manifest, plan, budget_s, estimate, apply, record):
     from benchmarks.data.sizes import MIN_BOX_PX
-    from benchmarks.pipelines import PIPELINES
+    from benchmarks.registry.pipelines import PIPELINES
 
     now = {p: s for p in PIPELINES if (s := _section_max(cfg, p, "imgsz")) is not None}
     floors = {p: _min_imgsz(manifest, p, s) for p, s in now.items()}

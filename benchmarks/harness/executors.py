@@ -73,7 +73,7 @@ def _run_pool(run_dir: Path, jobs: list[Job], parallel: int, threads: int, progr
         f"  {len(jobs)} curve job(s), {parallel} at a time with {threads} thread(s) each; each job's output: "
         f"{Path(run_dir) / 'jobs'}/<candidate>/<point>/log.txt"
     )
-    from benchmarks.pipelines import PIPELINES
+    from benchmarks.registry.pipelines import PIPELINES
 
     registry = {name: p.module for name, p in PIPELINES.items()}  # the workers use the driver's pipeline registry
     pool = ProcessPoolExecutor(
@@ -109,7 +109,7 @@ def _worker_init(registry: dict[str, str]) -> None:
     """In a pool worker (a fresh process): the same pipeline -> module registry as the driver."""
     from dataclasses import replace
 
-    from benchmarks.pipelines import PIPELINES
+    from benchmarks.registry.pipelines import PIPELINES
 
     for name, module in registry.items():
         if name in PIPELINES and PIPELINES[name].module != module:

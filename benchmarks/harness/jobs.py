@@ -95,9 +95,9 @@ def is_done(run_dir: Path, job: Job) -> bool:
 def run_job(job_dir: str | Path, echo=print) -> dict:
     """Run the job in `job_dir` (its job.json): train, tune thresholds on val, write status.json. Any process that
     can read the folder can run it; returns the status. Training errors are recorded and re-raised."""
-    from benchmarks import pipelines
     from benchmarks.measure.memory import track_peak_memory
     from benchmarks.record import DiskFullError, disk_full_error, is_disk_full, utc_now, write_json
+    from benchmarks.registry import pipelines
     from benchmarks.thresholds import tune_thresholds
     from benchmarks.tracking.system import training_metrics
 

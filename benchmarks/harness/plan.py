@@ -80,7 +80,7 @@ class Timings:
         self.seconds = 0.0  # spent measuring: part of the plan's own cost
 
     def steps(self, pipeline: str, config) -> dict:
-        from benchmarks.pipelines import get
+        from benchmarks.registry.pipelines import get
 
         batch = int(config.batch)
         key = (pipeline, _model_id(config), int(config.imgsz), batch)

@@ -53,7 +53,7 @@ def measured_job_bytes(runs_dir: Path, run_dir: Path, candidate: str, config: di
 
 def estimated_params(pipeline: str, config) -> int | None:
     """The pipeline's parameter count for this config (`estimate_params`), or None when it cannot say."""
-    from benchmarks.pipelines import get
+    from benchmarks.registry.pipelines import get
 
     try:
         estimate = getattr(get(pipeline).package(), "estimate_params", None)

@@ -18,7 +18,7 @@ from benchmarks.config import BenchConfig
 from benchmarks.data.manifest import Manifest
 from benchmarks.harness.executors import get_executor
 from benchmarks.paths import LABELING_LOGS
-from benchmarks.pipelines import load_predictor
+from benchmarks.registry.pipelines import load_predictor
 
 LATENCY_IMAGES = 32  # encoded test images cycled through by end-to-end latency
 

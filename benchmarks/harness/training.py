@@ -14,7 +14,7 @@ import numpy as np
 
 from benchmarks.harness.executors import get_executor
 from benchmarks.harness.jobs import Job, status, write_job
-from benchmarks.pipelines import PIPELINES, load_predictor
+from benchmarks.registry.pipelines import PIPELINES, load_predictor
 
 
 def _source(ctx, pipeline: str) -> str:
@@ -40,7 +40,7 @@ def covered(ctx, source: str, ids: list[str], boxes: bool = False) -> list[str]:
 
 
 def samples(ctx, pipeline: str, ids: list[str]) -> list[dict]:
-    """Plain samples (benchmarks.pipelines.Sample) of `ids` with the pipeline's own labels."""
+    """Plain samples (benchmarks.registry.pipelines.Sample) of `ids` with the pipeline's own labels."""
     m, src = ctx.manifest, _source(ctx, pipeline)
     targets = m.targets(src, ids)
     boxes = PIPELINES[pipeline].uses_boxes

@@ -6,7 +6,7 @@ exported model's output:
   Ultralytics uses; seconds instead of the dynamo exporter's ~15 s), falling back to the dynamo exporter (needs
   onnxscript) where the installed torch has dropped it; a dynamic batch axis.
 - a predictor with its own `export_onnx(path, dtype, device) -> exporter name` (optional part of the predictor
-  protocol, benchmarks/pipelines.py) uses it: the detector's is Ultralytics' own `Exporter(format="onnx",
+  protocol, benchmarks/registry/pipelines.py) uses it: the detector's is Ultralytics' own `Exporter(format="onnx",
   dynamic=True)`, which switches the head to its export mode and writes Ultralytics' metadata into the file.
 """
 

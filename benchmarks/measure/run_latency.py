@@ -30,8 +30,8 @@ from benchmarks.measure.latency import (
 from benchmarks.measure.machine import machine_id
 from benchmarks.measure.stats import PERCENTILE_METHOD
 from benchmarks.measure.timers import SYNC, TIMER
-from benchmarks.pipelines import load_predictor
 from benchmarks.record import utc_now
+from benchmarks.registry.pipelines import load_predictor
 
 # every setting's default: the config's own (LatencyConfig), for settings from an older record missing a key
 DEFAULTS = dataclasses.asdict(LatencyConfig())

@@ -53,8 +53,8 @@ def _file_mb(model, out: Path, half: bool) -> float:
 
 
 def model_size(predictor, out_dir: Path | None = None) -> dict:
-    """The `size` object of results.json for a predictor (benchmarks.pipelines.Predictor). Weight files are written
-    to out_dir (kept) or a temporary folder."""
+    """The `size` object of results.json for a predictor (benchmarks.registry.pipelines.Predictor). Weight files are
+    written to out_dir (kept) or a temporary folder."""
     model, example_input = predictor.model, predictor.example_input(1)
     params = sum(p.numel() for p in model.parameters())
     flops, flops_method = count_flops(model, example_input, getattr(predictor, "count_flops", None))

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from benchmarks.pipelines import PIPELINES  # its order groups candidates by labeling method (folders vs boxes)
 from benchmarks.record import model_pipeline, newest_per_cell
+from benchmarks.registry.pipelines import PIPELINES  # its order groups candidates by labeling method (folders vs boxes)
 
 SCOPE_NAMES = {"model": "model", "end_to_end": "end-to-end"}
 SCOPE_ORDER = {"model": 0, "end_to_end": 1}

@@ -11,7 +11,7 @@ threshold tuned on val) and `labels` (the positive classes, comma-separated). Th
 in the model's metadata and in its artifact folder; `model_config={"device": "cuda"}` at load picks the device
 (default cpu).
 
-The model's code is this module plus the pipeline it names (benchmarks.pipelines' registry): it loads where
+The model's code is this module plus the pipeline it names (benchmarks.registry.pipelines' registry): it loads where
 clsdet-bench is installed (the repo's editable install or the package), not from code copied into the model. Serve
 it from such an environment: `mlflow models serve -m models:/<id> --env-manager local`.
 """
@@ -31,14 +31,14 @@ PATH, IMAGE = "path", "image"
 
 
 class PredictorModel(mlflow.pyfunc.PythonModel):
-    """`pipeline`: the registry name of the pipeline that loads the artifact (benchmarks.pipelines.PIPELINES)."""
+    """`pipeline`: the registry name of the pipeline that loads the artifact (benchmarks/registry/pipelines.py)."""
 
     def __init__(self, pipeline: str):
         self.pipeline = pipeline
         self.predictor = None
 
     def load_context(self, context) -> None:
-        from benchmarks.pipelines import load_predictor
+        from benchmarks.registry.pipelines import load_predictor
 
         device = str((context.model_config or {}).get("device") or "cpu")
         self.predictor = load_predictor(self.pipeline, context.artifacts[ARTIFACT], device)
@@ -134,7 +134,7 @@ def log_pyfunc(client, run_id: str, name: str, pipeline: str, artifact: Path, sk
     from mlflow.models import Model
     from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 
-    from benchmarks.pipelines import load_predictor
+    from benchmarks.registry.pipelines import load_predictor
     from benchmarks.tracking.store import metric_name
 
     pred = load_predictor(pipeline, artifact, "cpu")  # fails here, with the artifact's own error, if it cannot load

@@ -269,7 +269,7 @@ def check_store_writable(cfg) -> None:
 
 def candidate_sections(cfg: dict) -> dict[str, dict]:
     """{candidate name: its resolved config, with its pipeline} from a resolved config dict (BenchConfig.to_dict)."""
-    from benchmarks.pipelines import PIPELINES
+    from benchmarks.registry.pipelines import PIPELINES
 
     out = {}
     for p in PIPELINES:

@@ -80,7 +80,7 @@ def test_evaluate_recomputes_every_statistic_from_stored_scores(fake, tmp_path, 
     def no_training(*a, **k):
         raise AssertionError("clsdet evaluate must not load or train a model")
 
-    monkeypatch.setattr("benchmarks.pipelines.load_predictor", no_training)
+    monkeypatch.setattr("benchmarks.registry.pipelines.load_predictor", no_training)
     assert main(["evaluate", str(run), "--bootstrap", "50", "--permutations", "99", "--self-check", "0"]) == 0
     after = json.loads((run / "results.json").read_text())
     acc = after["models"]["classifier"]["accuracy"]

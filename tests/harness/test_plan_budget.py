@@ -181,7 +181,7 @@ def test_each_pipeline_gives_a_real_step_the_plan_times(pipeline):
     import torch
 
     from benchmarks.harness.plan import Timings
-    from benchmarks.pipelines import get
+    from benchmarks.registry.pipelines import get
 
     p = get(pipeline)
     cfg = p.config_class()(imgsz=64, batch=2)

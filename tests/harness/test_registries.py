@@ -7,7 +7,7 @@ import inspect
 
 import pytest
 
-from benchmarks.pipelines import PIPELINES, UnknownPipelineError, get
+from benchmarks.registry.pipelines import PIPELINES, UnknownPipelineError, get
 
 
 @pytest.mark.parametrize("name", list(PIPELINES))

@@ -97,7 +97,8 @@ sys.path.insert(0, "tests")
 import fake_pipeline as FP
 import mlflow.pyfunc
 from mlflow.tracking._tracking_service.utils import _use_tracking_uri
-from benchmarks import pipelines, tracking
+from benchmarks import tracking
+from benchmarks.registry import pipelines
 from benchmarks.tracking.system import training_metrics
 for n, p in list(pipelines.PIPELINES.items()):
     pipelines.PIPELINES[n] = replace(p, module="fake_pipeline")

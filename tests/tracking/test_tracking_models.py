@@ -133,8 +133,8 @@ def test_a_real_runs_models_round_trip(tmp_path_factory, tmp_path):
     import fake_pipeline as FP  # noqa: N812 - only for its migrated empty store
     from tiny_run import tiny_run
 
-    from benchmarks.pipelines import load_predictor
     from benchmarks.record import load_results
+    from benchmarks.registry.pipelines import load_predictor
     from benchmarks.tracking.pyfunc_model import log_pyfunc
 
     run_dir = tiny_run(tmp_path_factory)

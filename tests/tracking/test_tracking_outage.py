@@ -29,7 +29,7 @@ import sys
 from dataclasses import replace
 
 sys.path.insert(0, {tests!r})
-from benchmarks import pipelines
+from benchmarks.registry import pipelines
 for name, p in list(pipelines.PIPELINES.items()):
     pipelines.PIPELINES[name] = replace(p, module="fake_pipeline")
 from benchmarks.cli import main
