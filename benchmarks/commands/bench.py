@@ -134,10 +134,10 @@ def register(sub) -> None:
     p.add_argument("--iters", type=int, help="timed iterations at least (default: the run's config)")
     p.add_argument("--min-seconds", type=float, help="timed seconds at least (default: the run's config)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores available)")
-    from benchmarks.measure.variants import BACKENDS, DTYPES  # plain tuples: no torch at start-up
+    from benchmarks.registry.backends import DTYPES, list_backends  # plain data: no torch at start-up
 
     p.add_argument(
-        "--backend", nargs="+", choices=BACKENDS, help="deployment backends to time (default: the run's config)"
+        "--backend", nargs="+", choices=list_backends(), help="deployment backends to time (default: the run's config)"
     )
     p.add_argument(
         "--dtype",

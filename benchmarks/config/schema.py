@@ -39,6 +39,7 @@ from benchmarks.config.build import (
 )
 from benchmarks.config.candidates import NAME_RE, build_candidates, check_curve
 from benchmarks.config.profiles import apply_profile
+from benchmarks.registry.backends import DEVICE_KINDS, DTYPES, is_device_name, list_backends
 from benchmarks.registry.pipelines import PIPELINES
 
 # numpy's RandomState (scikit-learn's `random_state`, used by the split), Lightning's seed_everything and
@@ -96,17 +97,14 @@ class LatencyConfig:
 
 
 def _check_latency(lc: LatencyConfig, file: str) -> None:
-    from benchmarks.measure.devices import is_device_name
-    from benchmarks.measure.variants import BACKENDS, DTYPES
-
     for key, values, allowed in (
         (
             "devices",
             ["cuda:N" if is_device_name(str(d)) and ":" in str(d) else d for d in lc.devices],
-            ("auto", "cpu", "cuda", "mps", "cuda:N"),  # cuda:N: one GPU by its index
+            (*DEVICE_KINDS, "cuda:N"),  # cuda:N: one GPU by its index
         ),
         ("scopes", lc.scopes, ("model", "end_to_end")),
-        ("backends", lc.backends, BACKENDS),
+        ("backends", lc.backends, list_backends()),
         ("dtypes", lc.dtypes, DTYPES),
         ("channels_last", [lc.channels_last], ("auto", "always", "never")),
     ):

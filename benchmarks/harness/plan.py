@@ -26,6 +26,7 @@ from pathlib import Path
 
 from benchmarks.measure.timers import time_callable
 from benchmarks.record import read_json
+from benchmarks.registry.backends import get_backend
 
 PLAN_FILE = "plan.json"  # in the run folder: the plan, the budget's changes, and (after training) actual seconds
 
@@ -188,7 +189,7 @@ def estimate_latency(cfg, timings: Timings, configs: dict) -> float:
         fwd = st.get("infer_image_s") or 0.01
         dec = timings.decode(int(configs[c.name].imgsz))
         for backend in lc.backends:
-            total += 8.0 if backend == "onnxruntime" else (60.0 if backend == "compile" else 0.0)  # export / compile
+            total += get_backend(backend).setup_s  # the one-off export / compile
             for _dtype in lc.dtypes:
                 for bs in lc.batch_sizes:
                     model_cell = max(lc.min_seconds, (lc.warmup + lc.iters) * bs * fwd)

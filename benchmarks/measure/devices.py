@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import os
-import re
+
+# the names' syntax lives in the backend table, which the config reads without measure/; re-exported here
+from benchmarks.registry.backends import CUDA_INDEX, DEVICE_KINDS, is_device_name
 
 ACCELERATORS = ("cuda", "mps")
-DEVICE_KINDS = ("auto", "cpu", "cuda", "mps")
-# torch's spelling of one CUDA device by its index (torch.device("cuda:1")); cuda alone is the current device
-_CUDA_INDEX = re.compile(r"cuda:(\d+)")
 
 
 class DeviceError(ValueError):
     """A device name that is not one, or a device this machine does not have: the message lists what is here."""
 
     user_error = True
-
-
-def is_device_name(text: str) -> bool:
-    """auto, cpu, cuda, mps or cuda:N (N a whole number)."""
-    return text in DEVICE_KINDS or _CUDA_INDEX.fullmatch(str(text)) is not None
 
 
 def present_devices() -> list[str]:
@@ -40,7 +34,7 @@ def describe_present() -> str:
 
     names = []
     for d in present_devices():
-        m = _CUDA_INDEX.fullmatch(d)
+        m = CUDA_INDEX.fullmatch(d)
         names.append(f"{d} ({torch.cuda.get_device_name(int(m.group(1)))})" if m else d)
     return ", ".join(names)
 
@@ -76,7 +70,7 @@ def device_present(device: str) -> bool:
     if k == "cpu":
         return True
     if k == "cuda":
-        m = _CUDA_INDEX.fullmatch(str(device))
+        m = CUDA_INDEX.fullmatch(str(device))
         return torch.cuda.is_available() and (m is None or int(m.group(1)) < torch.cuda.device_count())
     if k == "mps":
         return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()

@@ -31,6 +31,7 @@ from benchmarks.measure.machine import machine_id
 from benchmarks.measure.stats import PERCENTILE_METHOD
 from benchmarks.measure.timers import SYNC, TIMER
 from benchmarks.record import utc_now
+from benchmarks.registry.backends import get_backend, list_backends
 from benchmarks.registry.pipelines import load_predictor
 
 # every setting's default: the config's own (LatencyConfig), for settings from an older record missing a key
@@ -137,15 +138,15 @@ def _variants(cand, pipeline, pred, images, device, s, run_dir, test, echo) -> l
             ref_ap = G.macro_ap(pred, test)
         except Exception as e:  # noqa: BLE001 - in the harness a failure is data: the gate is then not run, recorded
             test = {"why_not": f"eager float32 scoring failed: {_error_text(e)}"}
-    backends = sorted(s["backends"], key=V.BACKENDS.index)  # eager before compile: compile reuses its layout
+    backends = sorted(s["backends"], key=list_backends().index)  # table order: compile reuses eager's layout
     keys = [("eager", "float32")] + [(b, d) for d in s["dtypes"] for b in backends if (b, d) != ("eager", "float32")]
     wanted = {(b, d) for d in s["dtypes"] for b in s["backends"]}
     out = []
     eager_cl: dict[str, bool] = {}
     for backend, dtype in keys:
         local = {**s, "eager_channels_last": eager_cl.get(dtype, s["channels_last"] == "always")}
-        if backend == "compile" and (backend, dtype) in wanted:
-            echo(f"  {cand} {device} compile {dtype}: compiling (minutes on a CPU for a large network) ...")
+        if get_backend(backend).note and (backend, dtype) in wanted:
+            echo(f"  {cand} {device} {backend} {dtype}: {get_backend(backend).note}")
         v = V.build(pred, pipeline, device, backend, dtype, x, local, Path(run_dir) / "export" / cand)
         if v.info.get("export_path"):  # relative: the run folder moves between machines
             v.info["export_path"] = str(Path(v.info["export_path"]).resolve().relative_to(Path(run_dir).resolve()))

@@ -16,15 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from benchmarks.measure.devices import kind as device_kind
-
-BACKENDS = ("eager", "compile", "onnxruntime", "tensorrt", "openvino", "coreml")
-DTYPES = ("float32", "float16", "bfloat16")
-# recorded `unavailable` with the package to install
-EXTERNAL = {
-    "tensorrt": ("tensorrt", "pip install tensorrt (NVIDIA GPU)"),
-    "openvino": ("openvino", "pip install openvino"),
-    "coreml": ("coremltools", "pip install coremltools (macOS)"),
-}
+from benchmarks.registry.backends import get_backend
 
 
 @dataclass
@@ -189,15 +181,46 @@ def onnxruntime_variant(predictor, device: str, dtype: str, onnx_path: str, thre
 
 
 def external(backend: str, dtype: str) -> Variant:
-    module, install = EXTERNAL[backend]
-    if importlib.util.find_spec(module) is None:
-        return Variant(backend, dtype, None, f"{module} is not installed: {install}")
-    return Variant(backend, dtype, None, f"{module} is installed but clsdet has no {backend} runner yet")
+    """A backend clsdet has no runner for (the table's `runs` is False): recorded unavailable, saying what to do."""
+    b = get_backend(backend)
+    if importlib.util.find_spec(b.package) is None:
+        return Variant(backend, dtype, None, f"{b.package} is not installed: {b.install}")
+    return Variant(backend, dtype, None, f"{b.package} is installed but clsdet has no {backend} runner yet")
 
 
 def _error_text(e: BaseException) -> str:
     first = str(e).strip().splitlines()[0][:300] if str(e).strip() else ""
     return f"{type(e).__name__}: {first}"
+
+
+def _build_eager(predictor, pipeline, device, dtype, x, settings, export_dir) -> Variant:
+    return eager(predictor, device, dtype, x, settings.get("channels_last", "auto"))
+
+
+def _build_compile(predictor, pipeline, device, dtype, x, settings, export_dir) -> Variant:
+    return compiled(predictor, device, dtype, x, bool(settings.get("eager_channels_last", False)))
+
+
+def _build_onnxruntime(predictor, pipeline, device, dtype, x, settings, export_dir) -> Variant:
+    from benchmarks.measure.export import export_onnx
+
+    exp = export_onnx(predictor, pipeline, export_dir, dtype, device)
+    v = onnxruntime_variant(predictor, device, dtype, exp["path"], int(settings.get("threads") or 1))
+    v.info.update({f"export_{k}": val for k, val in exp.items()})
+    return v
+
+
+def _onnxruntime_dtype_reason(device: str, dtype: str) -> str | None:
+    if dtype == "float32" or (dtype == "float16" and device_kind(device) == "cuda"):
+        return None
+    return f"ONNX Runtime {dtype} is measured on CUDA float16 only (few {dtype} kernels elsewhere)"
+
+
+# backend (a row of benchmarks/registry/backends.py whose `runs` is True) -> its builder; every other row is
+# built by `external`. tests/harness/test_registries.py checks the two agree.
+BUILDERS = {"eager": _build_eager, "compile": _build_compile, "onnxruntime": _build_onnxruntime}
+# a backend's own dtype limits, checked after the device's (dtype_reason)
+DTYPE_LIMITS = {"onnxruntime": _onnxruntime_dtype_reason}
 
 
 def build(predictor, pipeline: str, device: str, backend: str, dtype: str, x, settings: dict, export_dir) -> Variant:
@@ -206,30 +229,20 @@ def build(predictor, pipeline: str, device: str, backend: str, dtype: str, x, se
     `x`: a few real preprocessed images on the device (the channels_last probe and compile's first call).
     `settings`: channels_last (auto | always | never), threads, and `eager_channels_last` (the eager choice,
     reused by compile so it is not compiled twice)."""
-    if backend in EXTERNAL:
+    spec = get_backend(backend)  # an unknown name raises, listing the backends
+    if not spec.runs:
         return external(backend, dtype)
     reason = dtype_reason(device, dtype)
-    onnx_half_ok = dtype == "float32" or (dtype == "float16" and device_kind(device) == "cuda")
-    if reason is None and backend == "onnxruntime" and not onnx_half_ok:
-        reason = f"ONNX Runtime {dtype} is measured on CUDA float16 only (few {dtype} kernels elsewhere)"
+    if reason is None and backend in DTYPE_LIMITS:
+        reason = DTYPE_LIMITS[backend](device, dtype)
     if reason:
         return Variant(backend, dtype, None, reason)
     info = {"dtype_native": cpu_bf16_native()} if (device_kind(device), dtype) == ("cpu", "bfloat16") else {}
     try:
-        if backend == "eager":
-            v = eager(predictor, device, dtype, x, settings.get("channels_last", "auto"))
-        elif backend == "compile":
-            v = compiled(predictor, device, dtype, x, bool(settings.get("eager_channels_last", False)))
-        elif backend == "onnxruntime":
-            from benchmarks.measure.export import export_onnx
-
-            exp = export_onnx(predictor, pipeline, export_dir, dtype, device)
-            v = onnxruntime_variant(predictor, device, dtype, exp["path"], int(settings.get("threads") or 1))
-            v.info.update({f"export_{k}": val for k, val in exp.items()})
-        else:
-            raise ValueError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+        v = BUILDERS[backend](predictor, pipeline, device, dtype, x, settings, export_dir)
     except ImportError as e:
-        return Variant(backend, dtype, None, f"{_error_text(e)}: pip install onnx onnxruntime onnxscript")
+        hint = f": {spec.install}" if spec.install else ""
+        return Variant(backend, dtype, None, f"{_error_text(e)}{hint}")
     except Exception as e:  # noqa: BLE001 - in the harness a failure is data: a variant that cannot be built is a recorded cell
         return Variant(backend, dtype, None, _error_text(e))
     v.info.update(info)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from benchmarks.registry.backends import BACKENDS
 from benchmarks.report.common import (
     SCOPE_NAMES,
     cell_text,
@@ -17,7 +18,8 @@ from benchmarks.report.common import (
     model_names,
 )
 
-BACKEND_ORDER = {"eager": 0, "compile": 1, "onnxruntime": 2}
+# the backends clsdet measures in table order; the ones recorded unavailable (no runner) after them, by name
+BACKEND_ORDER = {name: i for i, name in enumerate(n for n, b in BACKENDS.items() if b.runs)}
 DTYPE_ORDER = {"float32": 0, "bfloat16": 1, "float16": 2}
 FAILED = "failed accuracy gate"  # = benchmarks.measure.gate.FAILED (not imported: reports need no torch)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from benchmarks.registry.backends import BACKENDS
 from benchmarks.report import common as T  # noqa: N812
 from benchmarks.report import latency_variants as LV  # noqa: N812
 from benchmarks.report.budget import plot_budget_from_results, rate_figure
@@ -20,7 +21,7 @@ PALETTES = {
     "detector": ("#d62728", "#ff7f0e", "#e377c2", "#8c564b", "#ff9896"),
 }
 OTHER = ("#2ca02c", "#bcbd22", "#98df8a")
-BACKEND_MARKERS = {"eager": "o", "compile": "D", "onnxruntime": "s"}
+BACKEND_MARKERS = {b.name: b.marker for b in BACKENDS.values()}
 DTYPE_SHORT = {"float16": "fp16", "bfloat16": "bf16"}
 MAX_CLASSES_CM = 12  # more small multiples than this are unreadable; the caption says how many are shown
 CM_PER_ROW = 6

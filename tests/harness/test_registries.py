@@ -1,12 +1,22 @@
-"""Every registry, looped over (timm's style): each registered pipeline, data reader and executor has what the
-harness asks of it, and an unknown name is refused with the valid names."""
+"""Every registry, looped over (timm's style): each registered pipeline, data reader, executor and latency backend
+has what the harness asks of it, and an unknown name is refused with the valid names."""
 
 from __future__ import annotations
 
+import ast
 import inspect
+from pathlib import Path
 
 import pytest
 
+from benchmarks.registry.backends import (
+    DEVICE_KINDS,
+    DTYPES,
+    UnknownBackendError,
+    get_backend,
+    is_device_name,
+    list_backends,
+)
 from benchmarks.registry.pipelines import PIPELINES, UnknownPipelineError, get
 
 
@@ -55,9 +65,66 @@ def test_every_executor_has_its_options_and_an_unknown_one_lists_them(name, tmp_
         get_executor("slurm")
 
 
-def test_every_latency_backend_that_needs_a_package_says_which():
-    from benchmarks.measure.variants import BACKENDS, EXTERNAL
+@pytest.mark.parametrize("name", list_backends())
+def test_every_latency_backend_is_built_or_recorded_unavailable_and_has_what_the_report_needs(name):
+    from benchmarks.measure import variants as V  # noqa: N812
+    from benchmarks.report.plots import BACKEND_MARKERS
 
-    assert set(EXTERNAL) <= set(BACKENDS)
-    for backend, (module, install) in EXTERNAL.items():
-        assert module and install.startswith("pip install"), backend
+    b = get_backend(name)
+    assert b.name == name and b.label
+    # a backend clsdet runs has a builder; one it does not is recorded unavailable by `external`
+    assert (name in V.BUILDERS) == b.runs, name
+    if not b.runs:
+        assert b.package and b.install.startswith("pip install"), name
+        v = V.build(None, "classifier", "cpu", name, "float32", None, {}, None)
+        assert v.predictor is None and b.package in v.reason and (b.install in v.reason or "runner yet" in v.reason)
+    if b.package:
+        assert b.install and b.package.split(".")[0] in b.install, name
+    assert b.setup_s >= 0 and (b.setup_s > 0) == (b.setup is not None), name
+    assert BACKEND_MARKERS[name] == b.marker
+    from matplotlib.markers import MarkerStyle
+
+    MarkerStyle(b.marker)  # raises on a marker matplotlib does not have
+
+
+def test_every_builder_and_dtype_limit_is_a_registered_backend():
+    from benchmarks.measure import variants as V  # noqa: N812
+
+    assert set(V.BUILDERS) | set(V.DTYPE_LIMITS) <= set(list_backends())
+    assert list_backends()[0] == "eager"  # compile reuses the layout eager's probe chose: eager is built first
+
+
+def test_an_unknown_backend_lists_the_backends():
+    with pytest.raises(UnknownBackendError, match="backends: " + ", ".join(list_backends())) as e:
+        get_backend("nope")
+    assert isinstance(e.value, ValueError) and e.value.user_error
+
+
+def test_the_config_checks_backends_and_devices_against_the_table():
+    from benchmarks.config import LatencyConfig
+    from benchmarks.config.build import ConfigError
+    from benchmarks.config.schema import _check_latency
+    from benchmarks.measure import devices
+
+    assert devices.is_device_name is is_device_name and devices.DEVICE_KINDS is DEVICE_KINDS  # one definition
+    _check_latency(LatencyConfig(backends=list_backends(), dtypes=list(DTYPES), devices=["cpu", "cuda:1"]), "b.yaml")
+    with pytest.raises(ConfigError, match="allowed: " + ", ".join(list_backends())):
+        _check_latency(LatencyConfig(backends=["eager", "nope"]), "b.yaml")
+    with pytest.raises(ConfigError, match="allowed: auto, cpu, cuda, mps, cuda:N"):
+        _check_latency(LatencyConfig(devices=["cuda:x"]), "b.yaml")
+
+
+def test_the_config_package_imports_nothing_from_measure():
+    """Import arrows point down: config/ is below measure/ (the names it checks live in benchmarks/registry/)."""
+    root = Path(__file__).resolve().parents[2] / "benchmarks" / "config"
+    found = []
+    for f in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text(), filename=str(f))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any(n == "benchmarks.measure" or n.startswith("benchmarks.measure.") for n in names):
+                found.append(f"{f.name}:{node.lineno}")
+    assert root.is_dir() and not found, found
