@@ -31,9 +31,9 @@ def test_an_unknown_pipeline_lists_the_pipelines():
 
 def test_every_reader_is_registered_and_an_unknown_one_lists_them():
     from benchmarks.data.problems import DataError
-    from benchmarks.data.sources import get_source, list_sources
+    from benchmarks.data.sources import get_source, list_readers
 
-    names = list_sources()
+    names = list_readers()
     assert {"folders", "labels_txt", "class_lists", "yolo_dataset", "cvat_xml", "cvat_coco", "cvat_yolo"} <= set(names)
     for name in names:
         assert callable(get_source(name))
