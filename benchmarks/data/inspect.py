@@ -15,50 +15,19 @@ from benchmarks.data.build import build_manifest, disagreements
 from benchmarks.data.manifest import Manifest
 from benchmarks.data.problems import DataError, Problems
 from benchmarks.data.sizes import object_sizes, sizes_text
-from benchmarks.data.sources import IMAGE_SUFFIXES, SourceSpec, read_source
+from benchmarks.data.sources import SourceSpec, list_readers, read_source, sniff
 
 
 def detect_reader(path: Path) -> str:
-    """Guess the reader of a bare dataset from its files; an error lists the readers when nothing fits."""
-    p = Path(path)
-    if p.suffix.lower() == ".zip":
-        import zipfile
-
-        with zipfile.ZipFile(p) as zf:
-            names = {Path(n).name for n in zf.namelist()}
-        if "annotations.xml" in names:
-            return "cvat_xml"
-        if "obj.names" in names:
-            return "cvat_yolo"
-        if any(n.startswith("instances") and n.endswith(".json") for n in names):
-            return "cvat_coco"
-    elif p.suffix.lower() == ".xml":
-        return "cvat_xml"
-    elif p.suffix.lower() in (".yaml", ".yml"):
-        return "yolo_dataset"
-    elif p.suffix.lower() == ".json":
-        return "cvat_coco"
-    elif p.suffix.lower() == ".txt":
-        return "labels_txt"
-    elif p.is_dir():
-        if (p / "annotations.xml").is_file():
-            return "cvat_xml"
-        if (p / "obj.names").is_file():
-            return "cvat_yolo"
-        if list(p.glob("annotations/instances*.json")) or list(p.glob("instances*.json")):
-            return "cvat_coco"
-        if (p / "data.yaml").is_file() or list(p.glob("*.yaml")):
-            return "yolo_dataset"
-        if (p / "annotations").is_dir():
-            return "class_lists"
-        if any(d.is_dir() and any(f.suffix.lower() in IMAGE_SUFFIXES for f in d.iterdir()) for d in p.iterdir()):
-            return "folders"
-    from benchmarks.data.sources import list_sources
-
-    raise DataError(
-        f"cannot tell what kind of dataset {p} is; pass --reader (one of: {', '.join(list_sources())}) "
-        "or a benchmark config (clsdet.yaml)"
-    )
+    """Guess the reader of a bare dataset from its files (each reader's own sniffing rule, in their priority
+    order); an error lists the readers when nothing fits."""
+    found = sniff(path)
+    if found is None:
+        raise DataError(
+            f"cannot tell what kind of dataset {path} is; pass --reader (one of: {', '.join(list_readers())}) "
+            "or a benchmark config (clsdet.yaml)"
+        )
+    return found
 
 
 def adhoc_config(path: Path, reader: str | None = None, images: Path | None = None) -> BenchConfig:

@@ -12,7 +12,7 @@ import pytest
 from benchmarks.data.build import build_manifest, disagreements
 from benchmarks.data.manifest import Manifest
 from benchmarks.data.problems import DataError
-from benchmarks.data.sources import get_source, list_sources
+from benchmarks.data.sources import get_source, list_readers
 
 
 def test_images_are_identified_by_content_hash(tmp_path, make_image, make_config, record):
@@ -139,4 +139,4 @@ def test_missing_source_path_and_unknown_reader(tmp_path, make_config):
     assert [p.kind for p in m.problems.fatal] == ["source_missing"]
     with pytest.raises(DataError, match="folders.*labels_txt|labels_txt.*folders"):
         get_source("folder")
-    assert {"folders", "labels_txt", "class_lists", "yolo_dataset"} <= set(list_sources())
+    assert {"folders", "labels_txt", "class_lists", "yolo_dataset"} <= set(list_readers())

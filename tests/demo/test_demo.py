@@ -164,9 +164,9 @@ def test_config_loads_with_profiles(demo):
 
 def test_manifest_folder_labels_equal_cvat_labels(demo):
     from benchmarks.data.build import build_manifest
-    from benchmarks.data.sources import list_sources
+    from benchmarks.data.sources import list_readers
 
-    if not {"folders", "cvat_xml"} <= set(list_sources()):
+    if not {"folders", "cvat_xml"} <= set(list_readers()):
         pytest.skip("the folders / cvat_xml readers have not landed")
     out, summary = demo
     manifest = build_manifest(load_config(out / "clsdet.yaml"))

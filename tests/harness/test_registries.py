@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import ast
 import inspect
+import sys
 from pathlib import Path
 
 import pytest
 
+from benchmarks.data import sources
 from benchmarks.registry.backends import (
     DEVICE_KINDS,
     DTYPES,
@@ -41,14 +43,74 @@ def test_an_unknown_pipeline_lists_the_pipelines():
 
 def test_every_reader_is_registered_and_an_unknown_one_lists_them():
     from benchmarks.data.problems import DataError
-    from benchmarks.data.sources import get_source, list_sources
 
-    names = list_sources()
+    names = sources.list_readers()
     assert {"folders", "labels_txt", "class_lists", "yolo_dataset", "cvat_xml", "cvat_coco", "cvat_yolo"} <= set(names)
-    for name in names:
-        assert callable(get_source(name))
     with pytest.raises(DataError, match="valid readers: " + ", ".join(sorted(names))):
-        get_source("pascal_voc")
+        sources.get_source("pascal_voc")
+
+
+@pytest.mark.parametrize("name", sources.list_readers())
+def test_every_reader_has_a_kind_and_a_sniffing_rule(name):
+    entry = sources.get_reader(name)
+    assert entry.name == name and entry.read is sources.get_source(name)
+    assert list(inspect.signature(entry.read).parameters) == ["spec", "problems"]
+    assert entry.kind in sources.KINDS
+    assert (name in sources.box_readers()) == (entry.kind == "boxes")
+    assert entry.sniff is None or callable(entry.sniff)
+    assert isinstance(entry.priority, int)
+
+
+def test_box_readers_are_the_formats_with_boxes():
+    # the config defaults `labels.detector` to the first source whose reader is one of these
+    assert sources.box_readers() == ["cvat_coco", "cvat_xml", "cvat_yolo", "yolo_dataset"]
+
+
+def test_every_module_in_the_sources_package_registers_a_reader():
+    """No hand-kept list: each reader file is found by discovery and registers at least one reader."""
+    files = {p.stem for p in Path(sources.__file__).parent.glob("*.py") if not p.stem.startswith("_")}
+    registered_by = {sources.get_reader(n).read.__module__.rpartition(".")[2] for n in sources.list_readers()}
+    assert registered_by == files
+
+
+DROPPED_READER = """
+from benchmarks.data.sources import SourceResult, register_source
+
+
+def looks_like_voc(path):
+    return path.suffix in (".voc", ".xml")  # .xml too: cvat_xml sniffs first, a default priority comes last
+
+
+@register_source("pascal_voc", kind="boxes", sniff=looks_like_voc)
+def read(spec, problems):
+    return SourceResult([], [], kind="labels")  # not the kind it registered
+"""
+
+
+def test_a_reader_module_dropped_into_the_package_is_found_and_sniffed(tmp_path, monkeypatch):
+    from benchmarks.data.inspect import detect_reader
+    from benchmarks.data.problems import Problems
+
+    module = f"{sources.__name__}.zz_pascal_voc"
+    (tmp_path / "zz_pascal_voc.py").write_text(DROPPED_READER)
+    monkeypatch.setattr(sources, "__path__", [*sources.__path__, str(tmp_path)])
+    monkeypatch.setattr(sources, "_READERS", dict(sources._READERS))  # the registration is undone after the test
+    monkeypatch.setitem(sys.modules, module, None)  # so that teardown removes what the test imports under this name
+    del sys.modules[module]
+
+    assert "pascal_voc" in sources.list_readers() and "pascal_voc" in sources.box_readers()
+    assert sources.sniff(tmp_path / "a.voc") == "pascal_voc" == detect_reader(tmp_path / "a.voc")
+    assert sources.sniff(tmp_path / "a.xml") == "cvat_xml"
+    spec = sources.SourceSpec("voc", "pascal_voc", tmp_path / "a.voc")
+    with pytest.raises(ValueError, match="registered with kind 'boxes' but returned 'labels'"):
+        sources.read_source(spec, Problems())
+
+
+def test_a_reader_must_say_what_it_yields():
+    with pytest.raises(ValueError, match="kind 'masks' is not one of labels, boxes"):
+        sources.register_source("pascal_voc", kind="masks")
+    with pytest.raises(ValueError, match="sniff must be a function"):
+        sources.register_source("pascal_voc", kind="boxes", sniff=".xml")
 
 
 @pytest.mark.parametrize("name", ["local", "ray"])

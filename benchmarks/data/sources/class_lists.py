@@ -50,7 +50,12 @@ def _images_dir(spec: SourceSpec, problems: Problems) -> Path | None:
     return images
 
 
-@register_source("class_lists")
+def looks_like_class_lists(path: Path) -> bool:
+    """A folder with an `annotations/` folder in it (its per-class lists); after cvat_coco, which has one too."""
+    return path.is_dir() and (path / "annotations").is_dir()
+
+
+@register_source("class_lists", kind="labels", sniff=looks_like_class_lists, priority=60)
 def read(spec: SourceSpec, problems: Problems) -> SourceResult:
     check_options(spec, {}, problems)
     lists_dir = _lists_dir(Path(spec.path))

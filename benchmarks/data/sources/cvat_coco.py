@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 
 from benchmarks.data.archive import UNSAFE_FIX, Export, ImageFinder
 from benchmarks.data.problems import Problems
-from benchmarks.data.sources import SourceBox, SourceResult, SourceRow, SourceSpec, register_source
+from benchmarks.data.sources import SourceBox, SourceResult, SourceRow, SourceSpec, register_source, zip_names
 from benchmarks.data.sources.cvat_xml import LABEL_FIX, cvat_options, finite, points_box, rotated_box
 
 
@@ -208,7 +208,17 @@ def _read_json(data: dict, file: str, finder: ImageFinder, subset: str, opts: di
     return list(cats.values()), list(rows.values())
 
 
-@register_source("cvat_coco")
+def looks_like_cvat_coco(path: Path) -> bool:
+    """A zip or folder holding `instances*.json` (at the top or in `annotations/`), or any .json file. Sniffed
+    before class_lists, whose rule (an `annotations/` folder) a COCO export also fits."""
+    if path.suffix.lower() == ".zip" and path.is_file():
+        return any(n.startswith("instances") and n.endswith(".json") for n in zip_names(path))
+    if path.suffix.lower() == ".json":
+        return True
+    return path.is_dir() and (any(path.glob("annotations/instances*.json")) or any(path.glob("instances*.json")))
+
+
+@register_source("cvat_coco", kind="boxes", sniff=looks_like_cvat_coco, priority=30)
 def read(spec: SourceSpec, problems: Problems) -> SourceResult:
     opts = cvat_options(spec, problems)
     path = Path(spec.path)

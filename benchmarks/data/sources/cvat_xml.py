@@ -23,7 +23,7 @@ from xml.etree.ElementTree import Element, ParseError
 from benchmarks.data.archive import UNSAFE_FIX, Export, ImageFinder
 from benchmarks.data.images import check_options
 from benchmarks.data.problems import Problems
-from benchmarks.data.sources import SourceBox, SourceResult, SourceRow, SourceSpec, register_source
+from benchmarks.data.sources import SourceBox, SourceResult, SourceRow, SourceSpec, register_source, zip_names
 
 SHAPES = ("polygon", "polyline", "points", "ellipse", "mask", "skeleton", "cuboid")
 LABEL_FIX = "add the label to the task/project in CVAT (Labels) and export again, or delete the shape"
@@ -238,7 +238,17 @@ def _image_row(el, file: str, declared: set, finder: ImageFinder, opts: dict, pr
     return row
 
 
-@register_source("cvat_xml")
+def looks_like_cvat_xml(path: Path) -> bool:
+    """A zip or folder holding `annotations.xml`, or any .xml file. Sniffed first: the CVAT formats name their
+    annotation file, and an `annotations.xml` beside other files (a YAML, an `annotations/` folder) is this one."""
+    if path.suffix.lower() == ".zip" and path.is_file():
+        return "annotations.xml" in zip_names(path)
+    if path.suffix.lower() == ".xml":
+        return True
+    return path.is_dir() and (path / "annotations.xml").is_file()
+
+
+@register_source("cvat_xml", kind="boxes", sniff=looks_like_cvat_xml, priority=10)
 def read(spec: SourceSpec, problems: Problems) -> SourceResult:
     opts = cvat_options(spec, problems)
     path = Path(spec.path)

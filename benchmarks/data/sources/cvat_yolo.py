@@ -21,7 +21,15 @@ from pathlib import Path, PurePosixPath
 from benchmarks.data.archive import UNSAFE_FIX, Export, ImageFinder
 from benchmarks.data.images import header_size
 from benchmarks.data.problems import Problems
-from benchmarks.data.sources import IMAGE_SUFFIXES, SourceBox, SourceResult, SourceRow, SourceSpec, register_source
+from benchmarks.data.sources import (
+    IMAGE_SUFFIXES,
+    SourceBox,
+    SourceResult,
+    SourceRow,
+    SourceSpec,
+    register_source,
+    zip_names,
+)
 from benchmarks.data.sources.cvat_xml import LABEL_FIX, cvat_options
 from benchmarks.data.text import decode
 
@@ -123,7 +131,14 @@ def _read_labels(lines: list[str], file: str, row: SourceRow, names: list[str], 
         )
 
 
-@register_source("cvat_yolo")
+def looks_like_cvat_yolo(path: Path) -> bool:
+    """A zip or folder holding `obj.names` (Darknet's class list, which only this layout has)."""
+    if path.suffix.lower() == ".zip" and path.is_file():
+        return "obj.names" in zip_names(path)
+    return path.is_dir() and (path / "obj.names").is_file()
+
+
+@register_source("cvat_yolo", kind="boxes", sniff=looks_like_cvat_yolo, priority=20)
 def read(spec: SourceSpec, problems: Problems) -> SourceResult:
     opts = cvat_options(spec, problems, allowed={"cache_dir": str})
     cache = Path(opts["cache_dir"]) if opts["cache_dir"] else None

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from benchmarks.data.images import check_options, is_hidden, is_image_name, list_images
 from benchmarks.data.problems import Problems
-from benchmarks.data.sources import SourceResult, SourceRow, SourceSpec, register_source
+from benchmarks.data.sources import IMAGE_SUFFIXES, SourceResult, SourceRow, SourceSpec, register_source
 
 
 def folder_labels(name: str, separator: str) -> list[str]:
@@ -37,7 +37,15 @@ def folder_labels(name: str, separator: str) -> list[str]:
     return list(dict.fromkeys(p.strip() for p in parts if p.strip()))
 
 
-@register_source("folders")
+def looks_like_folders(path: Path) -> bool:
+    """A folder with a sub-folder holding an image file directly. Sniffed last: nearly every dataset folder has
+    one (`images/`), so every more specific rule must have had its turn."""
+    return path.is_dir() and any(
+        d.is_dir() and any(f.suffix.lower() in IMAGE_SUFFIXES for f in d.iterdir()) for d in path.iterdir()
+    )
+
+
+@register_source("folders", kind="labels", sniff=looks_like_folders, priority=70)
 def read(spec: SourceSpec, problems: Problems) -> SourceResult:
     opts = check_options(spec, {"separator": str, "negative_folder": str}, problems)
     separator = opts.get("separator")

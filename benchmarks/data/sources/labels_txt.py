@@ -68,7 +68,12 @@ def _find_file(spec: SourceSpec, problems: Problems) -> Path | None:
     return None
 
 
-@register_source("labels_txt")
+def looks_like_labels_txt(path: Path) -> bool:
+    """Any .txt file (a folder of .txt lists is class_lists)."""
+    return path.suffix.lower() == ".txt"
+
+
+@register_source("labels_txt", kind="labels", sniff=looks_like_labels_txt, priority=50)
 def read(spec: SourceSpec, problems: Problems) -> SourceResult:
     opts = check_options(spec, {"classes": list}, problems)
     file = _find_file(spec, problems)

@@ -178,7 +178,15 @@ def parse_label_file(file: Path, size: tuple[int, int], names: dict[int, str], p
     return boxes
 
 
-@register_source("yolo_dataset")
+def looks_like_yolo_dataset(path: Path) -> bool:
+    """A .yaml/.yml file, or a folder with one at its top (`data.yaml` by habit). Sniffed after the CVAT formats,
+    whose exports may carry a YAML beside their own annotation file."""
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return True
+    return path.is_dir() and ((path / "data.yaml").is_file() or any(path.glob("*.yaml")))
+
+
+@register_source("yolo_dataset", kind="boxes", sniff=looks_like_yolo_dataset, priority=40)
 def read(spec: SourceSpec, problems: Problems) -> SourceResult:
     check_options(spec, {}, problems)
     file = _find_yaml(Path(spec.path), problems)
