@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2  # 2: models keyed by candidate, each with pipeline + labeling_method; curve points
+SCHEMA_VERSION = 3  # 2: models keyed by candidate, each with pipeline + labeling_method; curve points
+# 3: one spelling per labeling method: the curve said `cvat_boxes` where the labeling logs and costs say `cvat`
 RESULTS_FILE = "results.json"
 # a latency "cell": one measurement setting on one machine; repeated measurements of a cell are all kept
 # backend and kind (latency | peak_throughput | timer_check) came with the deployment variants; older records read
@@ -144,6 +145,28 @@ def _v1_to_v2(results: dict) -> dict:
         models[name] = entry
     results["models"] = models
     results.setdefault("curve", None)
+    return results
+
+
+# the curve's spellings before version 3 -> the labeling methods' one spelling (benchmarks/registry/methods.py)
+_V2_METHOD_NAMES = {"cvat_boxes": "cvat"}
+
+
+def respell_methods(obj: Any) -> Any:
+    """`obj` (a curve section or curve.json) with the pre-version-3 method spellings replaced, as keys and as values:
+    a method name is nothing else there."""
+    if isinstance(obj, dict):
+        return {_V2_METHOD_NAMES.get(k, k): respell_methods(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [respell_methods(v) for v in obj]
+    return _V2_METHOD_NAMES.get(obj, obj) if isinstance(obj, str) else obj
+
+
+@register_migration(2)
+def _v2_to_v3(results: dict) -> dict:
+    """The budget curve's `cvat_boxes` becomes `cvat`, the spelling of the labeling logs and of `labeling`."""
+    if isinstance(results.get("curve"), dict):
+        results["curve"] = respell_methods(results["curve"])
     return results
 
 

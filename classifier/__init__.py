@@ -78,3 +78,10 @@ __all__ = [
     "starting_weights",
     "train",
 ]
+
+
+def model_catalog() -> dict:
+    """The models this machine can benchmark with this pipeline (`clsdet models`)."""
+    from classifier.catalog import model_catalog as _model_catalog
+
+    return _model_catalog()

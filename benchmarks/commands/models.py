@@ -1,50 +1,31 @@
 """`clsdet models`: what can be benchmarked on this machine, by pipeline.
 
-Classifier backbones are torchvision's classification registry (params and default input size from its weights
-metadata, no model built; whether the ImageNet weights file is in the torch hub cache). Detector models are the
-detection yamls the installed Ultralytics ships (params from the yaml's summary comment at 80 classes, '-' when it
-has none; whether `<model>.pt` is in the weights cache). Nothing heavy is imported at module level.
+Each pipeline lists its own models (its optional `model_catalog()`: classifier/catalog.py, detector/catalog.py);
+this command prints them as tables or JSON. Nothing heavy is imported at module level.
 """
 
 from __future__ import annotations
 
 import json
 
-PIPELINES = ("classifier", "detector")
+from benchmarks.registry.pipelines import PIPELINES
 
 
 def register(sub) -> None:
-    p = sub.add_parser("models", help="list the classifier backbones and detector models this machine can benchmark")
-    p.add_argument("--pipeline", choices=PIPELINES, help="only this pipeline (default: both)")
+    p = sub.add_parser("models", help="list the models each pipeline can benchmark on this machine")
+    p.add_argument("--pipeline", choices=list(PIPELINES), help="only this pipeline (default: all)")
     p.add_argument("--json", action="store_true", help="print JSON ({pipeline: [rows]}) instead of tables")
     p.set_defaults(func=models_cmd)
 
 
-def classifier_rows() -> list[dict]:
-    from classifier.backbones import info, list_backbones
-
-    return [info(name) for name in list_backbones()]
-
-
-def detector_rows() -> list[dict]:
-    from detector.models import UNSUPPORTED_HEADS, all_detection_yamls, cached_weights
-
-    rows = []
-    for name, spec in sorted(all_detection_yamls().items()):
-        cached = cached_weights(name) if spec.supported else None
-        rows.append(
-            {
-                "name": name,
-                "yaml": spec.family_yaml.name,
-                "scale": spec.scale,
-                "params": spec.params,
-                "weights_file": spec.weights_file,
-                "cached": cached is not None,
-                "supported": spec.supported,
-                "note": "" if spec.supported else UNSUPPORTED_HEADS[spec.head],
-            }
-        )
-    return rows
+def catalogs(wanted: list[str]) -> dict[str, dict]:
+    """{pipeline: its model_catalog()} for the wanted pipelines that have one."""
+    out = {}
+    for name in wanted:
+        fn = getattr(PIPELINES[name].package(), "model_catalog", None)
+        if fn is not None:
+            out[name] = fn()
+    return out
 
 
 def _millions(n: int | None) -> str:
@@ -57,45 +38,19 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]])
 
 
-def render(data: dict) -> str:
+def render(cats: dict[str, dict]) -> str:
     parts = []
-    if "classifier" in data:
-        import torch
-
-        rows = [
-            [r["name"], r["family"], _millions(r["params"]), r["input_size"] or "-", r["input_rule"],
-             "yes" if r["cached"] else "no"]
-            for r in data["classifier"]
-        ]  # fmt: skip
-        n_cached = sum(r["cached"] for r in data["classifier"])
+    for cat in cats.values():
+        k = cat["header"].index("params") if "params" in cat["header"] else -1
+        cells = [[_millions(v) if i == k else v for i, v in enumerate(row)] for row in cat["cells"]]
         parts.append(
-            f"classifier backbones ({len(rows)}, torchvision; `backbone:`)\n"
-            + _table(["name", "family", "params", "default imgsz", "imgsz rule", "imagenet cached"], rows)
-            + f"\nImageNet weights cached: {n_cached}; weights: imagenet reads them from "
-            f"{torch.hub.get_dir()}/checkpoints (file names: --json, imagenet_weights)"
-        )
-    if "detector" in data:
-        from detector.models import weights_cache_dirs
-
-        rows = [
-            [r["name"], r["yaml"], _millions(r["params"]), "yes" if r["cached"] else "no", r["note"]]
-            for r in data["detector"]
-        ]
-        n_ok = sum(r["supported"] for r in data["detector"])
-        parts.append(
-            f"detector models ({n_ok} supported, installed ultralytics; `model:`; params at 80 classes)\n"
-            + _table(["name", "yaml", "params", "weights cached", "note"], rows)
-            + f"\nweights: pretrained reads <name>.pt from {' or '.join(str(d) for d in weights_cache_dirs())}"
+            f"{cat['title']}\n" + _table(cat["header"], cells) + (f"\n{cat['footer']}" if cat["footer"] else "")
         )
     return "\n\n".join(parts)
 
 
 def models_cmd(args) -> int:
-    wanted = [args.pipeline] if args.pipeline else list(PIPELINES)
-    data = {}
-    if "classifier" in wanted:
-        data["classifier"] = classifier_rows()
-    if "detector" in wanted:
-        data["detector"] = detector_rows()
-    print(json.dumps(data, indent=2, default=str) if args.json else render(data))
+    cats = catalogs([args.pipeline] if args.pipeline else list(PIPELINES))
+    data = {name: cat["rows"] for name, cat in cats.items()}
+    print(json.dumps(data, indent=2, default=str) if args.json else render(cats))
     return 0

@@ -5,25 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.commands.bench import _common, load_bench_config
+from benchmarks.registry.pipelines import PIPELINES
 
-FLAGS = {
-    "classifier": ("backbone", "mode", "weights", "epochs", "imgsz", "batch", "lr", "device", "workers"),
-    "detector": ("model", "weights", "epochs", "imgsz", "batch", "device", "workers"),
-}
+KINDS = {"epochs": int, "imgsz": int, "batch": int, "workers": int, "lr": float}  # every other flag is a string
 
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train one pipeline on the benchmark's split")
     tsub = p.add_subparsers(dest="pipeline", metavar="PIPELINE")
     tsub.required = True
-    for model, flags in FLAGS.items():
+    for model, p in PIPELINES.items():
         t = tsub.add_parser(model, help=f"train the {model}")
         _common(t)
-        for flag in flags:
+        for flag in p.train_flags:
             if flag == "device":
                 continue  # from _common (--device, training device first)
-            kind = int if flag in ("epochs", "imgsz", "batch", "workers") else float if flag == "lr" else str
-            t.add_argument(f"--{flag}", type=kind, help=f"{model}.{flag} (default: the config's)")
+            t.add_argument(f"--{flag}", type=KINDS.get(flag, str), help=f"{model}.{flag} (default: the config's)")
         t.set_defaults(func=train_cmd)
 
 
@@ -31,7 +28,7 @@ def train_cmd(args) -> int:
     from benchmarks.harness import DEFAULT_RUNS, run_bench
 
     # --device is a list (training device first, then latency devices): run_bench applies it
-    flags = [f for f in FLAGS[args.pipeline] if f != "device" and getattr(args, f, None) is not None]
+    flags = [f for f in PIPELINES[args.pipeline].train_flags if f != "device" and getattr(args, f, None) is not None]
     extra = [f"{args.pipeline}.{f}={getattr(args, f)}" for f in flags]
     cfg = load_bench_config(args, extra)
     cfg.candidates = [c for c in cfg.candidates if c.pipeline == args.pipeline]

@@ -83,11 +83,21 @@ def build(cls, data: Any, key: str, file: str):
         raise ConfigError(f"{file}: `{key}` must be a mapping, got {data!r}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    allowed = set(fields)
+    open_keys = getattr(cls, "OPEN_KEYS", None)
+    if open_keys:  # keys named by a registry (one per pipeline) are gathered into one mapping field
+        holder, names = open_keys[0], list(open_keys[1]())
+        gathered = {k: v for k, v in data.items() if k in names}
+        data = {k: v for k, v in data.items() if k not in names}
+        if holder in data and not isinstance(data[holder], dict):
+            raise ConfigError(f"{file}: `{key + '.' if key else ''}{holder}` must be a mapping, got {data[holder]!r}")
+        data[holder] = {**data.get(holder, {}), **gathered}
+        allowed = (allowed - {holder}) | set(names)
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ConfigError(
             f"{file}: unknown key(s) {', '.join(f'{key}.{u}' if key else u for u in unknown)}; "
-            f"allowed: {', '.join(sorted(fields))}"
+            f"allowed: {', '.join(sorted(allowed))}"
         )
     kwargs = {}
     for name, value in data.items():
@@ -123,6 +133,17 @@ def build(cls, data: Any, key: str, file: str):
         if getattr(exc, "user_error", False):
             raise ConfigError(f"{file}: `{key}`: {exc}") from None
         raise
+
+
+def flatten_open_keys(obj, d: dict) -> dict:
+    """`dataclasses.asdict(obj)` with its OPEN_KEYS mapping spread back to the keys a YAML file uses."""
+    open_keys = getattr(type(obj), "OPEN_KEYS", None)
+    if not open_keys or not isinstance(d.get(open_keys[0]), dict):
+        return d
+    out: dict = {}
+    for k, v in d.items():  # the gathered keys go where the mapping field stands
+        out.update(v if k == open_keys[0] else {k: v})
+    return out
 
 
 def type_name(tp: Any) -> str:

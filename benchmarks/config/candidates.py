@@ -48,7 +48,7 @@ def _default_name(p: Pipeline, item: dict, single: bool) -> str:
 def build_candidates(cfg, file: str) -> list[Candidate]:
     out: list[Candidate] = []
     for p in PIPELINES.values():
-        section = getattr(cfg, p.name)
+        section = cfg.pipelines.get(p.name, {})
         single = isinstance(section, dict)
         items = [section] if single else section
         if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):

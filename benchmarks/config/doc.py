@@ -14,14 +14,14 @@ import tokenize
 import typing
 from typing import Any
 
+from benchmarks.config import schema as C  # noqa: N812
+from benchmarks.registry.pipelines import PIPELINES
+
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
 
 def _sections() -> list[tuple[str, type, str]]:
     """(YAML key, dataclass, what the section is) in the order a config is read."""
-    from benchmarks.config import schema as C  # noqa: N812
-    from benchmarks.registry.pipelines import PIPELINES
-
     out = [
         ("sources.<name>", C.SourceConfig, "one data source, read by a reader picked by name (table above)"),
         ("labels", C.LabelsConfig, "which source trains which pipeline, and which is the test truth"),
@@ -80,6 +80,20 @@ def _fields(cls: type):
     return [f for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_")]
 
 
+def _rows(cls: type) -> list[tuple[str, str, Any, str]]:
+    """(key, type, default, meaning) per YAML key; a field gathering registry-named keys (OPEN_KEYS: one per
+    pipeline) is shown as those keys, each with the class's `role_note`."""
+    notes = _comments(cls)
+    held = getattr(cls, "OPEN_KEYS", (None,))[0]
+    out = []
+    for f in _fields(cls):
+        if f.name == held:
+            out += [(p.name, "str", "", cls.role_note(p)) for p in PIPELINES.values()]
+        else:
+            out.append((f.name, _type(cls, f.name), _default(f), notes.get(f.name, "")))
+    return out
+
+
 def reference_markdown() -> str:
     lines = [START, ""]
     lines.append(
@@ -89,11 +103,9 @@ def reference_markdown() -> str:
     )
     for key, cls, what in _sections():
         lines += ["", f"**`{key}`**: {what}", "", "| key | type | default | meaning |", "| --- | --- | --- | --- |"]
-        notes = _comments(cls)
-        for f in _fields(cls):
-            note = notes.get(f.name, "").replace("|", "\\|")
-            default = repr(_default(f)).replace("|", "\\|")
-            lines.append(f"| `{f.name}` | {_type(cls, f.name).replace('|', 'or')} | `{default}` | {note} |")
+        for name, tp, default, note in _rows(cls):
+            note, default = note.replace("|", "\\|"), repr(default).replace("|", "\\|")
+            lines.append(f"| `{name}` | {tp.replace('|', 'or')} | `{default}` | {note} |")
     lines += ["", END]
     return "\n".join(lines)
 
@@ -113,11 +125,9 @@ def example_yaml() -> str:
         if key.startswith("sources"):
             continue
         out.append(f"{key}:  # {what}")
-        notes = _comments(cls)
-        for f in _fields(cls):
-            value = yaml.safe_dump(_default(f), default_flow_style=True).strip().removesuffix("...").strip()
-            note = f"  # {notes[f.name]}" if f.name in notes else ""
-            out.append(f"  {f.name}: {value}{note}")
+        for name, _, default, note in _rows(cls):
+            value = yaml.safe_dump(default, default_flow_style=True).strip().removesuffix("...").strip()
+            out.append(f"  {name}: {value}" + (f"  # {note}" if note else ""))
     return "\n".join(out) + "\n"
 
 

@@ -9,12 +9,12 @@ dataset can tune them (the demo does).
 from __future__ import annotations
 
 from benchmarks.config.build import ConfigError, deep_merge
+from benchmarks.registry.pipelines import PIPELINES
 
 BUILTIN_PROFILES: dict[str, dict] = {
-    # a first look in minutes on a CPU: short trainings, a 3-point curve with one seed, light latency
+    # a first look in minutes on a CPU: short trainings (each pipeline's `quick_epochs`, added by builtin()), a
+    # 3-point curve with one seed, light latency
     "quick": {
-        "classifier": {"epochs": 10},
-        "detector": {"epochs": 20},
         "curve": {"fractions": [0.25, 0.5, 1.0], "seeds": [0]},
         "metrics": {"bootstrap": 500},
         "latency": {
@@ -46,15 +46,13 @@ BUILTIN_PROFILES: dict[str, dict] = {
     },
 }
 
-DESCRIPTIONS = {
-    "quick": "classifier 10 epochs, detector 20, curve at 25/50/100% of train x 1 seed on one split (training "
-    "variance not measured), 500 bootstrap resamples, "
-    "latency at batch 1 and 8, eager and onnxruntime float32, 3 interleaved rounds, peak throughput up to batch 16",
-    "full": "the config's epochs, curve at 10/25/50/100% x seeds 0, 1, 2, and 2 more splits at 100% (3 x 3 for the "
-    "verdict), 2000 bootstrap resamples, latency at "
-    "batch 1, 8 and 32, eager, torch.compile and onnxruntime in float32/float16/bfloat16 where the device has them, "
-    "5 rounds, peak throughput up to batch 256",
-}
+
+def builtin(profile: str) -> dict:
+    """A built-in profile, with the registered pipelines' quick epochs in `quick`."""
+    out = dict(BUILTIN_PROFILES.get(profile, {}))
+    if profile == "quick":
+        out.update({p.name: {"epochs": p.quick_epochs} for p in PIPELINES.values() if p.quick_epochs})
+    return out
 
 
 def apply_profile(data: dict, profile: str, file: str) -> dict:
@@ -68,7 +66,7 @@ def apply_profile(data: dict, profile: str, file: str) -> dict:
             f"{file}: profile {profile!r} is not defined; built-in: {', '.join(BUILTIN_PROFILES)}; defined: "
             f"{', '.join(defined)}. Add it under `profiles:` in the config, or drop --profile"
         )
-    out = deep_merge(data, BUILTIN_PROFILES.get(profile, {}))
+    out = deep_merge(data, builtin(profile))
     out = deep_merge(out, own.get(profile) or {})
     out["profile"] = profile
     return out

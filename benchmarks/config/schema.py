@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import yaml
 
@@ -34,6 +35,7 @@ from benchmarks.config.build import (
     DuplicateKeyError,
     build,
     deep_merge,
+    flatten_open_keys,
     load_yaml,
     parse_override,
 )
@@ -57,9 +59,20 @@ class SourceConfig:
 
 @dataclass
 class LabelsConfig:
-    classifier: str = ""  # source whose image-level labels train the classifier
-    detector: str = ""  # source whose boxes train the detector
-    truth: str = ""  # source whose image-level labels score both on the test split; default: the detector's
+    # YAML: one key per pipeline (`labels.classifier`, `labels.detector`, ...): the source whose labels train it;
+    # default: the first source with boxes for a pipeline that trains on boxes, else `truth`
+    OPEN_KEYS: ClassVar = ("roles", lambda: list(PIPELINES))
+    roles: dict[str, str] = field(default_factory=dict)
+    truth: str = ""  # source whose image-level labels score every model on the test split; default: the box source
+
+    def role(self, pipeline: str) -> str:
+        return self.roles.get(pipeline, "")
+
+    @staticmethod
+    def role_note(pipeline) -> str:
+        """The config reference's line for one pipeline's key."""
+        what = "boxes" if pipeline.uses_boxes else "image-level labels"
+        return f"source whose {what} train the {pipeline.name}"
 
 
 @dataclass
@@ -186,10 +199,10 @@ class BenchConfig:
     aliases: dict[str, str] = field(default_factory=dict)
     ignore: list[str] = field(default_factory=list)
     split: SplitConfig = field(default_factory=SplitConfig)
-    # pipeline sections (benchmarks/registry/pipelines.py): a mapping (one candidate) or a list of named candidates;
-    # built into `candidates` at load
-    classifier: dict | list = field(default_factory=dict)
-    detector: dict | list = field(default_factory=dict)
+    # the pipeline sections by pipeline name (YAML: a top-level key per pipeline of benchmarks/registry/pipelines.py,
+    # `classifier:`, `detector:`): a mapping (one candidate) or a list of named candidates; built into `candidates`
+    OPEN_KEYS: ClassVar = ("pipelines", lambda: list(PIPELINES))
+    pipelines: dict = field(default_factory=dict)
     curve: CurveConfig = field(default_factory=CurveConfig)
     cost: CostConfig = field(default_factory=CostConfig)
     latency: LatencyConfig = field(default_factory=LatencyConfig)
@@ -226,9 +239,9 @@ class BenchConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         if self.candidates:  # the resolved pipeline sections: every candidate with all its typed fields
-            for p in PIPELINES:
-                d[p] = [c.to_dict() for c in self.candidates if c.pipeline == p]
-        return d
+            d["pipelines"] = {p: [c.to_dict() for c in self.candidates if c.pipeline == p] for p in PIPELINES}
+        d["labels"] = flatten_open_keys(self.labels, d["labels"])
+        return flatten_open_keys(self, d)
 
 
 def load_config(path: str | Path, profile: str | None = None, overrides: list[str] | dict | None = None) -> BenchConfig:
@@ -288,11 +301,14 @@ def _check(cfg: BenchConfig, file: str) -> None:
     if not cfg.sources:
         raise ConfigError(f"{file}: `sources` is empty; name at least one (see README, 'Your own data')")
     names = list(cfg.sources)
+    box_roles = [cfg.labels.role(p.name) for p in PIPELINES.values() if p.uses_boxes and cfg.labels.role(p.name)]
     if not cfg.labels.truth:
-        cfg.labels.truth = cfg.labels.detector or names[0]
-    for role in ("classifier", "detector", "truth"):
-        value = getattr(cfg.labels, role)
-        if value and value not in cfg.sources:
+        cfg.labels.truth = box_roles[0] if box_roles else names[0]
+    for p in PIPELINES.values():  # an image-level pipeline trains on the truth unless named; a box pipeline: data/roles
+        if not p.uses_boxes and not cfg.labels.role(p.name):
+            cfg.labels.roles[p.name] = cfg.labels.truth
+    for role, value in [*cfg.labels.roles.items(), ("truth", cfg.labels.truth)]:
+        if value and (not isinstance(value, str) or value not in cfg.sources):
             raise ConfigError(f"{file}: `labels.{role}` = {value!r} is not a source; sources: {', '.join(names)}")
     _check_seeds(cfg, file)
     s = cfg.split
@@ -302,13 +318,6 @@ def _check(cfg: BenchConfig, file: str) -> None:
         raise ConfigError(f"{file}: `split.mode` = {s.mode!r}; allowed: stratified, source")
     if s.stratify_by and s.stratify_by not in cfg.sources:
         raise ConfigError(f"{file}: `split.stratify_by` = {s.stratify_by!r} is not a source")
-    if not cfg.labels.classifier:
-        cfg.labels.classifier = cfg.labels.truth
-    if not cfg.labels.detector:  # the first source with boxes, if any (data inspect needs none; bench checks)
-        boxes = [
-            n for n, s in cfg.sources.items() if s.reader in ("cvat_xml", "cvat_coco", "cvat_yolo", "yolo_dataset")
-        ]
-        cfg.labels.detector = boxes[0] if boxes else ""
     for key, values, low in (
         ("latency.batch_sizes", cfg.latency.batch_sizes, 1),
         ("latency.warmup", [cfg.latency.warmup], 0),

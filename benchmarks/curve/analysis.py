@@ -18,12 +18,14 @@ import numpy as np
 
 from benchmarks.curve.compare import Replicates, combine_splits, curve_band, difference
 from benchmarks.curve.selfcheck import self_check
-from benchmarks.curve.sentence import SHORT
+from benchmarks.curve.sentence import short
 from benchmarks.curve.targets import hours_to_target
+from benchmarks.registry import methods
 from benchmarks.significance import ALPHA, holm, paired_permutation_test_groups, permutation_test_groups
 
-METHODS = ("cvat_boxes", "folder_sort")  # a - b: the detector's method minus the classifier's
-SCENARIOS = {  # (hours field for the first method, for the second)
+# The compared methods a - b are methods.pair() of the points' methods: with the built-in two, CVAT boxes minus
+# folder sorting. Rate scenarios: (hours field for a, for b); "boxes" names a's rate, the dearer method's.
+SCENARIOS = {
     "nominal": ("hours", "hours"),
     "boxes_cheap": ("hours_lo", "hours_hi"),  # boxes at their fastest rate, folder sorting at its slowest
     "boxes_dear": ("hours_hi", "hours_lo"),
@@ -70,10 +72,9 @@ def headline_state(head: dict, alpha: float = ALPHA) -> str:
     return side
 
 
-def _hours_to_targets(rep: Replicates, pts: list[dict], frac: float, targets_ap: list[float]) -> dict:
+def _hours_to_targets(rep: Replicates, pts: list[dict], frac: float, targets_ap: list[float], a: str, b: str) -> dict:
     """{method: [entry]}: the hours each method needs to reach the other's full-data macro AP and each configured
     target (targets.hours_to_target), on the nominal hours."""
-    a, b = METHODS
     full = {m: rep.curve_value(m, frac) for m in (a, b) if frac in rep.sets.get(m, {})}
     where = "at full data" if frac == 1.0 else f"at {frac:g} of the train images"
     out: dict = {}
@@ -83,7 +84,7 @@ def _hours_to_targets(rep: Replicates, pts: list[dict], frac: float, targets_ap:
             continue
         entries = []
         if other in full:
-            name = f"{SHORT[other]} {where}"
+            name = f"{short(other)} {where}"
             res = hours_to_target(rep, m, hours, full[other][0], target_reps=full[other][1])
             entries.append({"name": name, "of": other, "of_fraction": frac, **res})
         for t in targets_ap:
@@ -141,7 +142,8 @@ def analyse(
         t.update({"p_holm": adj[c]["p_holm"], "beats": adj[c]["reject"] if t["p_value"] is not None else None,
                   "holm_over": len(tests)})  # fmt: skip
     out["baseline"] = tests
-    a, b = METHODS
+    a, b = methods.pair(p["method"] for p in pts_all)
+    out["pair"] = [a, b]
     sets = _sets(pts, scores)
     rep = Replicates(sets, targets, keep, n_boot, seed)
     head = None
@@ -167,7 +169,7 @@ def analyse(
         out["ranges"][name] = {m: [min(h.values()), max(h.values())] if h else None for m, h in hours.items()}
         if a in sets and b in sets:
             out["bands"][name] = curve_band(rep, a, b, hours, head)
-    out["hours_to_target"] = _hours_to_targets(rep, pts, frac, targets_ap or [])
+    out["hours_to_target"] = _hours_to_targets(rep, pts, frac, targets_ap or [], a, b)
     if head is not None:
         out["headline"] = {k: v for k, v in head.items() if k != "replicates"}
         band = out["bands"].get("nominal", {}).get("headline")

@@ -21,9 +21,10 @@ from __future__ import annotations
 import math
 import numbers
 
+from benchmarks.labeling.cost import modeled_rate
 from benchmarks.labeling.rates import BOX_RATES_S, LabelingRates
+from benchmarks.registry import methods
 
-METHODS = {"folder_sort": "folder_sort", "cvat_boxes": "cvat_boxes", "cvat": "cvat_boxes"}  # cost.py says "cvat"
 FOLDER_SORT_RANGE_S = (1.0, 2.8)  # assumed: x0.7 to x2 around the single 1.4 s session (no spread was measured)
 MIN_SAMPLES = 50  # below this many timed items a measured CI is too unstable to lean on: warn
 
@@ -55,8 +56,9 @@ def _ci(samples: list[float]) -> tuple[float, float, float, int]:
 def _rate(method: str, rates: LabelingRates, measured: dict | None, samples_s: list[float] | None) -> dict:
     """{unit, value, lo, hi, source, basis, n_samples, warnings}: seconds per image or per box."""
     warnings: list[str] = []
+    m = methods.get(method)
     if measured and measured.get("source") != "modeled":
-        unit = "box" if method == "cvat_boxes" and measured.get("s_per_box") else "image"
+        unit = "box" if m.unit == "box" and measured.get("s_per_box") else "image"
         value = measured.get(f"s_per_{unit}")
         if value is None:
             raise ValueError(f"labeling_hours: measured {method} rate has no s_per_{unit}; pass the cost.py entry")
@@ -75,17 +77,19 @@ def _rate(method: str, rates: LabelingRates, measured: dict | None, samples_s: l
             warnings.append(f"{method}: measured rate without per-item times: no range")
         return {"unit": unit, "value": float(value), "lo": lo, "hi": hi, "source": measured.get("source", "measured"),
                 "basis": basis, "n_samples": n, "warnings": warnings}  # fmt: skip
-    if method == "folder_sort":
+    value, citation = modeled_rate(m, rates)
+    if m.modeled_s is not None:  # a registered method's own modeled rate: no spread known
+        basis = f"{citation}; no spread known: lo = hi = the rate"
+        return {"unit": m.unit, "value": value, "lo": value, "hi": value, "source": "modeled", "basis": basis,
+                "n_samples": 0, "warnings": warnings}  # fmt: skip
+    if m.unit == "image":
         lo, hi = FOLDER_SORT_RANGE_S
-        basis = f"{rates.folder_sort_citation}; range {lo:g}-{hi:g} s assumed (x0.7-x2; one session, no spread)"
-        return {"unit": "image", "value": rates.folder_sort_s_per_image, "lo": min(lo, rates.folder_sort_s_per_image),
-                "hi": max(hi, rates.folder_sort_s_per_image), "source": "modeled", "basis": basis, "n_samples": 0,
-                "warnings": warnings}  # fmt: skip
+        basis = f"{citation}; range {lo:g}-{hi:g} s assumed (x0.7-x2; one session, no spread)"
+        return {"unit": "image", "value": value, "lo": min(lo, value), "hi": max(hi, value), "source": "modeled",
+                "basis": basis, "n_samples": 0, "warnings": warnings}  # fmt: skip
     lo, hi = min(BOX_RATES_S.values()), max(BOX_RATES_S.values())
-    basis = (
-        f"{rates.box_basis}; range {lo:g}-{hi:g} s per box: the cited protocols (extreme clicking to draw-and-verify)"
-    )
-    return {"unit": "box", "value": rates.s_per_box, "lo": min(lo, rates.s_per_box), "hi": max(hi, rates.s_per_box),
+    basis = f"{citation}; range {lo:g}-{hi:g} s per box: the cited protocols (extreme clicking to draw-and-verify)"
+    return {"unit": "box", "value": value, "lo": min(lo, value), "hi": max(hi, value),
             "source": "modeled", "basis": basis, "n_samples": 0, "warnings": warnings}  # fmt: skip
 
 
@@ -100,15 +104,13 @@ def labeling_hours(
     samples_s: list[float] | None = None,
     labeling_usd_per_hour: float | None = None,
 ) -> dict:
-    """Hours to label a point's train subset plus the fixed val split, for `method` ('folder_sort' | 'cvat_boxes').
+    """Hours to label a point's train subset plus the fixed val split, for a labeling `method` ('folder_sort', 'cvat').
 
     `val`: {n_images, n_labels, n_boxes} of the val split. `measured`: the method's entry of
     labeling.cost.labeling_cost() when its source is measured/rough (None or source 'modeled': the cited rates).
     `samples_s`: per-item times (per image, or per box for a per-box rate) behind a measured rate, for its CI.
     Returns {hours, hours_lo, hours_hi, source, includes_val: True, train, val, rate, warnings, usd...}."""
-    if method not in METHODS:
-        raise ValueError(f"labeling_hours: method {method!r} unknown; use one of {sorted(METHODS)}")
-    method = METHODS[method]
+    method = methods.get(method).name  # an unknown method: the error lists the registered ones
     train_c, val_c = (
         _counts({"n_images": n_images, "n_labels": n_labels, "n_boxes": n_boxes}, "train"),
         _counts(val, "val"),

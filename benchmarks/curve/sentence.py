@@ -10,8 +10,20 @@ from __future__ import annotations
 
 import math
 
-LABELS = {"folder_sort": "the classifier (folder sorting)", "cvat_boxes": "the detector (CVAT boxes)"}
-SHORT = {"folder_sort": "folder sorting", "cvat_boxes": "CVAT boxes"}
+from benchmarks.registry import methods
+from benchmarks.registry.pipelines import method_title
+
+
+def title(method: str) -> str:
+    """'the classifier (folder sorting)': a labeling method with the pipeline it trains (the registries')."""
+    return method_title(method)
+
+
+def short(method: str) -> str:
+    """'folder sorting': a labeling method's name in the reports."""
+    return methods.label(method)
+
+
 DERIVATION = (
     "Per replicate of one paired two-level bootstrap (test images, then seeds), each method's mean macro AP per "
     "fraction is interpolated linearly in log labeling hours, only between hours where both methods were measured; "
@@ -44,7 +56,7 @@ def _segments(states: list[str], grid: list[float]) -> list[dict]:
 
 
 def _phrase(state: str) -> str:
-    return "the difference is within the uncertainty" if state == "tie" else f"{LABELS.get(state, state)} is ahead"
+    return "the difference is within the uncertainty" if state == "tie" else f"{title(state)} is ahead"
 
 
 def segments(band: dict, a: str, b: str) -> list[dict]:
@@ -53,14 +65,17 @@ def segments(band: dict, a: str, b: str) -> list[dict]:
     return _segments([names[s] for s in band.get("state") or []], band.get("grid") or [])
 
 
-def curve_sentence(band: dict | None, ranges: dict, a: str = "cvat_boxes", b: str = "folder_sort") -> dict:
-    """{text, segments, derivation}. ranges: {method: [min hours, max hours] or None}."""
+def curve_sentence(band: dict | None, ranges: dict, a: str | None = None, b: str | None = None) -> dict:
+    """{text, segments, derivation}. ranges: {method: [min hours, max hours] or None}; a - b: the compared methods
+    (default: the registry's pair of the methods in `ranges`)."""
+    if a is None or b is None:
+        a, b = methods.pair(ranges)
     have = {m: r for m, r in ranges.items() if r}
     if len(have) < 2 or band is None:
-        who = ", ".join(LABELS.get(m, m) for m in have) or "no method"
+        who = ", ".join(title(m) for m in have) or "no method"
         return {"text": f"No budget comparison: points with labeling hours exist for {who} only.", "segments": [],
                 "derivation": DERIVATION}  # fmt: skip
-    span = "; ".join(f"{LABELS[m]} {fmt_h(r[0])}-{fmt_h(r[1])} h" for m, r in have.items())
+    span = "; ".join(f"{title(m)} {fmt_h(r[0])}-{fmt_h(r[1])} h" for m, r in have.items())
     if not band.get("overlap"):
         text = (
             f"The two methods were never measured at the same labeling hours ({span}), so the curve cannot compare "
@@ -82,9 +97,9 @@ def curve_sentence(band: dict | None, ranges: dict, a: str = "cvat_boxes", b: st
                 parts.append(f"from {fmt_h(s['from_hours'])} to {fmt_h(s['to_hours'])} h {_phrase(s['state'])}")
         body = "; ".join(parts)
     text = f"Where both were measured ({fmt_h(lo)} to {fmt_h(hi)} labeling hours): {body}."
-    below = [f"below {fmt_h(lo)} h only {LABELS[m]} was measured (from {fmt_h(r[0])} h)"
+    below = [f"below {fmt_h(lo)} h only {title(m)} was measured (from {fmt_h(r[0])} h)"
              for m, r in have.items() if r[0] < lo * (1 - TOL)]  # fmt: skip
-    above = [f"above {fmt_h(hi)} h only {LABELS[m]} was measured (to {fmt_h(r[1])} h)"
+    above = [f"above {fmt_h(hi)} h only {title(m)} was measured (to {fmt_h(r[1])} h)"
              for m, r in have.items() if r[1] > hi * (1 + TOL)]  # fmt: skip
     if below or above:
         more = "; ".join(below + above)

@@ -8,9 +8,10 @@ capped points). "Inconclusive on this data" is a verdict and is said as plainly 
 
 from __future__ import annotations
 
-from benchmarks.curve.analysis import METHODS, SCENARIOS
+from benchmarks.curve.analysis import SCENARIOS
 from benchmarks.curve.selfcheck import summary
-from benchmarks.curve.sentence import LABELS, SHORT, curve_sentence, fmt_h
+from benchmarks.curve.sentence import curve_sentence, fmt_h, short, title
+from benchmarks.registry import methods
 
 
 def _ci(d: float | None, ci: list[float] | None) -> str:
@@ -29,7 +30,7 @@ def fmt_p(p: float, n_perm: int, bare: bool = False) -> str:
 def _baseline_lines(baseline: dict) -> tuple[list[str], list[str]]:
     lines, beating = [], []
     for cand, t in baseline.items():
-        label = f"{cand} ({SHORT.get(t['method'], t['method'])})"
+        label = f"{cand} ({short(t['method'])})"
         if t.get("p_value") is None:
             lines.append(f"{label} cannot be tested against a random ranking (no class with both labels in test).")
             continue
@@ -62,14 +63,14 @@ def _headline_line(head: dict | None, a: str, b: str) -> tuple[str | None, str]:
     simul = (f"; simultaneous band [{band['lo']:+.3f}, {band['hi']:+.3f}], which decides" if band.get("lo") is not None
              else "")  # fmt: skip
     nums = (
-        f"{SHORT[a]} - {SHORT[b]} macro AP {_ci(head['diff'], head.get('ci95'))}{simul}, P({SHORT[a]} better) = "
+        f"{short(a)} - {short(b)} macro AP {_ci(head['diff'], head.get('ci95'))}{simul}, P({short(a)} better) = "
         f"{head['p_a_better']:.2f}{p}, {seeds}"
     )
     frac = "all train images" if head["fraction"] == 1 else f"{head['fraction']:g} of the train images"
     if state == "tie":
         return f"With {frac} the two methods are not distinguishable ({nums}).", state
     win, lose = (a, b) if state == "a" else (b, a)
-    return f"With {frac} {LABELS[win]} is ahead of {LABELS[lose]} ({nums}).", state
+    return f"With {frac} {title(win)} is ahead of {title(lose)} ({nums}).", state
 
 
 def _cap(text: str) -> str:
@@ -86,11 +87,11 @@ def _target_lines(htt: dict, usd: float | None) -> list[str]:
     for m, entries in htt.items():
         for e in entries:
             full = e.get("of_fraction", 1.0) == 1.0
-            what = (f"the {'full-data' if full else 'headline'} macro AP of {LABELS[e['of']]} ({e['target']:.3f})"
+            what = (f"the {'full-data' if full else 'headline'} macro AP of {title(e['of'])} ({e['target']:.3f})"
                     if e.get("of") else f"macro AP {e['target']:g}")  # fmt: skip
             if e["hours"] is None:
                 share = e.get("reached_share") or 0
-                lines.append(_cap(f"{LABELS[m]} does not reach {what} with this data (in {share:.0%} of the "
+                lines.append(_cap(f"{title(m)} does not reach {what} with this data (in {share:.0%} of the "
                                   "resamples it does)."))  # fmt: skip
                 continue
             ci = e.get("ci95")
@@ -98,7 +99,7 @@ def _target_lines(htt: dict, usd: float | None) -> list[str]:
             if ci:
                 rng = f" [95% CI {fmt_h(ci[0])}, " + (f"{fmt_h(ci[1])} h]" if ci[1] is not None else "not reached]")
             at = "at or below" if e.get("at_first_point") else "at"  # the cheapest point already reaches it
-            lines.append(_cap(f"{LABELS[m]} reaches {what} {at} {fmt_h(e['hours'])} labeling hours{rng}"
+            lines.append(_cap(f"{title(m)} reaches {what} {at} {fmt_h(e['hours'])} labeling hours{rng}"
                               f"{_money(e['hours'], usd)}."))  # fmt: skip
     return lines
 
@@ -115,8 +116,9 @@ def _crossover(band: dict | None) -> float | None:
     return None
 
 
-def _rates_line(bands: dict, ranges: dict, nominal_states: set[str], box_rates: dict) -> tuple[str, dict]:
-    a, b = METHODS
+def _rates_line(
+    bands: dict, ranges: dict, nominal_states: set[str], box_rates: dict, a: str, b: str
+) -> tuple[str, dict]:
     seqs = {}
     for name in SCENARIOS:
         band = bands.get(name) or {}
@@ -158,7 +160,7 @@ def _box_rates(points: list[dict]) -> dict:
     """{scenario: seconds per box} from a detector point's labeling rate record (empty when priced per image)."""
     for p in points:
         r = (p.get("labeling") or {}).get("rate") or {}
-        if p.get("method") == "cvat_boxes" and r.get("unit") == "box":
+        if r.get("unit") == "box":
             return {"boxes_cheap": r.get("lo"), "nominal": r.get("value"), "boxes_dear": r.get("hi")}
     return {}
 
@@ -167,7 +169,7 @@ def verdict(points: list[dict], stats: dict, usd_per_hour: float | None = None) 
     """{text, answer, how_sure, what_would_change, inconclusive, headline, models, rate_range, undertrained, capped,
     sentence}. points: the verdict pair's budget points; stats: analysis.analyse() on them. The settings warnings
     (a model that learned nothing, ...) are added by with_warnings()."""
-    a, b = METHODS
+    a, b = stats.get("pair") or methods.pair(p.get("method") for p in points)
     if not points:
         text = "No budget point was scored, so there is no verdict."
         return {"text": text, "answer": text, "how_sure": "", "what_would_change": "", "inconclusive": True,
@@ -209,7 +211,7 @@ def verdict(points: list[dict], stats: dict, usd_per_hour: float | None = None) 
         how.append(summary(check))
 
     nominal_states = set((bands.get("nominal") or {}).get("state") or []) | {head_state}
-    rates_text, rate_range = _rates_line(bands, ranges, nominal_states, _box_rates(points))
+    rates_text, rate_range = _rates_line(bands, ranges, nominal_states, _box_rates(points), a, b)
     if not any(rate_range["ahead_sequence"].values()) and head_state in ("a", "b"):
         rates_text = ("No budget measured for both is decided along the curve, so there is no budget answer for the "
                       "labeling rates to change; the full-data comparison does not depend on them.")  # fmt: skip
@@ -217,12 +219,12 @@ def verdict(points: list[dict], stats: dict, usd_per_hour: float | None = None) 
     cited = {p["fraction"] for p in points}
     under, capped = _flags(points, cited)
     if under:
-        who = ", ".join(f"{SHORT.get(u['method'], u['method'])} at {u['fraction']:.3g} (seed {u['seed']}"
+        who = ", ".join(f"{short(u['method'])} at {u['fraction']:.3g} (seed {u['seed']}"
                         + (f", split {u['split']})" if u.get("split") else ")") for u in under)  # fmt: skip
         change.append(f"Still improving at the last epoch (slope test), so possibly undertrained: {who}; the claims at "
                       "those budgets may understate them.")  # fmt: skip
     if capped:
-        who = ", ".join(sorted({f"{SHORT.get(c['method'], c['method'])} at {c['fraction']:.3g}" for c in capped}))
+        who = ", ".join(sorted({f"{short(c['method'])} at {c['fraction']:.3g}" for c in capped}))
         change.append(f"Capped (fewer optimizer steps than the full run): {who}.")
     if check and check.get("detectable_difference") is None:
         change.append(f"More test images: with {check['n_test']} no realistic difference can be detected.")

@@ -16,6 +16,7 @@ from benchmarks.data.manifest import Manifest
 from benchmarks.data.problems import DataError, Problems
 from benchmarks.data.sizes import object_sizes, sizes_text
 from benchmarks.data.sources import SourceSpec, list_readers, read_source, sniff
+from benchmarks.registry.pipelines import PIPELINES
 
 
 def detect_reader(path: Path) -> str:
@@ -41,7 +42,9 @@ def adhoc_config(path: Path, reader: str | None = None, images: Path | None = No
     result = read_source(spec, Problems())
     classes = list(dict.fromkeys(result.vocabulary)) or ["object"]
     src = SourceConfig(reader=reader, path=str(path), images=str(spec.images) if spec.images else None)
-    labels = LabelsConfig(classifier="data", detector="data" if result.kind == "boxes" else "", truth="data")
+    # every pipeline trains on the one source, a box pipeline only when it has boxes
+    roles = {p.name: "data" if result.kind == "boxes" or not p.uses_boxes else "" for p in PIPELINES.values()}
+    labels = LabelsConfig(roles=roles, truth="data")
     return BenchConfig(name=path.stem, classes=classes, sources={"data": src}, labels=labels, base_dir=str(path.parent))
 
 
@@ -85,8 +88,6 @@ def model_imgsz(cfg: BenchConfig) -> dict[str, int]:
     for c in cfg.candidates:
         out[c.pipeline] = min(out.get(c.pipeline, 10**6), int(c.config.imgsz))
     if not out:  # a bare dataset (no config): each pipeline's default input size
-        from benchmarks.registry.pipelines import PIPELINES
-
         out = {name: int(p.config_class()().imgsz) for name, p in PIPELINES.items()}
     return out
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.registry.pipelines import PIPELINES
+
 MIN_BOX_PX = 12  # below ~12 px on the input an object is a few cells of a stride-8 feature map: hard to find
-RESIZE = {"detector": "long_side", "classifier": "short_side_crop"}
+RULES = ("long_side", "short_side_crop")  # letterbox to the long side (Ultralytics); resize the short side, crop
 
 
 def _scale(rule: str, imgsz: int, w: float, h: float, crop_ratio: float) -> float:
@@ -22,7 +24,7 @@ def _scale(rule: str, imgsz: int, w: float, h: float, crop_ratio: float) -> floa
         return imgsz / max(w, h)
     if rule == "short_side_crop":
         return imgsz / (crop_ratio * min(w, h))
-    raise ValueError(f"resize rule {rule!r} unknown; use one of {sorted(set(RESIZE.values()))}")
+    raise ValueError(f"resize rule {rule!r} unknown; use one of {', '.join(RULES)}")
 
 
 def _stats(v: list[float]) -> dict | None:
@@ -50,7 +52,8 @@ def object_sizes(manifest, imgsz: dict[str, int], min_px: float = MIN_BOX_PX, cr
                     no_size += 1
                     continue
                 for model, px in imgsz.items():
-                    rule = RESIZE.get(model.split(":")[0], "long_side")
+                    p = PIPELINES.get(model.split(":")[0])  # the registry's resize rule of the model's pipeline
+                    rule = p.resize if p else "long_side"
                     scaled[model][int(c)].append(side * _scale(rule, px, rec.width, rec.height, crop_ratio))
     per_class, warnings = {}, []
     for j, name in enumerate(manifest.classes):

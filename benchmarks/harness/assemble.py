@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks.data.roles import counted_sources
 from benchmarks.paths import REPO
-from benchmarks.record import read_json, utc_now
+from benchmarks.record import read_json, respell_methods, utc_now
 
 
 def _history(artifact: Path) -> list[dict]:
@@ -32,7 +33,7 @@ def assemble_results(ctx) -> dict:
     ev = read_json(run_dir / "eval.json", {})
     size = read_json(run_dir / "size.json", {})
     latency = read_json(run_dir / "latency.json", [])
-    cls_src, det_src = cfg.labels.classifier, cfg.labels.detector
+    cls_src, det_src = counted_sources(cfg)
     disagreement = None
     if cls_src and det_src and cls_src != det_src:
         disagreement = disagreements(m, cls_src, det_src)
@@ -90,7 +91,7 @@ def assemble_results(ctx) -> dict:
         },
         "models": models,
         "labeling": read_json(run_dir / "labeling.json", {}),
-        "curve": read_json(run_dir / "curve.json"),
+        "curve": respell_methods(read_json(run_dir / "curve.json")),  # a run folder from before one spelling
         "stages": ctx.log.stages,
         "plan": plan_record(run_dir, ctx.log.stages),  # the run plan with estimate against actual per job
         "executor": read_json(run_dir / "executor.json"),  # which executor and worker processes ran the training jobs

@@ -4,8 +4,8 @@ The order spends the budget where it buys the most of the answer. Repeats go fir
 they measure the variance, the report then says it was not measured), then budget-curve points (fewer points,
 the curve is coarser), then epochs down to a floor (half the configured epochs, at least MIN_EPOCHS: below that a
 from-scratch model is mostly untrained, and the slope test flags it), then input size in 32 px steps down to what
-the objects allow (no class's median box below the size `data inspect` warns at, no classifier below
-MIN_CLASSIFIER_PX), then latency cells (eager float32 at batch 1). Every cut is a `--set` override, recorded with
+the objects allow (no class's median box below the size `data inspect` warns at, no pipeline below its registered
+`min_imgsz`), then latency cells (eager float32 at batch 1). Every cut is a `--set` override, recorded with
 what it weakens; a run without a budget changes nothing. When even the last cut does not fit, the bench stops
 before training and says what the smallest plan takes.
 """
@@ -15,10 +15,12 @@ from __future__ import annotations
 import math
 import re
 
+from benchmarks.registry.pipelines import PIPELINES
+from benchmarks.registry.pipelines import get as get_pipeline
+
 MIN_EPOCHS = 3
 EPOCH_FLOOR = 0.5  # of the configured epochs
 IMGSZ_STEP = 32  # Ultralytics rounds input sizes to its stride 32
-MIN_CLASSIFIER_PX = 96  # below this torchvision's ImageNet backbones lose most of their spatial resolution
 EPOCH_SHARES = (0.9, 0.8, 0.7, 0.6, 0.5)  # tried in order: the first that fits wins
 
 
@@ -102,9 +104,9 @@ def _section_max(cfg, pipeline: str, key: str) -> int | None:
 
 def _min_imgsz(manifest, pipeline: str, now: int) -> int:
     """The smallest input size (a multiple of IMGSZ_STEP) at which no class's median box falls below MIN_BOX_PX."""
-    from benchmarks.data.sizes import MIN_BOX_PX, object_sizes
+    from benchmarks.data.sizes import MIN_BOX_PX, object_sizes  # numpy: kept off the CLI's start-up path
 
-    floor = MIN_CLASSIFIER_PX if pipeline == "classifier" else 2 * IMGSZ_STEP
+    floor = max(get_pipeline(pipeline).min_imgsz, IMGSZ_STEP)
     size = now
     while size - IMGSZ_STEP >= floor:
         trial = size - IMGSZ_STEP
@@ -118,7 +120,7 @@ def _min_imgsz(manifest, pipeline: str, now: int) -> int:
 
 def _smallest(manifest, pipeline: str, size: int) -> str | None:
     """'detector at 256 px: median cup box 13.1 px', the class whose median box is smallest at that input size."""
-    from benchmarks.data.sizes import object_sizes
+    from benchmarks.data.sizes import object_sizes  # numpy: kept off the CLI's start-up path
 
     per = object_sizes(manifest, {pipeline: size}).get("per_class") or {}
     at = {c: v["median_box_px_at"].get(pipeline) for c, v in per.items() if v.get("median_box_px_at")}
@@ -180,8 +182,6 @@ def _first_fit(cfg, plan, budget_s, estimate, apply, trials) -> tuple | None:
 
 
 def _cut_epochs(cfg, plan, budget_s, estimate, apply, record):
-    from benchmarks.registry.pipelines import PIPELINES
-
     base = {p: e for p in PIPELINES if (e := _section_max(cfg, p, "epochs")) is not None}
 
     def trials():
@@ -201,8 +201,7 @@ def _cut_epochs(cfg, plan, budget_s, estimate, apply, record):
 
 
 def _cut_imgsz(cfg, manifest, plan, budget_s, estimate, apply, record):
-    from benchmarks.data.sizes import MIN_BOX_PX
-    from benchmarks.registry.pipelines import PIPELINES
+    from benchmarks.data.sizes import MIN_BOX_PX  # numpy: kept off the CLI's start-up path
 
     now = {p: s for p in PIPELINES if (s := _section_max(cfg, p, "imgsz")) is not None}
     floors = {p: _min_imgsz(manifest, p, s) for p, s in now.items()}

@@ -12,52 +12,52 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from benchmarks.curve import labeling_hours, paired_bootstrap_diff, undertrained, verdict
 from benchmarks.curve.analysis import analyse
 from benchmarks.curve.paired import as_rows
-from benchmarks.curve.pricing import METHODS, compute_usd
+from benchmarks.curve.pricing import compute_usd
 from benchmarks.curve.verdict import with_warnings
 from benchmarks.curve.warnings import after_training
 from benchmarks.harness.jobs import JOBS_DIR
 from benchmarks.record import read_json
+from benchmarks.registry import methods
+from benchmarks.registry.pipelines import Pipeline
+from benchmarks.registry.pipelines import get as get_pipeline
 
 ACC_KEYS = ("macro_ap", "macro_ap_ci95", "macro_f1", "macro_f1_ci95", "n_test", "vs_baseline", "baseline",
             "decisions_equal_always_positive", "excluded_classes")  # fmt: skip
-# the image-level val macro AP, the "still improving" test's metric for both pipelines (higher is better): the
-# classifier logs val/macro_ap, the detector val/image_macro_ap (detector.val_scores)
-IMAGE_METRICS = ("val/macro_ap", "val/image_macro_ap")
-# a detector artifact written before val/image_macro_ap existed has box mAP only
-BOX_METRICS = ("metrics/mAP50(B)", "metrics/mAP50-95(B)")
 
 
-def _history_metric(artifact: Path) -> tuple[list[float], str | None]:
-    """(values per epoch, column) of the first metric of IMAGE_METRICS, then BOX_METRICS, with a value in the
-    artifact's history.csv; ([], None) when there is none."""
+def _history_metric(artifact: Path, pipeline: Pipeline) -> tuple[list[float], str | None]:
+    """(values per epoch, column) of the pipeline's image-level val macro AP (`val_metric`, the "still improving"
+    test's metric: higher is better), else of a column older artifacts carry instead (`old_val_metrics`: the
+    detector's box mAP before it logged val/image_macro_ap), with a value in the artifact's history.csv; ([], None)
+    when there is none."""
     f = artifact / "history.csv"
     if not f.exists():
         return [], None
-    import pandas as pd
-
     df = pd.read_csv(f)
     df.columns = [c.strip() for c in df.columns]
-    for col in (*IMAGE_METRICS, *BOX_METRICS):
+    for col in (pipeline.val_metric, *pipeline.old_val_metrics):
         values = [float(v) for v in pd.to_numeric(df[col], errors="coerce").dropna()] if col in df else []
         if values:
             return values, col
     return [], None
 
 
-def undertrained_check(artifact: Path) -> dict:
+def undertrained_check(artifact: Path, pipeline: str) -> dict:
     """The point's "still improving" fields: {undertrained, undertrained_reason, undertrained_metric (the
     history.csv column tested, None when there was none), undertrained_test {slope_per_epoch, p_value, window,
     method}}."""
-    values, col = _history_metric(artifact)
+    p = get_pipeline(pipeline)
+    values, col = _history_metric(artifact, p)
     if col is None:
-        names = ", ".join((*IMAGE_METRICS, *BOX_METRICS))
+        names = ", ".join((p.val_metric, *p.old_val_metrics))
         und = undertrained([])
         und["reason"] = f"{artifact / 'history.csv'} has no val metric per epoch (looked for {names}): not judged"
-    elif col in BOX_METRICS:
+    elif col in p.old_val_metrics:
         und = undertrained(values, metric=f"val box {col} (no image-level val macro AP in this older artifact)")
     else:
         und = undertrained(values, metric=f"{col} (image-level val macro AP)")
@@ -111,9 +111,9 @@ def build_points(ctx) -> tuple[list[dict], dict]:
         if measured is not None and method not in sample_cache:
             sample_cache[method] = _samples(ctx, method)
         training = read_json(job.artifact(ctx.run_dir) / "training.json", {})
-        und = undertrained_check(job.artifact(ctx.run_dir))
+        und = undertrained_check(job.artifact(ctx.run_dir), job.pipeline)
         points.append({
-            "key": job.key, "candidate": job.candidate, "pipeline": job.pipeline, "method": METHODS[method],
+            "key": job.key, "candidate": job.candidate, "pipeline": job.pipeline, "method": method,
             "fraction": job.fraction, "seed": job.seed, "split": job.split, "headline": job.headline,
             "n_images": spec["n_images"], "n_labels": spec["n_labels"], "n_boxes": spec["n_boxes"],
             "recipe": spec.get("recipe"), "epochs_run": training.get("epochs_run"),
@@ -131,7 +131,9 @@ def build_points(ctx) -> tuple[list[dict], dict]:
 
 
 def paired_rows(ctx, points: list[dict], thresholds: dict) -> list[dict]:
-    """Detector minus classifier, per (fraction, seed) and candidate pair, resampling the same test images."""
+    """The verdict's pair of methods, a - b (methods.pair: the detector's CVAT boxes minus the classifier's folder
+    sorting), per (fraction, seed) and candidate pair, resampling the same test images."""
+    a_method, b_method = methods.pair(p["method"] for p in points)
     truth = ctx.cfg.labels.truth
     ev = ctx.read_json("eval.json")
     targets = ctx.manifest.targets(truth, ev["test_ids"])
@@ -141,10 +143,10 @@ def paired_rows(ctx, points: list[dict], thresholds: dict) -> list[dict]:
             by.setdefault((p["fraction"], p["seed"], p["method"]), []).append(p)
     rows = []
     for (fraction, seed, method), dets in sorted(by.items()):
-        if method != "cvat_boxes":
+        if method != a_method:
             continue
         for det in dets:
-            for cls in by.get((fraction, seed, "folder_sort"), []):
+            for cls in by.get((fraction, seed, b_method), []):
                 a = np.load(ctx.run_dir / JOBS_DIR / det["key"] / "test_scores.npy")
                 b = np.load(ctx.run_dir / JOBS_DIR / cls["key"] / "test_scores.npy")
                 res = paired_bootstrap_diff(

@@ -27,6 +27,7 @@ from pathlib import Path
 from benchmarks.measure.timers import time_callable
 from benchmarks.record import read_json
 from benchmarks.registry.backends import get_backend
+from benchmarks.registry.pipelines import get as get_pipeline
 
 PLAN_FILE = "plan.json"  # in the run folder: the plan, the budget's changes, and (after training) actual seconds
 
@@ -81,13 +82,11 @@ class Timings:
         self.seconds = 0.0  # spent measuring: part of the plan's own cost
 
     def steps(self, pipeline: str, config) -> dict:
-        from benchmarks.registry.pipelines import get
-
         batch = int(config.batch)
         key = (pipeline, _model_id(config), int(config.imgsz), batch)
         if key not in self._steps:
             t0 = time.perf_counter()
-            fn = getattr(get(pipeline).package(), "step_functions", None)
+            fn = getattr(get_pipeline(pipeline).package(), "step_functions", None)
             if fn is None:  # a pipeline without the hook: planned at the calibration's defaults only
                 self._steps[key] = {"train_step_s": None, "infer_image_s": None, "why": "no step_functions in pipeline"}
             else:
@@ -172,7 +171,7 @@ def estimate_evaluate(jobs: list[PlannedJob], n_test: int, timings: Timings, con
     for j in jobs:
         st = timings.steps(j.pipeline, configs[j.candidate])
         fwd = st.get("infer_image_s") or 0.0
-        passes = 2 if (j.headline and j.pipeline == "detector") else 1
+        passes = 2 if (j.headline and get_pipeline(j.pipeline).uses_boxes) else 1  # box mAP: a second pass
         total += 1.0 + passes * n_test * (fwd + timings.decode(j.imgsz))
     return total
 

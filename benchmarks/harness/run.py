@@ -20,8 +20,10 @@ from pathlib import Path
 
 from benchmarks import runtime
 from benchmarks.config import BenchConfig, save_resolved
+from benchmarks.data.roles import resolve_label_roles
 from benchmarks.paths import DEFAULT_RUNS
 from benchmarks.record import DiskFullError, disk_full_error, is_disk_full, utc_now
+from benchmarks.registry.pipelines import PIPELINES
 
 STAGES = (
     "data",
@@ -41,7 +43,8 @@ STAGES = (
 
 # what training jobs, measurement and reporting use: changing them re-runs from `train` in the same run folder
 # (finished jobs whose inputs did not change are kept); anything else (data, split, labels) makes a new run
-PER_JOB_KEYS = ("classifier", "detector", "curve", "latency", "metrics", "cost", "labeling")
+def per_job_keys() -> tuple[str, ...]:
+    return (*PIPELINES, "curve", "latency", "metrics", "cost", "labeling")  # every registered pipeline's section
 
 
 def _hash(d: dict) -> str:
@@ -59,7 +62,7 @@ def config_key(cfg: BenchConfig) -> str:
 def data_key(cfg: BenchConfig) -> str:
     """Hash of what the data and the split depend on: a run folder with the same one can be resumed."""
     d = cfg.to_dict()
-    for k in ("mlflow", "profiles", "profile", *PER_JOB_KEYS):
+    for k in ("mlflow", "profiles", "profile", *per_job_keys()):
         d.pop(k, None)
     return _hash(d)
 
@@ -165,6 +168,7 @@ def run_bench(
     from benchmarks.runtime import check_writable
     from benchmarks.tracking import check_store_writable
 
+    resolve_label_roles(cfg)  # a box pipeline's default source: the first whose reader yields boxes
     for name in only_candidates or []:
         cfg.candidate(name)  # an unknown name fails now, listing the candidates, before a run folder exists
     if plan_only:

@@ -16,6 +16,7 @@ import numpy as np
 
 from benchmarks.config import BenchConfig
 from benchmarks.data.manifest import Manifest
+from benchmarks.data.roles import counted_sources
 from benchmarks.harness.executors import get_executor
 from benchmarks.paths import LABELING_LOGS
 from benchmarks.registry.pipelines import load_predictor
@@ -248,7 +249,7 @@ def stage_labeling(ctx: Context) -> None:
     from benchmarks.labeling import LabelingRates, labeling_cost
 
     m = ctx.manifest
-    cls_src, det_src = ctx.cfg.labels.classifier, ctx.cfg.labels.detector
+    cls_src, det_src = counted_sources(ctx.cfg)
     n_labels = int(np.nansum(m.targets(cls_src) == 1)) if cls_src else 0
     n_boxes = sum(len(r.boxes.get(det_src, [])) for r in m.images) if det_src else 0
     lab = ctx.cfg.labeling

@@ -18,7 +18,7 @@ from benchmarks.registry.pipelines import PIPELINES, load_predictor
 
 
 def _source(ctx, pipeline: str) -> str:
-    src = getattr(ctx.cfg.labels, pipeline)
+    src = ctx.cfg.labels.role(pipeline)
     if not src:
         from benchmarks.config import ConfigError
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.labeling.log_format import METHODS, LabelingLog, find_logs, read_log
+from benchmarks.labeling.log_format import LabelingLog, find_logs, read_log
 from benchmarks.labeling.rates import LabelingRates
+from benchmarks.registry import methods
+from benchmarks.registry.methods import LabelingMethod
 
 
 @dataclass
@@ -100,7 +102,7 @@ def load_logs(
 def totals(logs: list[tuple[Path, LabelingLog]]) -> dict[str, MethodTotals]:
     """Per method; a measured log wins over rough ones (rough totals are kept only for methods with nothing else)."""
     result: dict[str, MethodTotals] = {}
-    for method in METHODS:
+    for method in methods.METHODS:
         chosen = [(p, lg) for p, lg in logs if lg.method == method]
         if any(not lg.rough for _, lg in chosen):
             chosen = [(p, lg) for p, lg in chosen if not lg.rough]
@@ -149,52 +151,64 @@ def labeling_cost(
     dataset: str | None = None,
     include_rough: bool = False,
 ) -> dict[str, dict]:
-    """Human labeling time of this run's images, per method: {"folder_sort": {...}, "cvat": {...}}.
+    """Human labeling time of this run's images, per labeling method (benchmarks/registry/methods.py):
+    {"folder_sort": {...}, "cvat": {...}}.
 
     A measured rate (logs for `dataset`; every non-example log when `dataset` is None) is multiplied by the run's
-    counts; `basis` names the logs and says so. Without logs, a modeled rate with its citation, `source: modeled`."""
+    counts; `basis` names the logs and says so. Without logs, a modeled rate with its citation, `source: modeled`.
+    A method priced per image (folder sorting) multiplies the images, one priced per box (CVAT) the boxes."""
     rates = rates or LabelingRates()
     measured = totals(load_logs(log_dir, dataset, include_rough=include_rough))
     # a mistyped `labeling.log_dir` must not look like "nobody logged anything": say so in every modeled entry
     no_folder = f"log folder {log_dir} does not exist" if log_dir and not Path(log_dir).is_dir() else None
-    out: dict[str, dict] = {}
     counts = (n_images, n_labels, n_boxes)
+    price = {"image": _per_image, "box": _per_box}
+    return {m.name: price[m.unit](m, measured.get(m.name), counts, rates, no_folder) for m in methods.METHODS.values()}
 
-    fs = measured.get("folder_sort")
-    if fs is not None and fs.s_per_image is not None:
-        total = fs.s_per_image * n_images
+
+def modeled_rate(m: LabelingMethod, rates: LabelingRates) -> tuple[float, str]:
+    """(seconds per unit, citation) of a method without logs: its own, else the built-in one of its unit."""
+    if m.modeled_s is not None:
+        return m.modeled_s, m.citation or f"modeled: {m.modeled_s:g} s per {m.unit} (registered; no citation given)"
+    if m.unit == "image":
+        return rates.folder_sort_s_per_image, rates.folder_sort_citation
+    return rates.s_per_box, rates.box_basis
+
+
+def _per_image(m: LabelingMethod, t: MethodTotals | None, counts, rates: LabelingRates, no_folder) -> dict:
+    n_images, n_labels, _ = counts
+    if t is not None and t.s_per_image is not None:
+        total = t.s_per_image * n_images
         basis = (
-            f"{fs.source}: {fs.active_s:g} s active over {fs.n_images} images / {fs.n_labels} labels in "
-            f"{', '.join(fs.logs)}; total = {fs.s_per_image:g} s per image x this run's {n_images} images"
-        ) + (f"; {fs.clipped_note}" if fs.clipped_note else "")
-        out["folder_sort"] = _entry(fs.source, fs.s_per_image, fs.s_per_label, None, total, basis, *counts, t=fs)
-    else:
-        total = rates.folder_sort_s_per_image * n_images
-        s_lab = round(total / n_labels, 3) if n_labels else None
-        reason = _why_modeled(fs, "images") or no_folder
-        basis = f"{rates.folder_sort_citation}; total = rate x this run's {n_images} images"
-        basis += f" ({reason})" if reason else ""
-        out["folder_sort"] = _entry(
-            "modeled", rates.folder_sort_s_per_image, s_lab, None, total, basis, *counts, reason=reason
-        )
+            f"{t.source}: {t.active_s:g} s active over {t.n_images} images / {t.n_labels} labels in "
+            f"{', '.join(t.logs)}; total = {t.s_per_image:g} s per image x this run's {n_images} images"
+        ) + (f"; {t.clipped_note}" if t.clipped_note else "")
+        return _entry(t.source, t.s_per_image, t.s_per_label, None, total, basis, *counts, t=t)
+    s_img, citation = modeled_rate(m, rates)
+    total = s_img * n_images
+    s_lab = round(total / n_labels, 3) if n_labels else None
+    reason = _why_modeled(t, "images") or no_folder
+    basis = f"{citation}; total = rate x this run's {n_images} images" + (f" ({reason})" if reason else "")
+    return _entry("modeled", s_img, s_lab, None, total, basis, *counts, reason=reason)
 
-    cv = measured.get("cvat")
-    if cv is not None and (cv.s_per_box is not None or cv.s_per_image is not None):
-        logs = ", ".join(cv.logs)
-        if cv.s_per_box is not None:
-            total = cv.s_per_box * n_boxes
-            how = f"total = {cv.s_per_box:g} s per box x this run's {n_boxes} boxes"
+
+def _per_box(m: LabelingMethod, t: MethodTotals | None, counts, rates: LabelingRates, no_folder) -> dict:
+    n_images, n_labels, n_boxes = counts
+    if t is not None and (t.s_per_box is not None or t.s_per_image is not None):
+        logs = ", ".join(t.logs)
+        if t.s_per_box is not None:
+            total = t.s_per_box * n_boxes
+            how = f"total = {t.s_per_box:g} s per box x this run's {n_boxes} boxes"
         else:
-            total = cv.s_per_image * n_images
-            how = f"no box counts in the logs: total = {cv.s_per_image:g} s per image x this run's {n_images} images"
-        basis = f"{cv.source}: {cv.active_s:g} s active, {cv.n_images} images, {cv.n_boxes} boxes in {logs}; {how}"
-        basis += f"; {cv.clipped_note}" if cv.clipped_note else ""
-        out["cvat"] = _entry(cv.source, cv.s_per_image, cv.s_per_label, cv.s_per_box, total, basis, *counts, t=cv)
-    else:
-        total = rates.s_per_box * n_boxes
-        s_img = round(total / n_images, 3) if n_images else None
-        s_lab = round(total / n_labels, 3) if n_labels else None
-        reason = _why_modeled(cv, "images and 0 boxes") or no_folder
-        basis = f"{rates.box_basis}; total = rate x this run's {n_boxes} boxes" + (f" ({reason})" if reason else "")
-        out["cvat"] = _entry("modeled", s_img, s_lab, rates.s_per_box, total, basis, *counts, reason=reason)
-    return out
+            total = t.s_per_image * n_images
+            how = f"no box counts in the logs: total = {t.s_per_image:g} s per image x this run's {n_images} images"
+        basis = f"{t.source}: {t.active_s:g} s active, {t.n_images} images, {t.n_boxes} boxes in {logs}; {how}"
+        basis += f"; {t.clipped_note}" if t.clipped_note else ""
+        return _entry(t.source, t.s_per_image, t.s_per_label, t.s_per_box, total, basis, *counts, t=t)
+    s_box, citation = modeled_rate(m, rates)
+    total = s_box * n_boxes
+    s_img = round(total / n_images, 3) if n_images else None
+    s_lab = round(total / n_labels, 3) if n_labels else None
+    reason = _why_modeled(t, "images and 0 boxes") or no_folder
+    basis = f"{citation}; total = rate x this run's {n_boxes} boxes" + (f" ({reason})" if reason else "")
+    return _entry("modeled", s_img, s_lab, s_box, total, basis, *counts, reason=reason)

@@ -13,8 +13,9 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.registry import methods
+
 SCHEMA_VERSION = 1
-METHODS = ("folder_sort", "cvat")
 # How the active time was obtained; `rough` sources are wall-clock spans, not activity, and are never mixed with
 # measured ones by `labeling_cost` unless asked.
 SOURCES = ("watcher", "stopwatch", "cvat_working_time", "cvat_client_events", "cvat_export_timestamps")
@@ -86,8 +87,8 @@ class LabelingLog:
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise LogFormatError(f"method {self.method!r} is not one of {METHODS}")
+        if self.method not in methods.METHODS:
+            raise LogFormatError(f"method {self.method!r} is not one of {tuple(methods.METHODS)}")
         if self.source not in SOURCES:
             raise LogFormatError(f"source {self.source!r} is not one of {SOURCES}")
         # a hand-edited or damaged log must not turn into negative, NaN or text "seconds" in a cost

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from benchmarks.labeling.cost import MethodTotals
+from benchmarks.labeling.cost import MethodTotals, modeled_rate
 from benchmarks.labeling.log_format import LabelingLog
 from benchmarks.labeling.rates import LabelingRates
+from benchmarks.registry import methods
 
 
 def _f(x: float | None, digits: int = 2) -> str:
@@ -57,7 +58,7 @@ def session_text(log: LabelingLog, path=None) -> str:
 
 def summary_rows(measured: dict[str, MethodTotals], rates: LabelingRates) -> list[dict]:
     rows = []
-    for method in ("folder_sort", "cvat"):
+    for method, m in methods.METHODS.items():
         t = measured.get(method)
         if t is not None:
             source = f"{t.source} ({', '.join(sorted(t.sources))})" + (" [includes EXAMPLE logs]" if t.examples else "")
@@ -70,17 +71,12 @@ def summary_rows(measured: dict[str, MethodTotals], rates: LabelingRates) -> lis
                  "active_s": round(t.active_s, 3), "s_per_image": t.s_per_image, "s_per_label": t.s_per_label,
                  "s_per_box": t.s_per_box, "source": source, "logs": t.logs}
             )  # fmt: skip
-        elif method == "folder_sort":
-            rows.append(
-                {"method": method, "images": None, "labels": None, "boxes": None, "active_s": None,
-                 "s_per_image": rates.folder_sort_s_per_image, "s_per_label": None, "s_per_box": None,
-                 "source": rates.folder_sort_citation, "logs": []}
-            )  # fmt: skip
         else:
+            s, citation = modeled_rate(m, rates)
             rows.append(
                 {"method": method, "images": None, "labels": None, "boxes": None, "active_s": None,
-                 "s_per_image": None, "s_per_label": None, "s_per_box": rates.s_per_box,
-                 "source": rates.box_basis, "logs": []}
+                 "s_per_image": s if m.unit == "image" else None, "s_per_label": None,
+                 "s_per_box": s if m.unit == "box" else None, "source": citation, "logs": []}
             )  # fmt: skip
     return rows
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-COLORS = {"folder_sort": "#1f77b4", "cvat_boxes": "#d62728"}
-EXTRA = ["#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
-NAMES = {"folder_sort": "folder sorting", "cvat_boxes": "CVAT boxes"}
+from benchmarks.registry import methods
+
+EXTRA = methods.SPARE_COLOURS  # a method's second and later candidates
 DPI = 110
 
 
@@ -58,7 +58,12 @@ def _rows(pts: list[dict], x: str) -> list[tuple[float, float, float, float, int
     return sorted(rows)
 
 
-def _targets(ax, verdict: dict, color_of: dict) -> None:
+def _box_method() -> str:
+    """The method whose per-box rate the rate figure moves (the first registered that is priced per box)."""
+    return next((m.name for m in methods.METHODS.values() if m.unit == "box"), "")
+
+
+def _targets(ax, verdict: dict) -> None:
     """Target lines (dotted) and, on them, each method's hours to reach it (a marker; none when not reached)."""
     seen = set()
     for method, entries in (verdict.get("hours_to_target") or {}).items():
@@ -72,7 +77,7 @@ def _targets(ax, verdict: dict, color_of: dict) -> None:
                             fontsize=7, color="#555555")  # fmt: skip
                 seen.add(t)
             if e.get("hours"):
-                ax.plot([e["hours"]], [t], marker="v", ms=8, color=color_of.get(method, "#333333"), zorder=4)
+                ax.plot([e["hours"]], [t], marker="v", ms=8, color=methods.colour(method), zorder=4)
 
 
 def budget_figure(points: list[dict], labeling_usd_per_hour: float | None = None, verdict: dict | None = None):
@@ -91,8 +96,8 @@ def budget_figure(points: list[dict], labeling_usd_per_hour: float | None = None
     for (cand, method), pts in sorted(series.items(), key=lambda kv: kv[0][1]):
         i = methods_seen[method]
         methods_seen[method] += 1
-        color = COLORS.get(method, EXTRA[0]) if i == 0 else EXTRA[(i + len(methods_seen)) % len(EXTRA)]
-        label = f"{cand} ({NAMES.get(method, method)})"
+        color = methods.colour(method) if i == 0 else EXTRA[(i + len(methods_seen)) % len(EXTRA)]
+        label = f"{cand} ({methods.label(method)})"
         for ax, x in ((ax_h, "hours"), (ax_n, "n_images")):
             rows = _rows(pts, x)
             if not rows:
@@ -127,7 +132,7 @@ def budget_figure(points: list[dict], labeling_usd_per_hour: float | None = None
         ax.grid(True, which="both", alpha=0.3)
     ax_h.set_ylabel("macro AP (test)")
     if verdict:
-        _targets(ax_h, verdict, COLORS)
+        _targets(ax_h, verdict)
     if labeling_usd_per_hour:
         rate = float(labeling_usd_per_hour)
         top = ax_h.secondary_xaxis("top", functions=(lambda h: h * rate, lambda d: d / rate))
@@ -175,7 +180,7 @@ def rate_figure(results: dict):
     fig = Figure(figsize=(5.0, 3.2), dpi=DPI, layout="constrained")
     ax = fig.subplots()
     xs = [x for x, h in pts if h is not None]
-    ax.plot(xs, [h for _, h in pts if h is not None], marker="o", color=COLORS["cvat_boxes"])
+    ax.plot(xs, [h for _, h in pts if h is not None], marker="o", color=methods.colour(_box_method()))
     for x, h in pts:
         if h is None:
             ax.annotate("no change", (x, 0), xycoords=("data", "axes fraction"), ha="center", va="bottom", fontsize=7)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.curve.sentence import SHORT
+from benchmarks.curve.sentence import short
+from benchmarks.registry import methods
 from benchmarks.report import common as C  # noqa: N812
 from benchmarks.report.settings import settings_blocks, shown_verdict
 
@@ -43,7 +44,7 @@ def targets_table(results: dict) -> pd.DataFrame:
         for e in entries:
             ci = e.get("ci95")
             rows.append({
-                "method": SHORT.get(method, method), "target": e.get("name"), "macro AP": C.fmt(e.get("target"), 3),
+                "method": short(method), "target": e.get("name"), "macro AP": C.fmt(e.get("target"), 3),
                 "labeling hours": C.fmt(e.get("hours"), 3) if e.get("hours") is not None else "not reached",
                 "95% CI": (f"[{C.fmt(ci[0], 3)}, {C.fmt(ci[1], 3) if ci[1] is not None else 'not reached'}]"
                            if ci else "n/a"),
@@ -80,7 +81,7 @@ def paired_table(results: dict) -> pd.DataFrame:
     for r in _curve(results).get("paired") or []:
         rows.append({
             "fraction": f"{r.get('fraction', 0):g}", "seed": r.get("seed"), "metric": r.get("metric"),
-            "a - b": f"{r.get('a', 'detector')} - {r.get('b', 'classifier')}", "difference [95% CI]": _ci(
+            "a - b": f"{r.get('a', '?')} - {r.get('b', '?')}", "difference [95% CI]": _ci(
                 r.get("diff"), r.get("ci95")),
             "CI excludes 0 (this seed alone)": {True: "yes", False: "no"}.get(r.get("excludes_zero"), "?"),
         })  # fmt: skip
@@ -88,14 +89,18 @@ def paired_table(results: dict) -> pd.DataFrame:
 
 
 def headline_difference(results: dict) -> dict[str, str]:
-    """{detector candidate: 'vs <classifier>: +0.09 [+0.05, +0.12], P(better) 0.99, 3 seeds'} at the headline
-    fraction, from the verdict's paired two-level bootstrap (seeds and test images resampled together)."""
+    """{a's candidate: 'vs <b's candidate>: +0.09 [+0.05, +0.12], P(better) 0.99, 3 seeds'} at the headline
+    fraction, from the verdict's paired two-level bootstrap (seeds and test images resampled together); a - b is the
+    verdict's pair of methods (detector minus classifier with the built-in two)."""
     v = _curve(results).get("verdict") or {}
     head = v.get("headline") or {}
     cands = v.get("candidates") or []
     models = v.get("models") or {}
-    det = [c for c in cands if (models.get(c) or {}).get("method") == "cvat_boxes"]
-    cls = [c for c in cands if (models.get(c) or {}).get("method") == "folder_sort"]
+    a, b = (_curve(results).get("stats") or {}).get("pair") or methods.pair(
+        (models.get(c) or {}).get("method", "") for c in cands
+    )
+    det = [c for c in cands if (models.get(c) or {}).get("method") == a]
+    cls = [c for c in cands if (models.get(c) or {}).get("method") == b]
     if head.get("diff") is None or not det or not cls:
         return {}
     seeds = f"{head.get('n_seeds')} seeds" if (head.get("n_seeds") or 1) > 1 else "one seed"

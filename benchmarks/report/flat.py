@@ -26,7 +26,7 @@ RESULTS_COLUMNS: list[tuple[str, str | Callable[[dict], Any]]] = [
     ("run_id", "run.run_id"),
     ("candidate", "point.candidate"),
     ("pipeline", "point.pipeline"),
-    ("method", "point.method"),  # labeling method: folder_sort | cvat_boxes
+    ("method", "point.method"),  # labeling method: folder_sort | cvat (benchmarks/registry/methods.py)
     ("fraction", "point.fraction"),
     ("seed", "point.seed"),
     ("headline", "point.headline"),

@@ -10,17 +10,12 @@ import re
 from pathlib import Path
 
 from benchmarks.registry.backends import BACKENDS
+from benchmarks.registry.pipelines import colour as pipeline_colour
 from benchmarks.report import common as T  # noqa: N812
 from benchmarks.report import latency_variants as LV  # noqa: N812
 from benchmarks.report.budget import plot_budget_from_results, rate_figure
 
 COLORS = {"baseline": "#7f7f7f"}
-# one hue family per pipeline (blues: folder sorting, reds: CVAT boxes), a shade per candidate
-PALETTES = {
-    "classifier": ("#1f77b4", "#17becf", "#6b8fd6", "#0b4f7c", "#9edae5"),
-    "detector": ("#d62728", "#ff7f0e", "#e377c2", "#8c564b", "#ff9896"),
-}
-OTHER = ("#2ca02c", "#bcbd22", "#98df8a")
 BACKEND_MARKERS = {b.name: b.marker for b in BACKENDS.values()}
 DTYPE_SHORT = {"float16": "fp16", "bfloat16": "bf16"}
 MAX_CLASSES_CM = 12  # more small multiples than this are unreadable; the caption says how many are shown
@@ -29,11 +24,11 @@ DPI = 110
 
 
 def color_for(results: dict, model: str) -> str:
-    """The candidate's colour: its pipeline's hue family, the k-th shade for the k-th candidate of that pipeline."""
+    """The candidate's colour: its pipeline's hue family (the registry's `palette`), the k-th shade for the k-th
+    candidate of that pipeline."""
     pipe = T.pipeline_of(results, model)
     same = [m for m in T.model_names(results) if T.pipeline_of(results, m) == pipe]
-    palette = PALETTES.get(pipe, OTHER)
-    return palette[same.index(model) % len(palette)] if model in same else palette[0]
+    return pipeline_colour(pipe, same.index(model) if model in same else 0)
 
 
 def _figure(w: float, h: float):

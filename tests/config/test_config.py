@@ -16,7 +16,7 @@ def _write(tmp_path, text):
 
 def test_profile_and_overrides_merge_in_order(tmp_path):
     cfg = load_config(_write(tmp_path, BASE), profile="quick", overrides=["split.seed=7", "latency.iters=3"])
-    assert cfg.classifier == {"epochs": 2} and cfg.candidate("classifier").config.epochs == 2
+    assert cfg.pipelines["classifier"] == {"epochs": 2} and cfg.candidate("classifier").config.epochs == 2
     assert cfg.split.seed == 7 and cfg.latency.iters == 3 and cfg.profile == "quick"
     assert cfg.labels.truth == "f"  # defaults to the detector's source
     assert cfg.resolve("folders") == (tmp_path / "folders").resolve()

@@ -6,7 +6,7 @@ import dataclasses
 
 from benchmarks.cli import main
 from benchmarks.config import load_config
-from benchmarks.config.doc import _fields, _sections, readme_block, reference_markdown
+from benchmarks.config.doc import _rows, _sections, readme_block, reference_markdown
 from benchmarks.paths import REPO
 
 
@@ -20,8 +20,16 @@ def test_every_key_of_every_section_is_documented():
     text = reference_markdown()
     for key, cls, _ in _sections():
         assert f"**`{key}`**" in text
-        for f in _fields(cls):
-            assert f"| `{f.name}` |" in text, f"{key}.{f.name}"
+        for name, *_ in _rows(cls):
+            assert f"| `{name}` |" in text, f"{key}.{name}"
+
+
+def test_the_labels_section_lists_one_key_per_registered_pipeline_not_the_field_gathering_them():
+    from benchmarks.config import LabelsConfig
+    from benchmarks.registry.pipelines import PIPELINES
+
+    names = [name for name, *_ in _rows(LabelsConfig)]
+    assert names == [*PIPELINES, "truth"]
 
 
 def test_example_config_loads_with_every_default(tmp_path, capsys):

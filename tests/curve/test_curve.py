@@ -148,22 +148,22 @@ def _history(folder, columns: dict) -> None:
 def test_undertrained_check_reads_the_image_level_val_metric_of_either_pipeline(tmp_path):
     rising = [0.50, 0.55, 0.61, 0.64, 0.70, 0.74, 0.81, 0.85]
     _history(tmp_path / "cls", {"val/loss": [1.0] * 8, "val/macro_ap": rising})
-    c = undertrained_check(tmp_path / "cls")
+    c = undertrained_check(tmp_path / "cls", "classifier")
     assert c["undertrained_metric"] == "val/macro_ap" and c["undertrained"] is True
     assert "image-level val macro AP" in c["undertrained_reason"]
     assert c["undertrained_test"]["window"] == 4 and c["undertrained_test"]["p_value"] < 0.05
     # the detector: box mAP stuck at 0 while the image-level AP still climbs; the image-level AP is what is tested
     _history(tmp_path / "det", {"metrics/mAP50(B)": [0.0] * 8, "val/image_macro_ap": rising})
-    d = undertrained_check(tmp_path / "det")
+    d = undertrained_check(tmp_path / "det", "detector")
     assert d["undertrained_metric"] == "val/image_macro_ap" and d["undertrained"] is True
     # an older detector artifact (box mAP only), or one whose image-level column is empty: box mAP, and says so
     _history(tmp_path / "old", {" metrics/mAP50(B)": [0.0] * 8})
     _history(tmp_path / "ddp", {"metrics/mAP50(B)": [0.0] * 8, "val/image_macro_ap": [None] * 8})
     for name in ("old", "ddp"):
-        o = undertrained_check(tmp_path / name)
+        o = undertrained_check(tmp_path / name, "detector")
         assert o["undertrained_metric"] == "metrics/mAP50(B)" and o["undertrained"] is False
         assert "no image-level val macro AP" in o["undertrained_reason"]
-    none = undertrained_check(tmp_path / "missing")
+    none = undertrained_check(tmp_path / "missing", "classifier")
     assert none["undertrained"] is None and none["undertrained_metric"] is None
     assert "has no val metric per epoch" in none["undertrained_reason"]
 
@@ -190,11 +190,11 @@ def test_pricing_modeled_ranges_include_val():
     assert fs["hours_lo"] == pytest.approx(190 * 1.0 / 3600) and fs["hours_hi"] == pytest.approx(190 * 2.8 / 3600)
     assert fs["includes_val"] is True and fs["val"]["hours"] == pytest.approx(90 * 1.4 / 3600)
     assert fs["source"] == "modeled" and fs["usd"] is None
-    cv = labeling_hours("cvat_boxes", 100, 160, 210, VAL, labeling_usd_per_hour=30)
+    cv = labeling_hours("cvat", 100, 160, 210, VAL, labeling_usd_per_hour=30)
     assert cv["hours"] == pytest.approx(410 * 10 / 3600)  # the central rate; 7-35 s is the range
     assert (cv["hours_lo"], cv["hours_hi"]) == pytest.approx((410 * 7 / 3600, 410 * 35 / 3600))
     assert cv["usd"] == pytest.approx(cv["hours"] * 30) and cv["usd_hi"] == pytest.approx(cv["hours_hi"] * 30)
-    with pytest.raises(ValueError, match="method 'boxes' unknown"):
+    with pytest.raises(ValueError, match="unknown labeling method 'boxes'; methods: folder_sort, cvat"):
         labeling_hours("boxes", 1, 1, 1, VAL)
 
 

@@ -45,7 +45,7 @@ def test_both_methods_are_measured_at_the_same_hours(demo, tmp_path):
     ctx, specs = _plan(demo, tmp_path)
     assert plan_rates(ctx)["cvat"] == ("box", 10.0)  # the central cited rate: one box drawn without verification
     cls = {k: _hours(s, "folder_sort") for k, s in specs.items() if s["pipeline"] == "classifier"}
-    det = {k: _hours(s, "cvat_boxes") for k, s in specs.items() if s["pipeline"] == "detector"}
+    det = {k: _hours(s, "cvat") for k, s in specs.items() if s["pipeline"] == "detector"}
     matched = [(c, d) for c, hc in cls.items() for d, hd in det.items() if abs(hd - hc) <= MATCH_TOL * hc * 1.01]
     assert len({c for c, _ in matched}) >= 2, (cls, det)  # at least two budgets measured for both
     for c, d in matched:

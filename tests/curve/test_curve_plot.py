@@ -9,7 +9,7 @@ from benchmarks.report.budget import plot_budget_curve, plot_budget_from_results
 
 def _points(seeds=(0, 1, 2)):
     out = []
-    for method, h0, ap0 in (("folder_sort", 0.01, 0.6), ("cvat_boxes", 0.2, 0.5)):
+    for method, h0, ap0 in (("folder_sort", 0.01, 0.6), ("cvat", 0.2, 0.5)):
         for f in (0.25, 0.5, 1.0):
             for s in seeds:
                 out.append({

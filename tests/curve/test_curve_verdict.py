@@ -31,7 +31,7 @@ def _run(cls_hours, cls_mu, det_hours, det_mu, seeds=(0,), fractions=(0.25, 0.5,
     """Points and scores: method m at fraction f gets binormal scores with separation mu[i] (0 = knows nothing)."""
     rng = np.random.default_rng(1)
     points, scores = [], {}
-    for method, hours, mus in (("folder_sort", cls_hours, cls_mu), ("cvat_boxes", det_hours, det_mu)):
+    for method, hours, mus in (("folder_sort", cls_hours, cls_mu), ("cvat", det_hours, det_mu)):
         for h, mu, f in zip(hours, mus, fractions):
             for s in seeds:
                 key = f"{method}/f{f}-s{s}"
@@ -41,7 +41,7 @@ def _run(cls_hours, cls_mu, det_hours, det_mu, seeds=(0,), fractions=(0.25, 0.5,
                     "pipeline": "classifier" if method == "folder_sort" else "detector", "method": method,
                     "fraction": f, "seed": s, "n_images": int(400 * f),
                     "labeling": {"hours": h, "hours_lo": h * rate[0], "hours_hi": h * rate[1], "source": "modeled",
-                                 "rate": {"unit": "box" if method == "cvat_boxes" else "image",
+                                 "rate": {"unit": "box" if method == "cvat" else "image",
                                           "value": 10.0, "lo": 10.0 * rate[0], "hi": 10.0 * rate[1]}},
                     "accuracy": {}, **((flags or {}).get((method, f)) or {}),
                 })  # fmt: skip
@@ -61,7 +61,7 @@ def test_crossing_curves():
     # the classifier saturates early and low; the detector starts lower and overtakes it
     v, _ = _run([0.05, 0.2, 1.0], [1.5, 1.6, 1.7], [0.05, 0.2, 1.0], [0.0, 1.6, 4.0])
     states = [s["state"] for s in v["sentence"]["segments"]]
-    assert states[0] == "folder_sort" and states[-1] == "cvat_boxes" and "tie" in states
+    assert states[0] == "folder_sort" and states[-1] == "cvat" and "tie" in states
     assert f"{CLS} is ahead;" in v["answer"] and f"h on {DET} is ahead." in v["answer"]
 
 
@@ -107,7 +107,7 @@ def test_rate_range_moves_the_answer():
     # at nominal rates the curves meet only where the detector is far ahead; with boxes at their slowest, the
     # detector's hours move out beyond the classifier's and nothing is compared any more
     v, _ = _run([0.05, 0.1, 0.2], [1.0, 1.1, 1.2], [0.05, 0.1, 0.2], [3.5, 3.6, 3.8],
-                lo={"cvat_boxes": 0.7}, hi={"cvat_boxes": 5.0})  # fmt: skip
+                lo={"cvat": 0.7}, hi={"cvat": 5.0})  # fmt: skip
     assert v["rate_range"]["survives"] is False
     assert "The budget answer depends on the labeling rates" in v["what_would_change"]
     v, _ = _run([0.05, 0.1, 0.2], [1.0, 1.1, 1.2], [0.05, 0.1, 0.2], [3.5, 3.6, 3.8])
@@ -115,13 +115,11 @@ def test_rate_range_moves_the_answer():
 
 
 def test_undertrained_and_capped_points_are_named():
-    flags = {("cvat_boxes", 0.25): {"undertrained": True, "recipe": {"capped": True}}}
+    flags = {("cvat", 0.25): {"undertrained": True, "recipe": {"capped": True}}}
     v, _ = _run([0.05, 0.1, 0.2], [2] * 3, [0.05, 0.1, 0.2], [2] * 3, flags=flags)
     assert "possibly undertrained: CVAT boxes at 0.25 (seed 0)" in v["what_would_change"]
     assert "Capped (fewer optimizer steps than the full run): CVAT boxes at 0.25" in v["what_would_change"]
-    assert v["undertrained"] == [
-        {"candidate": "yolo11n", "method": "cvat_boxes", "fraction": 0.25, "seed": 0, "split": None}
-    ]
+    assert v["undertrained"] == [{"candidate": "yolo11n", "method": "cvat", "fraction": 0.25, "seed": 0, "split": None}]
 
 
 def test_how_sure_section_reports_measured_error_rates():
@@ -153,7 +151,7 @@ def test_band_false_positive_rate_along_equal_curves(seed):
         wrong, sims = 0, 60
         for i in range(sims):
             points, scores = [], {}
-            for method in ("folder_sort", "cvat_boxes"):
+            for method in ("folder_sort", "cvat"):
                 for f, h, mu in zip((0.25, 0.5, 1.0), (0.05, 0.1, 0.2), (0.8, 1.2, 1.5)):
                     key = f"{method}/{f}"
                     points.append({"key": key, "candidate": method, "method": method, "fraction": f, "seed": 0,
@@ -169,7 +167,7 @@ def test_band_false_positive_rate_along_equal_curves(seed):
 
 def test_crossover_hours_move_with_the_box_rate():
     # the classifier leads at small budgets, the detector at large ones; slower boxes push the change of lead later
-    rates = {"cvat_boxes": 0.7}, {"cvat_boxes": 3.5}
+    rates = {"cvat": 0.7}, {"cvat": 3.5}
     v, _ = _run([0.05, 0.2, 1.0], [2.0, 2.1, 2.2], [0.05, 0.2, 1.0], [0.2, 2.1, 4.5], lo=rates[0], hi=rates[1])
     cross = v["rate_range"]["crossover_hours"]
     assert cross["nominal"] is not None and cross["boxes_dear"] is not None
@@ -181,7 +179,7 @@ def test_crossover_hours_move_with_the_box_rate():
 def test_hours_to_match_the_other_method_and_money():
     # the detector reaches the classifier's full-data accuracy (mu 2) between its 0.2 h and 1 h points
     points_v, stats = _run([0.05, 0.2, 1.0], [1.0, 1.5, 2.0], [0.05, 0.2, 1.0], [0.5, 1.2, 4.0])
-    det = {e["name"]: e for e in stats["hours_to_target"]["cvat_boxes"]}["folder sorting at full data"]
+    det = {e["name"]: e for e in stats["hours_to_target"]["cvat"]}["folder sorting at full data"]
     assert 0.2 < det["hours"] < 1.0
     assert f"The detector (CVAT boxes) reaches the full-data macro AP of {CLS}" in points_v["answer"]
     cls = {e["name"]: e for e in stats["hours_to_target"]["folder_sort"]}["CVAT boxes at full data"]
@@ -191,12 +189,12 @@ def test_hours_to_match_the_other_method_and_money():
     )
     from benchmarks.curve.verdict import _target_lines
 
-    line = _target_lines({"cvat_boxes": [det]}, usd=30.0)[0]
+    line = _target_lines({"cvat": [det]}, usd=30.0)[0]
     assert f"(USD {det['hours'] * 30:,.0f})" in line
 
 
 def test_one_method_only_is_said():
     from benchmarks.curve.sentence import curve_sentence
 
-    r = curve_sentence({"state": []}, {"folder_sort": [0.05, 0.2], "cvat_boxes": None})
+    r = curve_sentence({"state": []}, {"folder_sort": [0.05, 0.2], "cvat": None})
     assert r["text"] == f"No budget comparison: points with labeling hours exist for {CLS} only."

@@ -151,11 +151,11 @@ def test_config_loads_with_profiles(demo):
     out, _ = demo
     cfg = load_config(out / "clsdet.yaml", profile="quick")
     assert cfg.name == "demo" and cfg.classes == NAMES
-    assert (cfg.labels.classifier, cfg.labels.detector, cfg.labels.truth) == ("folders", "cvat", "cvat")
+    assert (cfg.labels.role("classifier"), cfg.labels.role("detector"), cfg.labels.truth) == ("folders", "cvat", "cvat")
     assert cfg.sources["folders"].reader == "folders" and cfg.resolve(cfg.sources["folders"].images).is_dir()
     assert cfg.sources["cvat"].reader == "cvat_xml" and cfg.resolve(cfg.sources["cvat"].path).is_file()
-    assert cfg.classifier["imgsz"] == SIZE and cfg.detector["imgsz"] == SIZE
-    assert cfg.classifier["epochs"] == 6 and cfg.detector["epochs"] == 14
+    assert cfg.pipelines["classifier"]["imgsz"] == SIZE and cfg.pipelines["detector"]["imgsz"] == SIZE
+    assert cfg.pipelines["classifier"]["epochs"] == 6 and cfg.pipelines["detector"]["epochs"] == 14
     assert cfg.candidate("classifier").config.mode == "scratch"
     det = cfg.candidate("detector").config
     assert det.imgsz == SIZE and det.extra["optimizer"] == "SGD"

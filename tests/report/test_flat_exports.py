@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from benchmarks.cli import main
+from benchmarks.record import migrate
 from benchmarks.report.flat import LATENCY_COLUMNS, RESULTS_COLUMNS, results_rows
 
 # a real make-bench results.json (the demo quick reference of an earlier stop), kept as a fixture so these tests do
@@ -29,6 +30,11 @@ def run(tmp_path) -> Path:
     return out
 
 
+def _doc(run: Path) -> dict:
+    """The run's results.json as clsdet reads it: migrated to the current schema (the fixture is older)."""
+    return migrate(json.loads((run / "results.json").read_text()))
+
+
 def _same(csv_value, json_value) -> bool:
     if json_value is None:
         return csv_value is None or (isinstance(csv_value, float) and math.isnan(csv_value))
@@ -42,7 +48,7 @@ def _same(csv_value, json_value) -> bool:
 def test_results_csv_matches_results_json(run, capsys):
     assert main(["report", str(run), "--format", "csv"]) == 0
     assert "results.csv" in capsys.readouterr().out and not (run / "report.md").exists()  # csv only
-    results = json.loads((run / "results.json").read_text())
+    results = _doc(run)
     df = pd.read_csv(run / "results.csv")
     assert list(df.columns) == [name for name, _ in RESULTS_COLUMNS]
     points = results["curve"]["points"]
@@ -71,7 +77,7 @@ def test_results_csv_matches_results_json(run, capsys):
 
 def test_latency_csv_matches_results_json(run):
     assert main(["report", str(run), "--format", "csv"]) == 0
-    results = json.loads((run / "results.json").read_text())
+    results = _doc(run)
     df = pd.read_csv(run / "latency.csv")
     assert list(df.columns) == [name for name, _ in LATENCY_COLUMNS]
     cell = ("model", "device", "backend", "dtype", "batch_size", "scope")
@@ -99,7 +105,7 @@ def test_latency_csv_matches_results_json(run):
 def test_missing_and_new_keys_never_break_the_tables(run):
     """The CSV follows results.json: a key missing is an empty cell, a key added (the permutation-test baseline)
     fills its column; a failed curve point is a row with its error."""
-    results = json.loads((run / "results.json").read_text())
+    results = _doc(run)
     first = results["curve"]["points"][0]
     first["accuracy"]["baseline"]["random_ranking_macro_ap"] = 0.2468
     del results["curve"]["points"][1]["accuracy"]
@@ -109,7 +115,7 @@ def test_missing_and_new_keys_never_break_the_tables(run):
     assert len(rows) == 7 and rows[0]["random_ranking_ap"] == 0.2468
     assert rows[1]["macro_ap"] is None and rows[1]["macro_ap_ci95_lo"] is None
     assert rows[-1]["status"] == "failed" and rows[-1]["error"] == "out of memory" and rows[-1]["macro_ap"] is None
-    assert rows[-1]["method"] == "cvat_boxes" and rows[-1]["params"] == results["models"]["detector"]["size"]["params"]
+    assert rows[-1]["method"] == "cvat" and rows[-1]["params"] == results["models"]["detector"]["size"]["params"]
     # a failed point that records its key only: candidate, fraction and seed read from the key
     results["curve"]["failed"] = [{"key": "classifier/f0.25-s2", "status": "failed", "error": "x"}]
     row = results_rows(results)[-1]
@@ -127,14 +133,14 @@ def test_missing_and_new_keys_never_break_the_tables(run):
 def test_report_format_json_writes_the_same_tables(run):
     assert main(["report", str(run), "--format", "json"]) == 0
     doc = json.loads((run / "tables.json").read_text())
-    assert doc["results"] == results_rows(json.loads((run / "results.json").read_text()))
+    assert doc["results"] == results_rows(_doc(run))
     assert set(doc["latency"][0]) == {name for name, _ in LATENCY_COLUMNS}
 
 
 def test_compare_puts_runs_side_by_side(run, tmp_path, capsys):
     other = tmp_path / "other"
     other.mkdir()
-    results = json.loads((run / "results.json").read_text())
+    results = _doc(run)
     results["run_id"] = "second-run"
     results["config"]["metrics"]["bootstrap"] = 1234
     for p in results["curve"]["points"]:
@@ -143,7 +149,7 @@ def test_compare_puts_runs_side_by_side(run, tmp_path, capsys):
     (other / "results.json").write_text(json.dumps(results))
     assert main(["compare", str(run), str(other / "results.json")]) == 0
     out = capsys.readouterr().out
-    first = json.loads((run / "results.json").read_text())["run_id"]
+    first = _doc(run)["run_id"]
     assert f"{first} / classifier" in out and "second-run / detector" in out and "0.777" in out
     assert "1 key(s) differ" in out and "metrics.bootstrap" in out and "1234" in out
     assert main(["compare", str(run), str(other), "--format", "csv"]) == 0

@@ -80,7 +80,7 @@ def test_v1_documents_read_as_one_candidate_per_pipeline(tmp_path):
     """schema 1 (one classifier, one detector keyed by pipeline) still renders: each becomes a candidate."""
     shutil.copy(FIXTURE.with_name("results_v1.json"), tmp_path / "results.json")
     got = record.load_results(tmp_path)
-    assert got["schema_version"] == 2 and got["curve"] is None
+    assert got["schema_version"] == record.SCHEMA_VERSION and got["curve"] is None
     for name, method in (("classifier", "folder_sort"), ("detector", "cvat")):
         m = got["models"][name]
         assert (m["pipeline"], m["labeling_method"], m["name"]) == (name, method, name)
