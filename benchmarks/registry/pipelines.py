@@ -93,6 +93,11 @@ class Predictor(Protocol):
     def end_to_end(self, encoded: list[bytes]) -> Any:
         """Encoded images -> (N, C) bool decisions (latency scope `end_to_end`)."""
 
+    def scores_encoded(self, data: bytes, name: str) -> tuple[Any, Any]:
+        """One encoded image (an upload, `clsdet predict`) -> ((C,) float32 scores, decoded as `end_to_end` decodes,
+        and for a predictor with `predict_boxes` its (K, 6) boxes in original pixels, else None). A file it cannot
+        decode raises an error with `user_error = True` naming `name`."""
+
     def example_input(self, batch_size: int = 1) -> Any:
         """A batch of the network's input shape on the device."""
 
