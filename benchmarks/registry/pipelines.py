@@ -108,7 +108,8 @@ class Predictor(Protocol):
 # Optional predictor methods, looked up with getattr (absent = not applicable to this pipeline):
 #   count_flops(example_input) -> (flops | None, method)       when FlopCounterMode needs a library's own counter
 #   box_metrics(samples, work_dir) -> {"map50", "map50_95", ...}  box mAP for pipelines that predict boxes
-#   predict_boxes(paths) -> list of (N_i, 6) [x1, y1, x2, y2, conf, cls] arrays
+#   predict_boxes(paths) -> list of (N_i, 6) [x1, y1, x2, y2, conf, cls] arrays   a box predictor: its image-level
+#                               score is per class the highest box confidence, and scores_encoded returns its boxes
 #   export_onnx(path, dtype, device) -> exporter name   when torch.onnx.export of `model` would lose the output layout
 
 

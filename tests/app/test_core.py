@@ -14,8 +14,8 @@ import torch
 from benchmarks.app import core
 from benchmarks.app.cam import CamUnavailable, crop_box, grad_cam, last_conv
 from benchmarks.predictions import PredictionError
+from benchmarks.predictions import run as run_parts  # a module: pytest would collect a bare `test_set`
 from benchmarks.predictions.images import read_image
-from benchmarks.predictions.run import candidates, load_predictor, test_set
 from benchmarks.predictions.scoring import predict_encoded, score_paths
 
 
@@ -40,7 +40,7 @@ def test_candidates_group_by_pipeline_and_fall_back_to_the_key():
             "broken": {"pipeline": "detector", "artifact": None},  # failed training: no artifact
         }
     }
-    assert candidates(results) == {"classifier": ["r18-scratch", "classifier"], "detector": ["yolo11n"]}
+    assert run_parts.candidates(results) == {"classifier": ["r18-scratch", "classifier"], "detector": ["yolo11n"]}
     assert core.resolve_candidate(results, "detector") == ["yolo11n"]
     assert core.resolve_candidate(results, "r18-scratch") == ["r18-scratch"]
     with pytest.raises(core.AppError, match="has candidates"):
@@ -131,8 +131,8 @@ def test_grad_cam_without_a_convolution_says_so():
 
 def test_grad_cam_on_the_trained_classifier(run_dir):
     results = core.load_run(run_dir)
-    pred = load_predictor(run_dir, results, candidates(results)["classifier"][0])
-    ts = test_set(run_dir, results)
+    pred = run_parts.load_predictor(run_dir, results, run_parts.candidates(results)["classifier"][0])
+    ts = run_parts.test_set(run_dir, results)
     image = read_image(ts.paths[0])
     heat = grad_cam(pred, image, 0)
     assert heat.shape == image.shape[:2] and np.isfinite(heat).all() and 0 <= heat.min() <= heat.max() <= 1
@@ -144,8 +144,8 @@ def test_predict_boxes_takes_paths_or_arrays_and_agrees_with_scores(run_dir):
     from detector.scores import max_conf_per_class
 
     results = core.load_run(run_dir)
-    det = load_predictor(run_dir, results, candidates(results)["detector"][0])
-    ts = test_set(run_dir, results)
+    det = run_parts.load_predictor(run_dir, results, run_parts.candidates(results)["detector"][0])
+    ts = run_parts.test_set(run_dir, results)
     paths = ts.paths[:4]
     from_paths = det.predict_boxes(paths)
     from_arrays = det.predict_boxes([np.ascontiguousarray(read_image(p)[..., ::-1]) for p in paths])
@@ -166,10 +166,10 @@ def test_scores_encoded_decides_as_end_to_end_and_boxes_match_the_file(run_dir):
     """Each trained predictor scores an upload with its end_to_end decoder: the same decisions as the timed scope,
     and the detector's boxes those of the same file read from disk (score_paths, the browser and the figure)."""
     results = core.load_run(run_dir)
-    ts = test_set(run_dir, results)
+    ts = run_parts.test_set(run_dir, results)
     paths = ts.paths[:3]
-    for pipeline, names in candidates(results).items():
-        pred = load_predictor(run_dir, results, names[0])
+    for pipeline, names in run_parts.candidates(results).items():
+        pred = run_parts.load_predictor(run_dir, results, names[0])
         scores, boxes = score_paths(pred, paths)
         assert (boxes is not None) == hasattr(pred, "predict_boxes"), pipeline
         for k, path in enumerate(paths):

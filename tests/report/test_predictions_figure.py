@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 from tiny_run import tiny_run  # noqa: E402
 
 from benchmarks.app import core  # noqa: E402
-from benchmarks.predictions.run import pipeline_of, test_set  # noqa: E402
+from benchmarks.predictions import run as run_parts  # noqa: E402 - a module: pytest would collect `test_set`
 from benchmarks.report.predictions import plot_predictions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -32,12 +32,12 @@ def test_plot_predictions_draws_the_chosen_test_images(run_dir, tmp_path):
     out = plot_predictions(run_dir, results, tmp_path / "plots" / "predictions.png")
     assert out == tmp_path / "plots" / "predictions.png"
     h, w = mpimg.imread(out).shape[:2]
-    n = min(12, len(test_set(run_dir, results).ids))
+    n = min(12, len(run_parts.test_set(run_dir, results).ids))
     rows = (n + 3) // 4
     dpi = 72  # the figure is saved at 72 dpi: 4 columns of 3.4 in, 4.6 in per row
     assert w == pytest.approx(4 * 3.4 * dpi, abs=2) and h == pytest.approx(rows * 4.6 * dpi, abs=2)
     no_det = json.loads(json.dumps(results))
-    no_det["models"] = {k: v for k, v in no_det["models"].items() if pipeline_of(k, v) != "detector"}
+    no_det["models"] = {k: v for k, v in no_det["models"].items() if run_parts.pipeline_of(k, v) != "detector"}
     assert plot_predictions(run_dir, no_det, tmp_path / "x.png") == "no trained detector in this run"
     assert not (tmp_path / "x.png").exists()
 
