@@ -109,3 +109,17 @@ def test_hostile_bytes_never_reach_the_predictor():
     for data, reason in ((b"<html>", "not an image"), (b"", "the file is empty"), (_png()[:60], "truncated")):
         with pytest.raises(PredictionError, match=reason):
             predict_encoded(Never(), "p", "x.png", data)
+
+
+def test_the_fake_pipelines_predictor_scores_an_upload_as_its_file(tmp_path):
+    import json
+
+    import fake_pipeline as FP  # noqa: N812 - tests/ is on sys.path
+
+    (tmp_path / "weights.pt").write_bytes(b"w")
+    (tmp_path / "config.json").write_text(json.dumps({"classes": ["a", "b", "c"]}))
+    (tmp_path / "thresholds.json").write_text(json.dumps({"thresholds": [0.5, 0.5, 0.5]}))
+    pred = FP.load(tmp_path)
+    p = predict_encoded(pred, "fake", "dir/x.png", _png())
+    assert p.boxes is None
+    np.testing.assert_allclose(p.scores, score_paths(pred, ["other/x.png"])[0][0])  # a function of the name
