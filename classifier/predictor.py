@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from classifier.config import ConfigError
-from classifier.data import ImageDataset, decode_bytes, eval_transform
+from classifier.data import ImageDataset, check_header, decode_bytes, eval_transform
 from classifier.hardware import resolve_device
 from classifier.network import build_network
 
@@ -62,11 +62,21 @@ class Predictor:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
         return torch.cat(out).numpy().astype(np.float32)
 
+    def _probs(self, images: list[torch.Tensor]) -> np.ndarray:
+        return torch.sigmoid(self.forward(self.preprocess(images)).float()).cpu().numpy()
+
     def end_to_end(self, encoded: list[bytes]) -> np.ndarray:
         """Encoded images -> (N, C) bool decisions: decode, preprocess, forward, sigmoid, per-class thresholds."""
         images = [decode_bytes(torch.frombuffer(bytearray(b), dtype=torch.uint8)) for b in encoded]
-        probs = torch.sigmoid(self.forward(self.preprocess(images)).float()).cpu().numpy()
-        return probs >= self.thresholds
+        return self._probs(images) >= self.thresholds
+
+    def scores_encoded(self, data: bytes, name: str = "<bytes>") -> tuple[np.ndarray, None]:
+        """One encoded image from outside the run (an upload, `clsdet predict`) -> (C,) float32 sigmoid scores,
+        decoded as end_to_end decodes; no boxes. A bomb or a non-image is an ImageDecodeError naming `name`,
+        refused by the header check before torchvision allocates its pixels."""
+        check_header(data, name)
+        image = decode_bytes(torch.frombuffer(bytearray(data), dtype=torch.uint8), name)
+        return self._probs([image])[0].astype(np.float32), None
 
     def save_thresholds(self, thresholds, method: str = "tuned on val") -> None:
         th = np.asarray(thresholds, dtype=np.float32).reshape(-1)

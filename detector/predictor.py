@@ -21,6 +21,10 @@ class ArtifactError(FileNotFoundError):
     user_error = True
 
 
+class ImageDecodeError(ValueError):
+    user_error = True
+
+
 MAX_DET = 300  # Ultralytics' max_det default for predict and val
 ONNX_OPSET = 17  # supported by onnxruntime >= 1.14; the harness records it with every export
 
@@ -120,13 +124,28 @@ class Predictor:
         """(N, C) float32: per class the highest detection confidence in the image, 0 when none >= conf_floor."""
         return max_conf_per_class(self.predict_boxes(paths, batch_size=batch_size), len(self.classes))
 
-    def end_to_end(self, encoded: list[bytes]) -> np.ndarray:
-        """Encoded images -> (N, C) bool: decode, letterbox, forward, NMS, max conf per class, >= thresholds."""
+    @staticmethod
+    def _decode(data: bytes) -> np.ndarray | None:
+        """Encoded bytes -> HWC BGR uint8 as Ultralytics reads files (cv2.imdecode); None when cv2 cannot."""
         import cv2
 
-        images = [cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR) for b in encoded]
+        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+    def end_to_end(self, encoded: list[bytes]) -> np.ndarray:
+        """Encoded images -> (N, C) bool: decode, letterbox, forward, NMS, max conf per class, >= thresholds."""
+        images = [self._decode(b) for b in encoded]
         dets = [d[:, :6].float().cpu().numpy() for d in self._nms(self.forward(self.preprocess(images)))]
         return max_conf_per_class(dets, len(self.classes)) >= self.thresholds
+
+    def scores_encoded(self, data: bytes, name: str = "<bytes>") -> tuple[np.ndarray, np.ndarray]:
+        """One encoded image -> (C,) float32 scores (per class the highest box confidence) and its (K, 6) boxes in
+        original pixels, decoded as end_to_end decodes. cv2 has no pixel limit: the caller checks untrusted bytes
+        first (benchmarks.predictions.scoring.predict_encoded does)."""
+        image = self._decode(data)
+        if image is None:
+            raise ImageDecodeError(f"{name}: cv2 cannot decode it as an image; convert it to JPEG or PNG")
+        (boxes,) = self.predict_boxes([image])
+        return max_conf_per_class([boxes], len(self.classes))[0], boxes
 
     # --- optional parts of the harness's predictor protocol (benchmarks/registry/pipelines.py) ------------------------
     def count_flops(self, example_input) -> tuple[int | None, str]:

@@ -20,6 +20,7 @@ from benchmarks import runtime
 runtime.state()  # offline Ultralytics/MLflow settings before anything imports them; keeps threads if already set
 
 from benchmarks.app import core, state  # noqa: E402
+from benchmarks.predictions.run import candidates  # noqa: E402
 
 ROUTES = Path(__file__).parent / "routes"
 # (script, title, url path): the first is the default page, served at "/"
@@ -70,7 +71,7 @@ def main() -> None:
     except Exception as exc:  # a broken record or an unknown ?run=: say which file and why, keep the page up
         st.error(str(exc))
         return
-    groups = core.candidates(results)
+    groups = candidates(results)
     with st.sidebar:
         st.title("clsdet")
         st.caption(f"run `{Path(run_dir).name}`")

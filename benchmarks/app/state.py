@@ -11,6 +11,9 @@ import numpy as np
 import streamlit as st
 
 from benchmarks.app import core
+from benchmarks.predictions import PredictionError
+from benchmarks.predictions import run as run_parts
+from benchmarks.predictions.scoring import Prediction, predict_encoded, score_paths
 
 
 @st.cache_resource(show_spinner=False)
@@ -25,25 +28,24 @@ def results(run_dir: str) -> dict:
 
 @st.cache_resource(show_spinner="loading the model ...")
 def predictor(run_dir: str, name: str, dev: str):
-    return core.load_predictor(Path(run_dir), results(run_dir), name, dev)
+    return run_parts.load_predictor(Path(run_dir), results(run_dir), name, dev)
 
 
 @st.cache_resource(show_spinner=False)
-def test_set(run_dir: str) -> core.TestSet:
-    return core.test_set(Path(run_dir), results(run_dir))
+def test_set(run_dir: str) -> run_parts.TestSet:
+    return run_parts.test_set(Path(run_dir), results(run_dir))
 
 
 @st.cache_resource(show_spinner="scoring the test images ...")
 def test_scores(run_dir: str, name: str, dev: str):
     """(N, C) scores on the test set and, for a detector, the boxes per image."""
-    pipeline = core.pipeline_of(name, results(run_dir)["models"][name])
-    return core.score_paths(predictor(run_dir, name, dev), pipeline, name, test_set(run_dir).paths)
+    return score_paths(predictor(run_dir, name, dev), test_set(run_dir).paths)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def predict(run_dir: str, name: str, dev: str, data: bytes, label: str) -> core.Prediction:
-    pipeline = core.pipeline_of(name, results(run_dir)["models"][name])
-    return core.predict_encoded(predictor(run_dir, name, dev), pipeline, label, data)
+def predict(run_dir: str, name: str, dev: str, data: bytes, label: str) -> Prediction:
+    pipeline = run_parts.pipeline_of(name, results(run_dir)["models"][name])
+    return predict_encoded(predictor(run_dir, name, dev), pipeline, label, data)
 
 
 @dataclass
@@ -64,13 +66,14 @@ CTX_KEY = "clsdet_ctx"  # st.session_state: the Ctx main.py built for this rerun
 
 
 def show(render) -> None:
-    """A page script's body: its view on this rerun's Ctx; an AppError is shown, not raised."""
+    """A page script's body: its view on this rerun's Ctx; a PredictionError (an AppError among them) is shown,
+    not raised."""
     ctx = st.session_state.get(CTX_KEY)
     if ctx is None:  # main.py stopped before the pages (and said why)
         return
     try:
         render(ctx)
-    except core.AppError as exc:
+    except PredictionError as exc:
         st.error(str(exc))
 
 

@@ -1,12 +1,21 @@
 """`clsdet predict RUN_DIR IMAGE_OR_FOLDER...`: each candidate's labels and scores per image, the command-line twin
-of the app's Predict page (benchmarks/app/core.py does the work for both)."""
+of the app's Predict page (benchmarks/predictions/ scores for both; benchmarks/app/core.py finds the run and the
+images)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
+from benchmarks.app import core
 from benchmarks.commands.args import device
+from benchmarks.measure.devices import check_present
+from benchmarks.predictions import PredictionError
+from benchmarks.predictions.run import candidates, load_predictor, pipeline_of
+from benchmarks.predictions.scoring import predict_encoded
 
 
 def register(sub) -> None:
@@ -30,14 +39,10 @@ def register(sub) -> None:
 def predict(run_dir: Path, images: list[str], models: list[str] | None, threshold: float | None, device: str) -> dict:
     """The JSON document `--json` prints: per image and candidate the labels, all scores, and the detector's boxes
     at or above its thresholds; unreadable inputs are listed under `skipped` with the reason."""
-    import numpy as np
-
-    from benchmarks.app import core
-
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise core.AppError(f"--threshold {threshold}: scores are in [0, 1]; give a value between 0 and 1")
     results = core.load_run(run_dir)
-    names = [n for ns in core.candidates(results).values() for n in ns]
+    names = [n for ns in candidates(results).values() for n in ns]
     if models:
         names = list(dict.fromkeys(n for m in models for n in core.resolve_candidate(results, m)))
     if not names:
@@ -46,15 +51,13 @@ def predict(run_dir: Path, images: list[str], models: list[str] | None, threshol
     if device == "auto":
         device = core.pick_device()
     else:
-        from benchmarks.measure.devices import check_present
-
         check_present(device)  # before any model loads: the error lists the devices present
-    preds = {n: core.load_predictor(run_dir, results, n, device) for n in names}
+    preds = {n: load_predictor(run_dir, results, n, device) for n in names}
     doc = {"run_dir": str(run_dir), "device": device, "models": {}, "images": [], "skipped": skipped}
     for n, pred in preds.items():
         th = pred.thresholds if threshold is None else np.full(len(pred.classes), threshold, np.float32)
         source = "tuned on val" if threshold is None else "--threshold"
-        pipeline = core.pipeline_of(n, results["models"][n])
+        pipeline = pipeline_of(n, results["models"][n])
         doc["models"][n] = {
             "pipeline": pipeline,
             "thresholds": {c: float(t) for c, t in zip(pred.classes, th)},  # unrounded: labels follow from them
@@ -64,13 +67,13 @@ def predict(run_dir: Path, images: list[str], models: list[str] | None, threshol
         try:
             data = f.read_bytes()
             core.decode_upload(data, str(f))  # one clear reason for a file that is not an image
-        except (OSError, core.AppError) as exc:
-            skipped.append(str(exc) if isinstance(exc, core.AppError) else f"{f}: {exc}")
+        except (OSError, PredictionError) as exc:
+            skipped.append(str(exc) if isinstance(exc, PredictionError) else f"{f}: {exc}")
             continue
         entry = {"image": str(f), "models": {}}
         for n, pred in preds.items():
             meta = doc["models"][n]
-            p = core.predict_encoded(pred, meta["pipeline"], str(f), data)
+            p = predict_encoded(pred, meta["pipeline"], str(f), data)
             th = np.array([meta["thresholds"][c] for c in p.classes], np.float32)
             out = {
                 "labels": p.labels(th),
@@ -105,10 +108,6 @@ def table(doc: dict):
 
 
 def predict_cmd(args) -> int:
-    import json
-
-    from benchmarks.app.core import AppError
-
     run_dir = Path(args.run_dir)
     doc = predict(run_dir, args.images, args.model, args.threshold, args.device)
     if args.json:
@@ -126,5 +125,5 @@ def predict_cmd(args) -> int:
     if doc["skipped"]:
         print(f"{len(doc['skipped'])} input(s) skipped, {len(doc['images'])} predicted", file=sys.stderr)
     if not doc["images"]:
-        raise AppError(f"no image could be read from {args.images}; give image files (JPEG, PNG, ...) or folders")
+        raise core.AppError(f"no image could be read from {args.images}; give image files (JPEG, PNG, ...) or folders")
     return 0

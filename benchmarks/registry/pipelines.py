@@ -146,6 +146,11 @@ class Predictor(Protocol):
     def end_to_end(self, encoded: list[bytes]) -> Any:
         """Encoded images -> (N, C) bool decisions (latency scope `end_to_end`)."""
 
+    def scores_encoded(self, data: bytes, name: str) -> tuple[Any, Any]:
+        """One encoded image (an upload, `clsdet predict`) -> ((C,) float32 scores, decoded as `end_to_end` decodes,
+        and for a predictor with `predict_boxes` its (K, 6) boxes in original pixels, else None). A file it cannot
+        decode raises an error with `user_error = True` naming `name`."""
+
     def example_input(self, batch_size: int = 1) -> Any:
         """A batch of the network's input shape on the device."""
 
@@ -156,7 +161,8 @@ class Predictor(Protocol):
 # Optional predictor methods, looked up with getattr (absent = not applicable to this pipeline):
 #   count_flops(example_input) -> (flops | None, method)       when FlopCounterMode needs a library's own counter
 #   box_metrics(samples, work_dir) -> {"map50", "map50_95", ...}  box mAP for pipelines that predict boxes
-#   predict_boxes(paths) -> list of (N_i, 6) [x1, y1, x2, y2, conf, cls] arrays
+#   predict_boxes(paths) -> list of (N_i, 6) [x1, y1, x2, y2, conf, cls] arrays   a box predictor: its image-level
+#                               score is per class the highest box confidence, and scores_encoded returns its boxes
 #   export_onnx(path, dtype, device) -> exporter name   when torch.onnx.export of `model` would lose the output layout
 
 

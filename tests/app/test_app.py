@@ -108,10 +108,11 @@ def test_where_the_classifier_looks(app):
 
 def test_test_set_browser_filters(app, run_dir):
     from benchmarks.app import core
+    from benchmarks.predictions import run as run_parts
 
     app.switch_page("routes/browser.py").run()
     assert not app.exception
-    n_test = len(core.test_set(run_dir, core.load_run(run_dir)).ids)
+    n_test = len(run_parts.test_set(run_dir, core.load_run(run_dir)).ids)
     counts = {}
     for show in ("all", "classifier wrong", "detector wrong", "both wrong"):
         app.selectbox(key="browser_show").set_value(show).run()
@@ -127,6 +128,7 @@ def test_test_set_browser_filters(app, run_dir):
 
 def test_report_page_reads_the_run(app, run_dir):
     from benchmarks.app import core
+    from benchmarks.predictions import run as run_parts
 
     app.switch_page("routes/report.py").run()
     assert not app.exception and not app.warning
@@ -134,7 +136,7 @@ def test_report_page_reads_the_run(app, run_dir):
     assert "Headline" in subheaders and "Latency on every machine that measured this run" in subheaders
     assert any(m.value == "**cpu**: median ms per call" for m in app.markdown)
     headline = app.table[0].value
-    names = [n for ns in core.candidates(core.load_run(run_dir)).values() for n in ns]
+    names = [n for ns in run_parts.candidates(core.load_run(run_dir)).values() for n in ns]
     assert all(any(n in str(col) for col in headline.columns) for n in names)  # one column per candidate
     assert len(_elements(app, "Image")) == len(list((run_dir / "plots").glob("*.png"))) > 0
 
@@ -151,9 +153,10 @@ def test_a_folder_without_results_is_a_clear_error(tmp_path, monkeypatch):
 def test_each_page_has_its_own_url_and_the_link_names_run_and_image(app, run_dir):
     from benchmarks.app import core
     from benchmarks.app.main import PAGES, ROUTES
+    from benchmarks.predictions import run as run_parts
 
     assert len({url for _, _, url in PAGES}) == len(PAGES) and all((ROUTES / f).is_file() for f, _, _ in PAGES)
-    ids = core.test_set(run_dir, core.load_run(run_dir)).ids
+    ids = run_parts.test_set(run_dir, core.load_run(run_dir)).ids
     assert app.query_params == {"run": run_dir.name, "image": ids[0]}
     app.selectbox(key="predict_test").set_value(2).run()
     assert app.query_params["image"] == ids[2]
@@ -175,8 +178,9 @@ def _opened(run_dir, monkeypatch, **params):
 
 def test_a_link_opens_its_image(run_dir, monkeypatch):
     from benchmarks.app import core
+    from benchmarks.predictions import run as run_parts
 
-    ids = core.test_set(run_dir, core.load_run(run_dir)).ids
+    ids = run_parts.test_set(run_dir, core.load_run(run_dir)).ids
     at = _opened(run_dir, monkeypatch, run=run_dir.name, image=ids[3])
     assert not at.exception and at.selectbox(key="predict_test").value == 3
     assert any(m.value == f"#### {ids[3]}" for m in at.markdown)

@@ -1,11 +1,11 @@
-"""The app's Streamlit-free parts: runs and candidates, upload decoding, Grad-CAM, the detector's boxes, the
-example rule and the predictions figure."""
+"""The app's Streamlit-free parts: runs and candidates, upload decoding, Grad-CAM, and the trained predictors'
+scores and boxes on the tiny run's images."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +13,10 @@ import torch
 
 from benchmarks.app import core
 from benchmarks.app.cam import CamUnavailable, crop_box, grad_cam, last_conv
+from benchmarks.predictions import PredictionError
+from benchmarks.predictions import run as run_parts  # a module: pytest would collect a bare `test_set`
+from benchmarks.predictions.images import read_image
+from benchmarks.predictions.scoring import predict_encoded, score_paths
 
 
 # --- runs and candidates -----------------------------------------------------------------------------------------
@@ -36,7 +40,7 @@ def test_candidates_group_by_pipeline_and_fall_back_to_the_key():
             "broken": {"pipeline": "detector", "artifact": None},  # failed training: no artifact
         }
     }
-    assert core.candidates(results) == {"classifier": ["r18-scratch", "classifier"], "detector": ["yolo11n"]}
+    assert run_parts.candidates(results) == {"classifier": ["r18-scratch", "classifier"], "detector": ["yolo11n"]}
     assert core.resolve_candidate(results, "detector") == ["yolo11n"]
     assert core.resolve_candidate(results, "r18-scratch") == ["r18-scratch"]
     with pytest.raises(core.AppError, match="has candidates"):
@@ -52,7 +56,7 @@ def test_decode_upload_reads_images_and_names_what_is_wrong():
     assert rgb.shape == (5, 7, 3) and tuple(rgb[0, 0]) == (255, 0, 0)
     with pytest.raises(core.AppError, match="empty.txt: the file is empty"):
         core.decode_upload(b"", "empty.txt")
-    with pytest.raises(core.AppError, match="notes.txt: not an image"):
+    with pytest.raises(PredictionError, match="notes.txt: not an image"):
         core.decode_upload(b"hello", "notes.txt")
     with pytest.raises(core.AppError, match="over the 20 MB limit"):
         core.decode_upload(b"\0" * (core.MAX_UPLOAD_MB * 2**20 + 1), "big.jpg")
@@ -74,20 +78,6 @@ def test_image_files_expands_folders_and_reports_skips(tmp_path):
         f"{tmp_path / 'empty'}: no image files ({', '.join(sorted(core.IMAGE_SUFFIXES))}) in this folder",
         f"{tmp_path / 'missing.jpg'}: no such file or folder",
     ]
-
-
-def test_choose_examples_is_a_fixed_rule():
-    dis = np.array([0.1, 0.9, 0.5, 0.9, 0.0, 0.3, 0.2, 0.7])
-    picked = core.choose_examples(dis, n=5, n_random=2, seed=0)
-    assert picked[:3] == [1, 3, 7]  # largest first, ties by position
-    assert len(set(picked)) == 5 and picked == core.choose_examples(dis, n=5, n_random=2, seed=0)
-    assert sorted(core.choose_examples(dis[:3], n=12)) == [0, 1, 2]  # fewer images than asked: all of them
-
-
-def test_mistakes_ignore_classes_the_truth_cannot_speak_about():
-    m = core.mistakes(["a", "c"], np.array([1.0, 1.0, 0.0, np.nan]), ["a", "b", "c", "d"])
-    assert m == {"missed": ["b"], "false": ["c"]}
-    assert core.mistakes(["d"], np.array([0.0, 0.0, 0.0, np.nan]), ["a", "b", "c", "d"]) == {"missed": [], "false": []}
 
 
 # --- Grad-CAM ------------------------------------------------------------------------------------------------------
@@ -141,9 +131,9 @@ def test_grad_cam_without_a_convolution_says_so():
 
 def test_grad_cam_on_the_trained_classifier(run_dir):
     results = core.load_run(run_dir)
-    pred = core.load_predictor(run_dir, results, core.candidates(results)["classifier"][0])
-    ts = core.test_set(run_dir, results)
-    image = core.read_image(ts.paths[0])
+    pred = run_parts.load_predictor(run_dir, results, run_parts.candidates(results)["classifier"][0])
+    ts = run_parts.test_set(run_dir, results)
+    image = read_image(ts.paths[0])
     heat = grad_cam(pred, image, 0)
     assert heat.shape == image.shape[:2] and np.isfinite(heat).all() and 0 <= heat.min() <= heat.max() <= 1
     assert not pred.model.training
@@ -154,11 +144,11 @@ def test_predict_boxes_takes_paths_or_arrays_and_agrees_with_scores(run_dir):
     from detector.scores import max_conf_per_class
 
     results = core.load_run(run_dir)
-    det = core.load_predictor(run_dir, results, core.candidates(results)["detector"][0])
-    ts = core.test_set(run_dir, results)
+    det = run_parts.load_predictor(run_dir, results, run_parts.candidates(results)["detector"][0])
+    ts = run_parts.test_set(run_dir, results)
     paths = ts.paths[:4]
     from_paths = det.predict_boxes(paths)
-    from_arrays = det.predict_boxes([np.ascontiguousarray(core.read_image(p)[..., ::-1]) for p in paths])
+    from_arrays = det.predict_boxes([np.ascontiguousarray(read_image(p)[..., ::-1]) for p in paths])
     for a, b in zip(from_paths, from_arrays):
         np.testing.assert_allclose(a, b, atol=1e-4)
     np.testing.assert_allclose(max_conf_per_class(from_paths, len(det.classes)), det.predict_scores(paths))
@@ -167,25 +157,28 @@ def test_predict_boxes_takes_paths_or_arrays_and_agrees_with_scores(run_dir):
     for full, k in zip(from_paths, kept):
         assert (k[:, 4] >= conf).all() and len(k) == int((full[:, 4] >= conf).sum())
     for b, p in zip(from_paths, paths):
-        h, w = core.read_image(p).shape[:2]
+        h, w = read_image(p).shape[:2]
         assert (b[:, [0, 2]] <= w + 1).all() and (b[:, [1, 3]] <= h + 1).all()  # original pixels
 
 
-# --- the predictions figure ----------------------------------------------------------------------------------------
-def test_plot_predictions_draws_the_chosen_test_images(run_dir, tmp_path):
-    import matplotlib.image as mpimg
-
-    from benchmarks.report.predictions import plot_predictions
-
+# --- one encoded image, as end_to_end sees it ------------------------------------------------------------------
+def test_scores_encoded_decides_as_end_to_end_and_boxes_match_the_file(run_dir):
+    """Each trained predictor scores an upload with its end_to_end decoder: the same decisions as the timed scope,
+    and the detector's boxes those of the same file read from disk (score_paths, the browser and the figure)."""
     results = core.load_run(run_dir)
-    out = plot_predictions(run_dir, results, tmp_path / "plots" / "predictions.png")
-    assert out == tmp_path / "plots" / "predictions.png"
-    h, w = mpimg.imread(out).shape[:2]
-    n = min(12, len(core.test_set(run_dir, results).ids))
-    rows = (n + 3) // 4
-    dpi = 72  # the figure is saved at 72 dpi: 4 columns of 3.4 in, 4.6 in per row
-    assert w == pytest.approx(4 * 3.4 * dpi, abs=2) and h == pytest.approx(rows * 4.6 * dpi, abs=2)
-    no_det = json.loads(json.dumps(results))
-    no_det["models"] = {k: v for k, v in no_det["models"].items() if core.pipeline_of(k, v) != "detector"}
-    assert plot_predictions(run_dir, no_det, tmp_path / "x.png") == "no trained detector in this run"
-    assert not (tmp_path / "x.png").exists()
+    ts = run_parts.test_set(run_dir, results)
+    paths = ts.paths[:3]
+    for pipeline, names in run_parts.candidates(results).items():
+        pred = run_parts.load_predictor(run_dir, results, names[0])
+        scores, boxes = score_paths(pred, paths)
+        assert (boxes is not None) == hasattr(pred, "predict_boxes"), pipeline
+        for k, path in enumerate(paths):
+            data = Path(path).read_bytes()
+            p = predict_encoded(pred, pipeline, path, data)
+            assert p.scores.dtype == np.float32 and p.scores.shape == (len(pred.classes),)
+            np.testing.assert_array_equal(p.scores >= pred.thresholds, pred.end_to_end([data])[0])
+            np.testing.assert_allclose(p.scores, scores[k], atol=1e-4)  # an upload scores as its file does
+            if boxes is None:
+                assert p.boxes is None
+            else:
+                np.testing.assert_allclose(p.boxes, boxes[k], atol=1e-3)

@@ -14,7 +14,10 @@ import torch
 from PIL import Image
 
 from benchmarks.app import core
+from benchmarks.predictions import PredictionError
+from benchmarks.predictions.scoring import predict_encoded
 from classifier.data import ImageDecodeError, decode_bytes, open_image
+from classifier.predictor import Predictor as ClassifierPredictor
 
 
 def _bomb_png(side: int = 40_000) -> bytes:
@@ -32,6 +35,15 @@ def _animated_gif() -> bytes:
     buf = io.BytesIO()
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
     return buf.getvalue()
+
+
+def _untrained_classifier() -> ClassifierPredictor:
+    from classifier.backbones import IMAGENET_MEAN, IMAGENET_STD
+    from classifier.network import build_network
+
+    net = build_network("mobilenet_v3_small", 2, mode="scratch", weights="none")
+    norm = {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
+    return ClassifierPredictor(net, ["a", "b"], [0.5, 0.5], norm, {"imgsz": 32}, "cpu")
 
 
 def _jpeg(size=(64, 48)) -> bytes:
@@ -56,23 +68,26 @@ def test_each_hostile_file_gets_its_reason(data, reason):
     reason = re.escape(reason)
     with pytest.raises(ImageDecodeError, match=reason):
         open_image(data, "x.png")
-    with pytest.raises(core.AppError, match=reason):  # the app's upload and `clsdet predict`
+    with pytest.raises(PredictionError, match=reason):  # the app's upload and `clsdet predict`
         core.decode_upload(data, "x.png")
-    with pytest.raises(core.AppError, match=reason):  # the detector's path: no cv2.error traceback
-        core.predict_encoded(None, "detector", "x.png", data)
+    with pytest.raises(PredictionError, match=reason):  # before any predictor's decoder: no cv2.error traceback
+        predict_encoded(None, "detector", "x.png", data)
 
 
 def test_not_an_image_is_said_so_with_ultralytics_loaded():
     """Ultralytics wraps PIL.Image.open (HEIF support): without pi_heif, an unknown file is an ImportError there."""
     import ultralytics.utils.patches  # noqa: F401 - the wrapping happens on import
 
-    with pytest.raises(core.AppError, match="not an image"):
+    with pytest.raises(PredictionError, match="not an image"):
         core.decode_upload(b"<html>not an image</html>", "x.png")
 
 
 def test_a_bomb_never_reaches_the_classifier_decoder():
-    with pytest.raises(core.AppError, match="exceeds limit of"):
-        core.predict_encoded(None, "classifier", "x.png", _bomb_png())
+    with pytest.raises(PredictionError, match="exceeds limit of"):
+        predict_encoded(None, "classifier", "x.png", _bomb_png())
+    pred = _untrained_classifier()
+    with pytest.raises(ImageDecodeError, match="exceeds limit of"):  # its own header check, called directly
+        pred.scores_encoded(_bomb_png(), "x.png")
 
 
 def test_animated_image_is_its_first_frame_everywhere():
@@ -84,8 +99,11 @@ def test_animated_image_is_its_first_frame_everywhere():
 
     seen = []
 
-    class Pred:  # records what the classifier path hands the network
+    class Pred(ClassifierPredictor):  # records what the classifier's decode hands the network
         classes, thresholds = ["a"], np.asarray([0.5], np.float32)
+
+        def __init__(self):
+            pass
 
         def preprocess(self, images):
             seen.extend(images)
@@ -94,8 +112,8 @@ def test_animated_image_is_its_first_frame_everywhere():
         def forward(self, x):
             return torch.zeros(len(x), 1)
 
-    p = core.predict_encoded(Pred(), "classifier", "a.gif", gif)
-    assert seen[0].shape == (3, 10, 20) and p.scores.shape == (1,)
+    scores, boxes = Pred().scores_encoded(gif, "a.gif")
+    assert seen[0].shape == (3, 10, 20) and scores.shape == (1,) and boxes is None
 
     from benchmarks.measure.run_latency import preprocess_images
 
@@ -109,3 +127,11 @@ def test_odd_modes_become_rgb():
         buf = io.BytesIO()
         Image.new(mode, (8, 6)).save(buf, format="TIFF" if mode in ("CMYK", "I;16") else "PNG")
         assert open_image(buf.getvalue(), f"{mode}.img").shape == (6, 8, 3), mode
+
+
+def test_the_classifier_scores_an_upload_as_end_to_end_decides():
+    pred = _untrained_classifier()
+    for data in (_jpeg(), _animated_gif()):
+        scores, boxes = pred.scores_encoded(data, "x")
+        assert boxes is None and scores.dtype == np.float32 and scores.shape == (2,)
+        np.testing.assert_array_equal(scores >= pred.thresholds, pred.end_to_end([data])[0])

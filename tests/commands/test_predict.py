@@ -13,6 +13,7 @@ from tiny_run import tiny_run  # noqa: E402
 
 from benchmarks.app import core  # noqa: E402
 from benchmarks.cli import main  # noqa: E402
+from benchmarks.predictions.run import candidates  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def test_json_has_both_models_with_tuned_thresholds(run_dir, images, capsys, tmp
     assert [e["image"] for e in doc["images"]] == [str(p) for p in images]
     assert doc["skipped"] == [f"{junk}: not an image (JPEG, PNG, BMP, WebP, GIF or TIFF); leave it out or convert it"]
     results = core.load_run(run_dir)
-    groups = core.candidates(results)
+    groups = candidates(results)
     assert set(doc["models"]) == {n for names in groups.values() for n in names}
     cls = groups["classifier"][0]
     tuned = json.loads((run_dir / results["models"][cls]["artifact"] / "thresholds.json").read_text())["thresholds"]
@@ -68,7 +69,7 @@ def test_table_and_folders(run_dir, capsys):
     n = len(list((run_dir / "latency_images").iterdir()))
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["image", "model", "labels"]
-    names = [n for ns in core.candidates(core.load_run(run_dir)).values() for n in ns]
+    names = [n for ns in candidates(core.load_run(run_dir)).values() for n in ns]
     for name in names:
         assert sum(f" {name} " in line for line in lines) == n
     assert "classifier thresholds (tuned on val):" in out

@@ -6,8 +6,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import streamlit as st
 
-from benchmarks.app import core, state
-from benchmarks.report.predictions import draw_prediction
+from benchmarks.app import state
+from benchmarks.predictions.draw import draw_prediction
+from benchmarks.predictions.images import read_image
+from benchmarks.predictions.run import TestSet
+from benchmarks.predictions.scoring import Prediction, disagreement
 
 FILTERS = ("all", "classifier wrong", "detector wrong", "both wrong", "only one wrong")
 
@@ -19,7 +22,7 @@ def wrong(scores: np.ndarray, thresholds: np.ndarray, truth: np.ndarray) -> np.n
     return ((said != (truth == 1)) & known).any(axis=1)
 
 
-def select(ts: core.TestSet, cls_scores, det_scores, cls_th, det_th, cls_filter: str | None, show: str) -> list[int]:
+def select(ts: TestSet, cls_scores, det_scores, cls_th, det_th, cls_filter: str | None, show: str) -> list[int]:
     """Indices of the test images to show: the filters applied, sorted by score disagreement (largest first)."""
     cw, dw = wrong(cls_scores, cls_th, ts.truth), wrong(det_scores, det_th, ts.truth)
     keep = {
@@ -32,7 +35,7 @@ def select(ts: core.TestSet, cls_scores, det_scores, cls_th, det_th, cls_filter:
     if cls_filter is not None:
         j = ts.classes.index(cls_filter)
         keep &= (ts.truth[:, j] == 1) | (cls_scores[:, j] >= cls_th[j]) | (det_scores[:, j] >= det_th[j])
-    dis = core.disagreement(cls_scores, det_scores)
+    dis = disagreement(cls_scores, det_scores)
     return sorted(np.flatnonzero(keep).tolist(), key=lambda i: (-float(dis[i]), i))
 
 
@@ -65,10 +68,10 @@ def render(ctx: state.Ctx) -> None:
     )
     cols = st.columns(3)
     for n, i in enumerate(chosen[: int(limit)]):
-        cls = core.Prediction(cls_name, "classifier", ts.classes, cls_scores[i], cls_th)
-        det = core.Prediction(det_name, "detector", ts.classes, det_scores[i], det_th, det_boxes[i])
+        cls = Prediction(cls_name, "classifier", ts.classes, cls_scores[i], cls_th)
+        det = Prediction(det_name, "detector", ts.classes, det_scores[i], det_th, det_boxes[i])
         fig, ax = plt.subplots(figsize=(3.6, 4.6), dpi=100)
-        draw_prediction(ax, core.read_image(ts.paths[i]), ts.classes, ts.truth[i], cls, det, title=ts.ids[i])
+        draw_prediction(ax, read_image(ts.paths[i]), ts.classes, ts.truth[i], cls, det, title=ts.ids[i])
         fig.subplots_adjust(left=0.02, right=0.98, top=0.94, bottom=0.28)
         with cols[n % 3]:
             st.pyplot(fig, clear_figure=True, width="content")

@@ -9,7 +9,7 @@ import streamlit as st
 from benchmarks.app import charts, core, state
 from benchmarks.app.cam import CamUnavailable, grad_cam
 from benchmarks.app.views import pick
-from benchmarks.report.predictions import draw_prediction
+from benchmarks.predictions.draw import draw_prediction
 
 
 def render(ctx: state.Ctx) -> None:

@@ -8,17 +8,19 @@ import numpy as np
 import streamlit as st
 
 from benchmarks.app import core, state
+from benchmarks.predictions import PredictionError
+from benchmarks.predictions.run import TestSet
 
 UPLOAD, TEST = "Upload images", "A test image"
 IMAGE_PARAM = "image"  # the query parameter (and session key) naming the test image shown
 
 
-def _test_label(ts: core.TestSet, i: int) -> str:
+def _test_label(ts: TestSet, i: int) -> str:
     truth = [c for c, t in zip(ts.classes, ts.truth[i]) if t == 1]
     return f"{ts.ids[i]}  (truth: {', '.join(truth) or 'none'})"
 
 
-def _linked_image(ts: core.TestSet) -> int:
+def _linked_image(ts: TestSet) -> int:
     """The index of the test image the link names (`?image=ID`), else the one last shown on any page, else 0."""
     wanted = st.query_params.get(IMAGE_PARAM) or st.session_state.get(IMAGE_PARAM)
     if wanted and wanted not in ts.ids:
@@ -55,7 +57,7 @@ def images(ctx: state.Ctx, key: str, multiple: bool = True) -> list[state.Image]
         data = f.getvalue()
         try:
             out.append(state.Image(f.name, data, core.decode_upload(data, f.name)))
-        except core.AppError as exc:
+        except PredictionError as exc:
             st.error(f"{exc}. The other images are still shown.")
     if not files:
         st.info("Upload one or more images (JPEG, PNG, BMP, WebP, TIFF).")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from benchmarks.app import charts, state
 from benchmarks.app.views import pick
-from benchmarks.report.predictions import draw_prediction
+from benchmarks.predictions.draw import draw_prediction
 
 TUNED, ONE = "tuned per class", "one for every class"
 
