@@ -10,7 +10,8 @@ import math
 from typing import Any
 
 from benchmarks.record import model_pipeline, newest_per_cell
-from benchmarks.registry.pipelines import PIPELINES  # its order groups candidates by labeling method (folders vs boxes)
+from benchmarks.registry import methods
+from benchmarks.registry.pipelines import PIPELINES, of_method  # its order groups candidates by labeling method
 
 SCOPE_NAMES = {"model": "model", "end_to_end": "end-to-end"}
 SCOPE_ORDER = {"model": 0, "end_to_end": 1}
@@ -86,6 +87,28 @@ def model_names(results: dict) -> list[str]:
 
 def pipeline_of(results: dict, model: str) -> str:
     return model_pipeline(model, model_entry(results, model))
+
+
+def pipelines_in(results: dict) -> dict[str, str]:
+    """{pipeline: its labeling method's label} of the run's models, in registry order (one no longer registered:
+    last): 'classifier' -> 'folder sorting'."""
+    out: dict[str, str] = {}
+    for m in model_names(results):
+        out.setdefault(pipeline_of(results, m), method_label(results, m))
+    return out
+
+
+def method_pair(results: dict) -> tuple[str, str]:
+    """(a, b): the verdict's two labeling methods, "a - b" (stored with the statistics; else the registry's pair of
+    the run's methods)."""
+    stored = ((results.get("curve") or {}).get("stats") or {}).get("pair")
+    return tuple(stored) if stored else methods.pair(labeling_method(results, m) for m in model_names(results))
+
+
+def method_pipeline(method: str) -> str:
+    """The pipeline a labeling method trains ('detector' for 'cvat'), or the method's name."""
+    p = of_method(method)
+    return p.name if p else method
 
 
 def labeling_method(results: dict, model: str) -> str:

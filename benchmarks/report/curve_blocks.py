@@ -6,7 +6,6 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmarks.curve.sentence import short
-from benchmarks.registry import methods
 from benchmarks.report import common as C  # noqa: N812
 from benchmarks.report.settings import settings_blocks, shown_verdict
 
@@ -96,9 +95,7 @@ def headline_difference(results: dict) -> dict[str, str]:
     head = v.get("headline") or {}
     cands = v.get("candidates") or []
     models = v.get("models") or {}
-    a, b = (_curve(results).get("stats") or {}).get("pair") or methods.pair(
-        (models.get(c) or {}).get("method", "") for c in cands
-    )
+    a, b = C.method_pair(results)
     det = [c for c in cands if (models.get(c) or {}).get("method") == a]
     cls = [c for c in cands if (models.get(c) or {}).get("method") == b]
     if head.get("diff") is None or not det or not cls:

@@ -38,7 +38,7 @@ def build(results: dict, plots: dict[str, Path | str]) -> list[tuple]:
     ]
     b += _guard(lambda r: verdict_blocks(r, plots), results, default=[("p", C.na("verdict: could not render"))])
     b += [
-        ("h2", "Headline: classifier (folder sorting) vs detector (CVAT boxes)"),
+        ("h2", "Headline: " + " vs ".join(f"{p} ({label})" for p, label in C.pipelines_in(results).items())),
         _table(T.headline, results),
         (
             "p",

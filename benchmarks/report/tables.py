@@ -19,6 +19,8 @@ from benchmarks.report.common import (
     latency_cells,
     machine_label,
     machines,
+    method_pair,
+    method_pipeline,
     model_entry,
     model_label,
     model_names,
@@ -84,8 +86,9 @@ def headline(results: dict) -> pd.DataFrame:
             put("labeling hours", m, na(f"no {method} labeling record"))
     from benchmarks.report.curve_blocks import headline_difference
 
+    a, b = (method_pipeline(x) for x in method_pair(results))
     for m, text in headline_difference(results).items():
-        put("detector - classifier macro AP [95% CI]", m, text)
+        put(f"{a} - {b} macro AP [95% CI]", m, text)
     _headline_latency(results, models, put)
     df = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=models).astype(object).fillna("—")
     df.columns = [model_label(results, m) for m in models]
