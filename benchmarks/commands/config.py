@@ -44,8 +44,11 @@ def config_cmd(args) -> int:
         raise CliError(f"what to do with {args.config}? add --resolved to print it resolved")
     if args.resolved:
         from benchmarks.config import load_config
+        from benchmarks.data.roles import resolve_label_roles  # deferred: the readers (as the rest of the command)
 
-        print(resolved_yaml(load_config(args.config, profile=args.profile, overrides=args.overrides)), end="")
+        cfg = load_config(args.config, profile=args.profile, overrides=args.overrides)
+        resolve_label_roles(cfg)  # as a bench resolves them before it writes config.resolved.yaml
+        print(resolved_yaml(cfg), end="")
         return 0
     from benchmarks.config.doc import example_yaml, reference_markdown
 
