@@ -1,4 +1,5 @@
-"""Image-level accuracy of one model on the test images: one function, the same for classifier and detector.
+"""Image-level accuracy of one model on the test images, and the decision thresholds it is judged at: one module,
+the same for every pipeline (the thresholds are tuned per class on val, at the end of this file).
 
 `evaluate(scores, targets, thresholds, classes)` -> the `accuracy` object of results.json (schema in
 benchmarks/record.py). Point estimates come from torchmetrics; the bootstrap uses an exact vectorised AP and F1
@@ -8,7 +9,7 @@ calling torchmetrics 1000 times per model takes seconds where one batched numpy 
 Conventions, stated once:
 - Targets are 1 / 0 / NaN; NaN (the source says nothing about that class for that image) is masked everywhere:
   mapped to -1 and passed as torchmetrics' `ignore_index=-1`.
-- Decisions are `score >= threshold` per class (the val-tuned thresholds; the rule classifier/thresholds.py tunes).
+- Decisions are `score >= threshold` per class (the val-tuned thresholds: `tune_thresholds` below).
 - A class with no positive among its labelled test images has no defined AP (and no defined recall/F1); one with no
   negative has AP trivially 1. Both are left out of macro AP and macro F1 and listed in `excluded_classes` (why in
   `excluded_reasons`); the first has per-class `ap` null, the second keeps its (uninformative) per-class numbers.
@@ -315,3 +316,40 @@ def _baseline(targets: np.ndarray, prevalence: np.ndarray, has_pos: np.ndarray, 
         "method": BASELINE_METHOD,
         "always_positive": {"macro_f1": _nanmean(f1_pos), "exact_match": exact_pos, "method": ALWAYS_POSITIVE_METHOD},
     }
+
+
+# --- decision thresholds: tuned per class on val (max F1), the same for every pipeline ----------------------------
+DEFAULT_THRESHOLD = 0.5  # used for a class whose val data cannot define F1 (no known positives)
+
+
+def _best_f1_threshold(scores: np.ndarray, targets: np.ndarray) -> float:
+    pos_total = int(targets.sum())
+    if pos_total == 0:
+        return DEFAULT_THRESHOLD
+    order = np.argsort(-scores, kind="stable")
+    s, t = scores[order], targets[order]
+    tp = np.cumsum(t)
+    fp = np.cumsum(1 - t)
+    # only cut where the score changes: a threshold cannot separate tied scores
+    last_of_run = np.r_[s[1:] != s[:-1], True]
+    f1 = np.where(last_of_run, 2 * tp / (tp + fp + pos_total), -1.0)
+    k = int(np.argmax(f1))
+    if k + 1 < len(s):
+        # midway to the next lower score: the same val F1, and less sensitive to small score shifts on test
+        return float((s[k] + s[k + 1]) / 2)
+    return float(s[k])
+
+
+def tune_thresholds(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """scores (N, C) in [0, 1], targets (N, C) in {1, 0, NaN}: per class the threshold t maximising F1 of
+    `score >= t` over that class's known entries. Returns float32 (C,)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    targets = np.asarray(targets, dtype=np.float64)
+    if scores.shape != targets.shape or scores.ndim != 2:
+        raise ValueError(f"scores {scores.shape} and targets {targets.shape} must both be (N, C)")
+    out = np.full(scores.shape[1], DEFAULT_THRESHOLD, dtype=np.float32)
+    for c in range(scores.shape[1]):
+        known = ~np.isnan(targets[:, c])
+        if known.any():
+            out[c] = _best_f1_threshold(scores[known, c], targets[known, c])
+    return out

@@ -376,7 +376,7 @@ def train(
     torch.save(net.cpu().state_dict(), out_dir / "weights.pt")
     cfg.save(out_dir / "config.json")
     (out_dir / "classes.json").write_text(json.dumps(classes, indent=2) + "\n")
-    # a neutral start: the harness tunes every model's thresholds on val the same way (benchmarks/thresholds.py)
+    # a neutral start: the harness tunes every model's thresholds on val the same way (benchmarks/evaluate.py)
     thresholds_doc = {"method": DEFAULT_THRESHOLD_METHOD, "thresholds": dict.fromkeys(classes, DEFAULT_THRESHOLD)}
     (out_dir / "thresholds.json").write_text(json.dumps(thresholds_doc, indent=2) + "\n")
     (out_dir / "normalization.json").write_text(json.dumps(normalization, indent=2) + "\n")

@@ -95,10 +95,10 @@ def is_done(run_dir: Path, job: Job) -> bool:
 def run_job(job_dir: str | Path, echo=print) -> dict:
     """Run the job in `job_dir` (its job.json): train, tune thresholds on val, write status.json. Any process that
     can read the folder can run it; returns the status. Training errors are recorded and re-raised."""
+    from benchmarks.evaluate import tune_thresholds
     from benchmarks.measure.memory import track_peak_memory
     from benchmarks.record import DiskFullError, disk_full_error, is_disk_full, utc_now, write_json
     from benchmarks.registry import pipelines
-    from benchmarks.thresholds import tune_thresholds
     from benchmarks.tracking.system import training_metrics
 
     job_dir = Path(job_dir)
@@ -130,7 +130,7 @@ def run_job(job_dir: str | Path, echo=print) -> dict:
 
         pred.save_thresholds(
             tune_thresholds(pred.predict_scores(val_paths), np.asarray(targets, dtype=np.float32)),
-            "per-class max F1 on val (benchmarks/thresholds.py)",
+            "per-class max F1 on val (benchmarks/evaluate.py)",
         )
         (out / "recipe.json").write_text(json.dumps(spec.get("recipe") or {}, indent=1))
         st = {"status": "done", "wall_s": round(time.perf_counter() - t0, 3), "finished_utc": utc_now(), **worker}

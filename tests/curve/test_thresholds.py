@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from benchmarks.thresholds import DEFAULT_THRESHOLD, tune_thresholds
+from benchmarks.evaluate import DEFAULT_THRESHOLD, tune_thresholds
 
 
 def _f1(scores, targets, t):
