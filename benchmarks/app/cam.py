@@ -9,11 +9,27 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.registry.pipelines import PIPELINES
+
 
 class CamUnavailable(ValueError):
     """The backbone has no convolution to explain (e.g. a ViT): the app says so instead of drawing a wrong map."""
 
     user_error = True
+
+
+def explains(pipeline: str) -> bool:
+    """Whether Grad-CAM can explain a pipeline's models: one image-level score per class to attribute (a box
+    pipeline's scores are its boxes' confidences), from a short-side resize and centre crop (the region crop_box maps
+    the map back to)."""
+    p = PIPELINES.get(pipeline)
+    return p is not None and not p.uses_boxes and p.resize == "short_side_crop"
+
+
+def page_title() -> str:
+    """The Grad-CAM page's title, naming the registered pipelines it explains: "Where the classifier looks"."""
+    names = [p for p in PIPELINES if explains(p)]
+    return f"Where the {' and '.join(names) or 'models'} {'looks' if len(names) == 1 else 'look'}"
 
 
 def last_conv(model):

@@ -15,7 +15,6 @@ from benchmarks.predictions.images import decode_checked
 from benchmarks.predictions.run import candidates
 from benchmarks.record import load_results
 
-PIPELINES = ("classifier", "detector")
 MAX_UPLOAD_MB = 20  # the app's upload cap (server.maxUploadSize) and what predict reads from one file
 
 

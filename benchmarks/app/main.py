@@ -19,14 +19,15 @@ from benchmarks import runtime
 
 runtime.state()  # offline Ultralytics/MLflow settings before anything imports them; keeps threads if already set
 
-from benchmarks.app import core, state  # noqa: E402
+from benchmarks.app import cam, core, state  # noqa: E402
 from benchmarks.predictions.run import candidates  # noqa: E402
+from benchmarks.registry.pipelines import PIPELINES  # noqa: E402
 
 ROUTES = Path(__file__).parent / "routes"
 # (script, title, url path): the first is the default page, served at "/"
 PAGES = (
     ("predict.py", "Predict", "predict"),
-    ("looks.py", "Where the classifier looks", "looks"),
+    ("looks.py", cam.page_title(), "looks"),
     ("browser.py", "Test-set browser", "browser"),
     ("report.py", "Report", "report"),
 )
@@ -58,7 +59,7 @@ def _run(base: Path) -> Path:
 
 
 def main() -> None:
-    st.set_page_config(page_title="clsdet: classifier vs detector", layout="wide")
+    st.set_page_config(page_title=f"clsdet: {' vs '.join(PIPELINES)}", layout="wide")
     st.session_state.pop(state.CTX_KEY, None)
     nav = st.navigation(_pages())  # every rerun, so each page keeps its URL even when this run cannot be shown
     arg = run_dir_arg()
@@ -76,11 +77,11 @@ def main() -> None:
         st.title("clsdet")
         st.caption(f"run `{Path(run_dir).name}`")
         st.divider()
-        chosen = {}
-        for pipeline in core.PIPELINES:
+        chosen = {}  # registry order: the pages show the pipelines in it
+        for pipeline, p in PIPELINES.items():
             names = groups.get(pipeline) or []
             if names:
-                chosen[pipeline] = st.selectbox(pipeline.capitalize(), names, key=f"candidate_{pipeline}")
+                chosen[pipeline] = st.selectbox(p.title, names, key=f"candidate_{pipeline}")
         dev = state.device()
         st.caption(f"device: {dev}. Uploads stay in memory; nothing is written to the run folder.")
     if not chosen:

@@ -38,7 +38,7 @@ def test_set(run_dir: str) -> run_parts.TestSet:
 
 @st.cache_resource(show_spinner="scoring the test images ...")
 def test_scores(run_dir: str, name: str, dev: str):
-    """(N, C) scores on the test set and, for a detector, the boxes per image."""
+    """(N, C) scores on the test set and, for a box predictor, the boxes per image (else None)."""
     return score_paths(predictor(run_dir, name, dev), test_set(run_dir).paths)
 
 
@@ -82,7 +82,7 @@ class Ctx:
     run_dir: str
     results: dict
     device: str
-    chosen: dict  # pipeline -> candidate name
+    chosen: dict  # pipeline -> candidate name, for the registered pipelines in the run, in registry order
 
     @property
     def classes(self) -> list[str]:

@@ -1,6 +1,6 @@
-"""Both models on the run's images, below the report, the app and `clsdet predict` (all three use it): a run's
+"""The run's models on its images, below the report, the app and `clsdet predict` (all three use it): a run's
 trained candidates and test images (run.py), checked image decoding (images.py), scores per image (scoring.py)
-and the one drawing of an image with both models' decisions (draw.py)."""
+and the one drawing of an image with every model's decisions (draw.py)."""
 
 
 class PredictionError(ValueError):

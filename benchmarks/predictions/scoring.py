@@ -65,11 +65,14 @@ def mistakes(labels: list[str], truth_row: np.ndarray, classes: list[str]) -> di
     return {"missed": missed, "false": false}
 
 
-def disagreement(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per image the largest per-class score difference between two models: 1 = one is sure, the other silent."""
-    if len(a) == 0:
-        return np.zeros(0, dtype=np.float32)
-    return np.abs(np.asarray(a, np.float32) - np.asarray(b, np.float32)).max(axis=1)
+def disagreement(*scores: np.ndarray) -> np.ndarray:
+    """Per image the largest per-class score difference between any two of the models' (N, C) scores: 1 = one is
+    sure, another silent. For two models, the largest |a - b|; one model (or none) disagrees with nobody: zeros."""
+    if not scores or len(scores[0]) == 0:
+        return np.zeros(len(scores[0]) if scores else 0, dtype=np.float32)
+    stack = np.stack([np.asarray(s, np.float32) for s in scores])  # (M, N, C)
+    # the largest pairwise difference in a class is its highest score minus its lowest
+    return (stack.max(axis=0) - stack.min(axis=0)).max(axis=1)
 
 
 def choose_examples(disagree: np.ndarray, n: int = 12, n_random: int = 4, seed: int = 0) -> list[int]:

@@ -1,4 +1,4 @@
-"""The static report's plots/predictions.png: test images with both models' decisions, drawn by
+"""The static report's plots/predictions.png: test images with every pipeline's decisions, drawn by
 benchmarks.predictions.draw.draw_prediction (the renderer the app's pages use too)."""
 
 from __future__ import annotations
@@ -14,30 +14,36 @@ from benchmarks.registry.pipelines import PIPELINES
 
 
 def plot_predictions(run_dir: str | Path, results: dict, out_path: str | Path, n: int = 12, device: str = "cpu"):
-    """plots/predictions.png: n test images (the largest classifier/detector disagreements, then seeded random
-    ones; benchmarks.predictions.scoring.choose_examples) drawn by draw_prediction. Returns the path, or the reason
-    it was not drawn (a string, as the report's other plots do)."""
+    """plots/predictions.png: n test images (the largest disagreements between the models, then seeded random ones;
+    benchmarks.predictions.scoring.choose_examples) drawn by draw_prediction. The models are the first candidate of
+    each registered pipeline in the run, in registry order. Returns the path, or the reason it was not drawn (a
+    string, as the report's other plots do)."""
     import matplotlib.pyplot as plt  # deferred: heavy, and the report sets its backend (Agg) first
 
     run_dir = Path(run_dir)
     groups = candidates(results)
-    missing = [p for p in PIPELINES if p not in groups]
-    if missing:
-        return f"no trained {' or '.join(missing)} in this run"
+    shown = [p for p in PIPELINES if p in groups]
+    if len(shown) < 2:  # the figure compares models: one alone has nothing to differ from
+        return f"no trained {' or '.join(p for p in PIPELINES if p not in groups)} in this run"
     ts = test_set(run_dir, results)
     if not ts.ids:
         return "no test images to show" + (f" ({'; '.join(ts.skipped[:3])})" if ts.skipped else "")
-    preds, scored = {}, {}
-    for pipeline in PIPELINES:
+    models = []  # (pipeline, candidate, predictor, (N, C) scores, boxes per image or None)
+    for pipeline in shown:
         name = groups[pipeline][0]
-        preds[pipeline] = load_predictor(run_dir, results, name, device)
-        scored[pipeline] = score_paths(preds[pipeline], ts.paths)
-    chosen = choose_examples(disagreement(scored["classifier"][0], scored["detector"][0]), n=n)
+        pred = load_predictor(run_dir, results, name, device)
+        models.append((pipeline, name, pred, *score_paths(pred, ts.paths)))
+    chosen = choose_examples(disagreement(*(m[3] for m in models)), n=n)
     cols = 4
     rows = (len(chosen) + cols - 1) // cols
+    extra = 0.45 * (len(models) - 2)  # inches per row for the caption lines of models beyond two
     # per row an image and a caption strip below it: captions never run into the next row's images
     fig, axes = plt.subplots(
-        rows * 2, cols, figsize=(cols * 3.4, rows * 4.6), squeeze=False, gridspec_kw={"height_ratios": [3, 1.5] * rows}
+        rows * 2,
+        cols,
+        figsize=(cols * 3.4, rows * (4.6 + extra)),
+        squeeze=False,
+        gridspec_kw={"height_ratios": [3, 1.5 + extra] * rows},
     )
     for ax in axes.flat:
         ax.axis("off")
@@ -45,27 +51,18 @@ def plot_predictions(run_dir: str | Path, results: dict, out_path: str | Path, n
     for k, i in enumerate(chosen):
         ax, cap = axes[2 * (k // cols), k % cols], axes[2 * (k // cols) + 1, k % cols]
         ax.axis("on")
-        cls = Prediction(
-            groups["classifier"][0],
-            "classifier",
-            ts.classes,
-            scored["classifier"][0][i],
-            preds["classifier"].thresholds,
-        )
-        det = Prediction(
-            groups["detector"][0],
-            "detector",
-            ts.classes,
-            scored["detector"][0][i],
-            preds["detector"].thresholds,
-            scored["detector"][1][i],
-        )
+        preds = [
+            Prediction(name, pipeline, ts.classes, scores[i], pred.thresholds, None if boxes is None else boxes[i])
+            for pipeline, name, pred, scores, boxes in models
+        ]
         image = read_image(ts.paths[i])
-        draw_prediction(ax, image, ts.classes, ts.truth[i], cls, det, title=ts.ids[i], fontsize=7.5, caption_ax=cap)
+        draw_prediction(ax, image, ts.classes, ts.truth[i], preds, title=ts.ids[i], fontsize=7.5, caption_ax=cap)
     n_top = min(len(chosen), max(n - 4, 0))
+    boxed = [pipeline for pipeline, _, _, _, boxes in models if boxes is not None]
+    boxes_at = f"boxes at the {' and '.join(boxed)}'s tuned per-class thresholds; " if boxed else ""
     fig.suptitle(
         f"{len(chosen)} test images: the {n_top} where the models' scores differ most, then random ones\n"
-        "boxes at the detector's tuned per-class thresholds; red text = a mistake against the truth",
+        f"{boxes_at}red text = a mistake against the truth",
         fontsize=9,
     )
     out_path = Path(out_path)

@@ -36,3 +36,29 @@ def tiny_run(tmp_path_factory) -> Path:
 
 def demo_data() -> Path:
     return _BUILT["data"]
+
+
+def with_third_pipeline(run_dir: Path, monkeypatch, tmp_path: Path) -> Path:
+    """The tiny run with a third pipeline in it, trained by no one: the fake pipeline (tests/fake_pipeline.py)
+    registered as `tagger` (image-level scores from a centre crop, no boxes) with one candidate `tag1`. Returns a copy
+    of the run folder (links to the run's files, its own results.json naming tag1), the session's run unchanged."""
+    import json
+    from dataclasses import replace
+
+    import fake_pipeline as FP  # noqa: N812 - tests/ is on sys.path (pytest's rootdir-relative import)
+
+    from benchmarks.record import load_results
+    from benchmarks.registry import pipelines
+
+    tagger = replace(pipelines.PIPELINES["classifier"], name="tagger", module=FP.__name__, title="Tagger")
+    monkeypatch.setitem(pipelines.PIPELINES, "tagger", tagger)
+    results = load_results(run_dir)
+    copy = tmp_path / "runs" / run_dir.name
+    copy.mkdir(parents=True)
+    for item in run_dir.iterdir():
+        if item.name != "results.json":
+            (copy / item.name).symlink_to(item, target_is_directory=item.is_dir())
+    FP.fit([], [], results["data"]["classes"], FP.FakeConfig(), copy / "tagger" / "tag1")
+    results["models"]["tag1"] = {"pipeline": "tagger", "artifact": "tagger/tag1"}
+    (copy / "results.json").write_text(json.dumps(results))
+    return copy

@@ -36,6 +36,16 @@ def test_disagreement_is_the_largest_per_class_difference():
     assert disagreement(np.zeros((0, 2)), np.zeros((0, 2))).shape == (0,)
 
 
+def test_disagreement_of_more_models_is_the_largest_pairwise_one():
+    a = np.array([[0.9, 0.1], [0.5, 0.5]])
+    b = np.array([[0.2, 0.3], [0.5, 0.4]])
+    c = np.array([[0.5, 0.0], [0.0, 0.4]])
+    pairs = np.max([disagreement(a, b), disagreement(a, c), disagreement(b, c)], axis=0)
+    np.testing.assert_allclose(disagreement(a, b, c), pairs, atol=1e-6)
+    np.testing.assert_allclose(disagreement(a, b, c), [0.7, 0.5], atol=1e-6)
+    np.testing.assert_allclose(disagreement(a), [0.0, 0.0])  # one model disagrees with nobody
+
+
 def test_mistakes_ignore_classes_the_truth_cannot_speak_about():
     m = mistakes(["a", "c"], np.array([1.0, 1.0, 0.0, np.nan]), ["a", "b", "c", "d"])
     assert m == {"missed": ["b"], "false": ["c"]}

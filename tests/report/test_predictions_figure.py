@@ -8,13 +8,16 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
-from tiny_run import tiny_run  # noqa: E402
+from tiny_run import tiny_run, with_third_pipeline  # noqa: E402
 
 from benchmarks.app import core  # noqa: E402
 from benchmarks.predictions import run as run_parts  # noqa: E402 - a module: pytest would collect `test_set`
+from benchmarks.predictions.scoring import choose_examples, disagreement, score_paths  # noqa: E402
+from benchmarks.report import predictions as figure  # noqa: E402
 from benchmarks.report.predictions import plot_predictions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -40,6 +43,43 @@ def test_plot_predictions_draws_the_chosen_test_images(run_dir, tmp_path):
     no_det["models"] = {k: v for k, v in no_det["models"].items() if run_parts.pipeline_of(k, v) != "detector"}
     assert plot_predictions(run_dir, no_det, tmp_path / "x.png") == "no trained detector in this run"
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_third_pipeline_is_drawn_beside_the_two(run_dir, monkeypatch, tmp_path):
+    """The fake pipeline registered as `tagger`: a caption line per model in registry order, the images chosen by
+    the three models' largest disagreement, boxes from the one box model, a taller caption strip per row."""
+    import matplotlib.image as mpimg
+
+    third = with_third_pipeline(run_dir, monkeypatch, tmp_path)
+    results = core.load_run(third)
+    calls = []
+    real = figure.draw_prediction
+
+    def spy(ax, image, classes, truth, predictions, **kw):
+        calls.append(predictions)
+        real(ax, image, classes, truth, predictions, **kw)
+
+    monkeypatch.setattr(figure, "draw_prediction", spy)
+    out = plot_predictions(third, results, tmp_path / "predictions.png")
+    assert out == tmp_path / "predictions.png"
+    ts = run_parts.test_set(third, results)
+    groups = run_parts.candidates(results)
+    names = [groups["classifier"][0], groups["detector"][0], "tag1"]
+    assert [[(p.pipeline, p.name) for p in preds] for preds in calls] == [
+        list(zip(["classifier", "detector", "tagger"], names))
+    ] * len(calls)
+    assert [p.boxes is not None for p in calls[0]] == [False, True, False]
+    scores = [score_paths(run_parts.load_predictor(third, results, n), ts.paths)[0] for n in names]
+    chosen = choose_examples(disagreement(*scores), n=12)
+    assert chosen != choose_examples(disagreement(*scores[:2]), n=12)  # the third model changes the pick
+    for pred, s in zip(calls[0], scores):
+        np.testing.assert_allclose(pred.scores, s[chosen[0]], atol=1e-6)
+    assert len(calls) == len(chosen)
+    rows = (len(chosen) + 3) // 4
+    assert mpimg.imread(out).shape[0] == pytest.approx(rows * (4.6 + 0.45) * 72, abs=2)
+    only_tagger = json.loads(json.dumps(results))
+    only_tagger["models"] = {"tag1": results["models"]["tag1"]}
+    assert plot_predictions(third, only_tagger, tmp_path / "x.png") == "no trained classifier or detector in this run"
 
 
 def imported_modules(path: Path) -> set[str]:

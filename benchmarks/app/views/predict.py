@@ -1,4 +1,5 @@
-"""Predict: both models side by side on uploaded or test images, with their thresholds and sliders."""
+"""Predict: every model side by side on uploaded or test images (one column per registered pipeline in the run, in
+registry order), with their thresholds and sliders."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import streamlit as st
 from benchmarks.app import charts, state
 from benchmarks.app.views import pick
 from benchmarks.predictions.draw import draw_prediction
+from benchmarks.registry.pipelines import PIPELINES
 
 TUNED, ONE = "tuned per class", "one for every class"
 
@@ -33,49 +35,52 @@ def _labels_line(pred, active: np.ndarray) -> str:
     return ", ".join(f"{c} ({s:.2f})" for c, s in zip(pred.classes, pred.scores) if c in labels) or "nothing"
 
 
+def _score_meaning(pipeline: str) -> str:
+    """What a pipeline's per-class score is (DESIGN.md, Scores): a box model's is its most confident box."""
+    if PIPELINES[pipeline].uses_boxes:
+        return f"the {pipeline}'s image score for a class is its most confident box of that class"
+    return f"the {pipeline}'s score is its sigmoid output"
+
+
 def render(ctx: state.Ctx) -> None:
     st.header("Predict")
-    cls_name, det_name = ctx.chosen.get("classifier"), ctx.chosen.get("detector")
+    meaning = "; ".join(_score_meaning(p) for p in ctx.chosen)
     st.caption(
-        "Each model's per-class score and decision. The classifier's score is its sigmoid output; the detector's "
-        "image score for a class is its most confident box of that class. Black ticks: the thresholds tuned on val."
+        f"Each model's per-class score and decision. {meaning[:1].upper()}{meaning[1:]}. Black ticks: the thresholds "
+        "tuned on val."
     )
+    absent = [p for p in PIPELINES if p not in ctx.chosen]
+    if absent:
+        st.caption(f"No trained {' or '.join(absent)} in this run.")
     images = pick.images(ctx, "predict")
-    c1, c2 = st.columns(2)
-    with c1:
-        st.markdown(f"##### Classifier `{cls_name or 'none in this run'}`")
-        cls_one = threshold_controls("classifier", "Classifier") if cls_name else None
-    with c2:
-        st.markdown(f"##### Detector `{det_name or 'none in this run'}`")
-        det_one = threshold_controls("detector", "Detector") if det_name else None
+    ones = {}
+    for column, (pipeline, name) in zip(st.columns(len(ctx.chosen)), ctx.chosen.items()):
+        with column:
+            title = PIPELINES[pipeline].title
+            st.markdown(f"##### {title} `{name}`")
+            ones[pipeline] = threshold_controls(pipeline, title)
     for image in images:
         st.divider()
-        _show(ctx, image, cls_name, det_name, cls_one, det_one)
+        _show(ctx, image, ones)
 
 
-def _show(ctx, image: state.Image, cls_name, det_name, cls_one, det_one) -> None:
+def _show(ctx, image: state.Image, ones: dict) -> None:
     st.markdown(f"#### {image.label}")
     if image.truth is not None:
         truth = [c for c, t in zip(ctx.classes, image.truth) if t == 1]
         st.markdown(f"**Truth:** {', '.join(truth) or 'none of the classes'}")
-    c1, c2 = st.columns(2)
-    if cls_name:
-        with c1:
-            pred = state.predict(ctx.run_dir, cls_name, ctx.device, image.data, image.label)
-            active = charts.active_thresholds(pred.thresholds, cls_one)
-            st.markdown(f"**Classifier says:** {_labels_line(pred, active)}")
-            fig = charts.score_bars(pred.classes, pred.scores, pred.thresholds, active, f"{cls_name}: sigmoid scores")
-            st.pyplot(fig, clear_figure=True, width="content")
-            plt.close(fig)
-            st.dataframe(charts.decision_table(pred.classes, pred.scores, active, image.truth), hide_index=True)
-    if det_name:
-        with c2:
-            pred = state.predict(ctx.run_dir, det_name, ctx.device, image.data, image.label)
-            active = charts.active_thresholds(pred.thresholds, det_one)
-            st.markdown(f"**Detector says:** {_labels_line(pred, active)}")
-            fig, ax = plt.subplots(figsize=(4.2, 4.0 * image.rgb.shape[0] / max(image.rgb.shape[1], 1) + 1.1), dpi=100)
-            draw_prediction(ax, image.rgb, pred.classes, image.truth, detector=pred, detector_thresholds=active)
-            fig.tight_layout()
+    for column, (pipeline, name) in zip(st.columns(len(ctx.chosen)), ctx.chosen.items()):
+        with column:
+            pred = state.predict(ctx.run_dir, name, ctx.device, image.data, image.label)
+            active = charts.active_thresholds(pred.thresholds, ones[pipeline])
+            st.markdown(f"**{PIPELINES[pipeline].title} says:** {_labels_line(pred, active)}")
+            if pred.boxes is not None:  # a box model: its boxes on the image, by what it predicts, not by its name
+                height = 4.0 * image.rgb.shape[0] / max(image.rgb.shape[1], 1) + 1.1
+                fig, ax = plt.subplots(figsize=(4.2, height), dpi=100)
+                draw_prediction(ax, image.rgb, pred.classes, image.truth, [pred], thresholds={name: active})
+                fig.tight_layout()
+            else:
+                fig = charts.score_bars(pred.classes, pred.scores, pred.thresholds, active, f"{name}: sigmoid scores")
             st.pyplot(fig, clear_figure=True, width="content")
             plt.close(fig)
             st.dataframe(charts.decision_table(pred.classes, pred.scores, active, image.truth), hide_index=True)
