@@ -122,7 +122,11 @@ class Predictor:
 
     def predict_scores(self, paths, batch_size: int = 32) -> np.ndarray:
         """(N, C) float32: per class the highest detection confidence in the image, 0 when none >= conf_floor."""
-        return max_conf_per_class(self.predict_boxes(paths, batch_size=batch_size), len(self.classes))
+        return self.scores_from_boxes(self.predict_boxes(paths, batch_size=batch_size))
+
+    def scores_from_boxes(self, boxes: list[np.ndarray]) -> np.ndarray:
+        """predict_boxes' output -> (N, C) float32 image-level scores: per class the highest box confidence."""
+        return max_conf_per_class(boxes, len(self.classes))
 
     @staticmethod
     def _decode(data: bytes) -> np.ndarray | None:

@@ -15,7 +15,6 @@ import numpy as np
 
 from benchmarks.predictions import PredictionError
 from benchmarks.predictions.images import decode_checked
-from detector.scores import max_conf_per_class  # pure numpy: a box predictor's image-level scores (DESIGN.md)
 
 
 @dataclass
@@ -49,12 +48,13 @@ def predict_encoded(pred, pipeline: str, name: str, data: bytes) -> Prediction:
 
 
 def score_paths(pred, paths: list[str]) -> tuple[np.ndarray, list[np.ndarray] | None]:
-    """(N, C) scores for image files, plus per-image boxes for a predictor with `predict_boxes` (else None)."""
+    """(N, C) scores for image files, plus per-image boxes for a predictor with `predict_boxes` (else None): its
+    image-level scores from those boxes (`scores_from_boxes`), so the images go through the network once."""
     predict_boxes = getattr(pred, "predict_boxes", None)
     if predict_boxes is None:
         return np.asarray(pred.predict_scores(paths), dtype=np.float32), None
     boxes = predict_boxes(paths)
-    return max_conf_per_class(boxes, len(pred.classes)), boxes
+    return np.asarray(pred.scores_from_boxes(boxes), dtype=np.float32), boxes
 
 
 def mistakes(labels: list[str], truth_row: np.ndarray, classes: list[str]) -> dict[str, list[str]]:

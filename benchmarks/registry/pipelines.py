@@ -163,6 +163,8 @@ class Predictor(Protocol):
 #   box_metrics(samples, work_dir) -> {"map50", "map50_95", ...}  box mAP for pipelines that predict boxes
 #   predict_boxes(paths) -> list of (N_i, 6) [x1, y1, x2, y2, conf, cls] arrays   a box predictor: its image-level
 #                               score is per class the highest box confidence, and scores_encoded returns its boxes
+#   scores_from_boxes(boxes) -> (N, C) image-level scores from predict_boxes' output   with predict_boxes: scoring
+#                               a test set reads both from one pass through the network
 #   export_onnx(path, dtype, device) -> exporter name   when torch.onnx.export of `model` would lose the output layout
 
 
