@@ -12,7 +12,7 @@ from benchmarks.commands.args import device
 
 
 def register(sub) -> None:
-    p = sub.add_parser("predict", help="label images with a finished run's models (both by default)")
+    p = sub.add_parser("predict", help="label images with a finished run's models (every candidate by default)")
     p.add_argument("run_dir", help="a run folder (results/runs/<run-id>)")
     p.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files, or folders searched recursively")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
@@ -20,7 +20,7 @@ def register(sub) -> None:
         "--model",
         action="append",
         metavar="NAME_OR_PIPELINE",
-        help="a candidate name or a pipeline (classifier, detector); repeatable (default: every candidate)",
+        help="a candidate name or a pipeline (e.g. classifier, detector); repeatable (default: every candidate)",
     )
     p.add_argument(
         "--threshold", type=float, help="one decision threshold for every class (default: the tuned per-class ones)"
