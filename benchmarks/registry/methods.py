@@ -75,12 +75,12 @@ def colour(name: str) -> str:
     return SPARE_COLOURS[sum(map(ord, str(name))) % len(SPARE_COLOURS)]
 
 
-def pair(methods) -> tuple[str, str]:
+def pair(names) -> tuple[str, str]:
     """(a, b): the two methods the verdict compares, as "a - b": of the methods present, in registry order, the
     second minus the first (with the built-in two: CVAT boxes minus folder sorting). Fewer than two present: the
     first two registered fill in, so a record with one method still names a pair (and compares nothing)."""
-    present = [m for m in METHODS if m in set(map(canonical, methods))]
-    present += [m for m in dict.fromkeys(map(canonical, methods)) if m not in METHODS]
+    given = list(dict.fromkeys(canonical(str(n)) for n in names))  # any iterable, a generator included
+    present = [m for m in METHODS if m in given] + [m for m in given if m not in METHODS]
     for m in METHODS:
         if len(present) >= 2:
             break
