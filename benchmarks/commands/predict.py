@@ -8,14 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from benchmarks.app import core
 from benchmarks.commands.args import device
 from benchmarks.measure.devices import check_present
 from benchmarks.predictions import PredictionError
-from benchmarks.predictions.run import candidates, load_predictor, pipeline_of
-from benchmarks.predictions.scoring import predict_encoded
 
 
 def register(sub) -> None:
@@ -39,6 +34,13 @@ def register(sub) -> None:
 def predict(run_dir: Path, images: list[str], models: list[str] | None, threshold: float | None, device: str) -> dict:
     """The JSON document `--json` prints: per image and candidate the labels, all scores, and the detector's boxes
     at or above its thresholds; unreadable inputs are listed under `skipped` with the reason."""
+    # deferred: numpy is heavy (and app.core, predictions.run, predictions.scoring import it); `clsdet --help` must not
+    import numpy as np
+
+    from benchmarks.app import core
+    from benchmarks.predictions.run import candidates, load_predictor, pipeline_of
+    from benchmarks.predictions.scoring import predict_encoded
+
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise core.AppError(f"--threshold {threshold}: scores are in [0, 1]; give a value between 0 and 1")
     results = core.load_run(run_dir)
@@ -96,6 +98,7 @@ def predict(run_dir: Path, images: list[str], models: list[str] | None, threshol
 
 def table(doc: dict):
     """pandas DataFrame: one row per image and model: labels, then every class's score."""
+    # deferred: pandas is heavy
     import pandas as pd
 
     rows = []
@@ -113,6 +116,7 @@ def predict_cmd(args) -> int:
     if args.json:
         print(json.dumps(doc, indent=1))
     else:
+        # deferred: pandas is heavy
         import pandas as pd
 
         with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 60):
@@ -125,5 +129,7 @@ def predict_cmd(args) -> int:
     if doc["skipped"]:
         print(f"{len(doc['skipped'])} input(s) skipped, {len(doc['images'])} predicted", file=sys.stderr)
     if not doc["images"]:
-        raise core.AppError(f"no image could be read from {args.images}; give image files (JPEG, PNG, ...) or folders")
+        from benchmarks.app.core import AppError  # deferred: benchmarks.app.core imports numpy
+
+        raise AppError(f"no image could be read from {args.images}; give image files (JPEG, PNG, ...) or folders")
     return 0

@@ -82,6 +82,7 @@ def headline(results: dict) -> pd.DataFrame:
             put("labeling hours", m, f"{lab['hours']:.2f} h ({lab.get('source', '?')}, {method})")
         else:
             put("labeling hours", m, na(f"no {method} labeling record"))
+    # deferred: benchmarks.report.curve_blocks imports numpy
     from benchmarks.report.curve_blocks import headline_difference
 
     for m, text in headline_difference(results).items():
