@@ -34,7 +34,7 @@ def register(sub) -> None:
 def predict(run_dir: Path, images: list[str], models: list[str] | None, threshold: float | None, device: str) -> dict:
     """The JSON document `--json` prints: per image and candidate the labels, all scores, and the detector's boxes
     at or above its thresholds; unreadable inputs are listed under `skipped` with the reason."""
-    # deferred: numpy is heavy (and app.core, predictions.run, predictions.scoring import it); `clsdet --help` must not
+    # deferred: numpy is heavy, and app.core and predictions import it; the CLI loads this module at start-up
     import numpy as np
 
     from benchmarks.app import core
