@@ -10,6 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
+
+from benchmarks import runtime
 
 COMMANDS = [
     "benchmarks.commands.demo",  # clsdet demo-data
@@ -40,9 +44,6 @@ class CliError(Exception):
 def version() -> str:
     """The installed distribution's version (pyproject.toml's `version`), from its metadata: no import of the
     packages themselves, so `clsdet --version` starts fast."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
-
     try:
         return dist_version("clsdet-bench")
     except PackageNotFoundError:  # run from a source tree that was never pip-installed
@@ -65,7 +66,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from benchmarks import runtime
 
     try:
         runtime.setup(threads=getattr(args, "threads", None))

@@ -83,7 +83,10 @@ def _f(x):
 
 
 def _point_metrics(scores: np.ndarray, targets: np.ndarray, decisions: np.ndarray) -> dict:
+    # deferred: torch is heavy
     import torch
+
+    # deferred: torchmetrics is heavy
     from torchmetrics.functional.classification import (
         multilabel_average_precision,
         multilabel_confusion_matrix,

@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 import shutil
+import statistics
 import tempfile
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -242,7 +243,7 @@ def _locked(path: Path):
     """Serialise read-modify-write of one results.json between processes (advisory lock; no-op without fcntl)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        import fcntl
+        import fcntl  # deferred: POSIX only; the ImportError below is the Windows case
     except ImportError:  # Windows: single-writer is the user's job there
         yield
         return
@@ -370,8 +371,6 @@ def newest_per_cell(records: Iterable[dict], kind: str = "latency") -> list[dict
     A session measured in interleaved rounds (records sharing `session`, each with its `round`) becomes one
     record: ROUND_STATS are the median over its ok rounds, `latency_ms_p50_rounds` keeps each round's p50 and
     `latency_ms_p50_spread_pct` = (max - min) / median, in %."""
-    import statistics
-
     groups: dict[tuple, list[dict]] = {}
     for rec in records or []:
         if isinstance(rec, dict) and _cell_value(rec, "kind") == kind:

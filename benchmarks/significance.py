@@ -218,6 +218,7 @@ def paired_permutation_test(
 def paired_permutation_test_groups(groups: list[tuple], n_perm: int = 1000, seed: int = 0) -> dict:
     """The paired test over several test sets (splits): groups [(a_sets, b_sets, targets, keep)]; statistic = the
     mean over groups of each group's mean difference; each group's images are swapped independently."""
+    # deferred: scipy is heavy
     from scipy.stats import rankdata
 
     out = {"n_perm": int(n_perm), "method": PAIRED_PERMUTATION_METHOD, "diff": None, "p_value": None}

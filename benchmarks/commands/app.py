@@ -7,9 +7,13 @@ capped (benchmarks.app.core.MAX_UPLOAD_MB) and usage statistics are off. Unknown
 
 from __future__ import annotations
 
+import importlib.util
+import signal
 import subprocess
 import sys
 from pathlib import Path
+
+from benchmarks.harness import DEFAULT_RUNS
 
 APP = Path(__file__).resolve().parents[1] / "app" / "main.py"
 
@@ -61,6 +65,7 @@ def join_option_values(args: list[str]) -> list[str]:
 
 
 def streamlit_command(run_dir: Path, port: int, host: str, extra: list[str]) -> list[str]:
+    # deferred: benchmarks.app.core imports numpy
     from benchmarks.app.core import MAX_UPLOAD_MB
 
     return [
@@ -86,10 +91,8 @@ APP_EXTRA_HINT = "pip install 'clsdet-bench[app]' (or pip install -e '.[app]' in
 
 
 def app_cmd(args) -> int:
-    import importlib.util
-
+    # deferred: benchmarks.app.core imports numpy
     from benchmarks.app.core import AppError, load_run, newest_run
-    from benchmarks.harness import DEFAULT_RUNS
 
     missing = [m for m in ("streamlit", "captum") if importlib.util.find_spec(m) is None]
     if missing:  # an optional extra: the benchmark itself needs neither
@@ -112,7 +115,6 @@ def app_cmd(args) -> int:
 
 def _run_child(cmd: list[str]) -> int:
     """Run streamlit and never leave it behind: Ctrl-C and SIGTERM to `clsdet app` stop the server too."""
-    import signal
 
     def _terminate(signum, frame):
         raise SystemExit(128 + signum)

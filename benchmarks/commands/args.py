@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from benchmarks.measure.devices import DEVICE_KINDS, is_device_name
+
 
 def positive_s(text: str) -> float:
     """A finite number of seconds > 0 (a threshold of 0 makes every gap a pause; a negative poll period crashes)."""
@@ -31,8 +33,6 @@ def count(text: str) -> int:
 def device(text: str) -> str:
     """auto, cpu, cuda, mps or cuda:N: the name is checked here, whether this machine has it when the command runs
     (benchmarks.measure.devices.check_present names the devices present)."""
-    from benchmarks.measure.devices import DEVICE_KINDS, is_device_name  # light: os and re only
-
     if not is_device_name(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not a device; use {', '.join(DEVICE_KINDS)} or cuda:N (cuda:1)")
     return text

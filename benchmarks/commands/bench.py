@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
+from benchmarks.cli import CliError
 from benchmarks.commands.args import add_set, device
+from benchmarks.config import load_config
+from benchmarks.harness import DEFAULT_RUNS, run_bench
+from benchmarks.harness.budget import parse_duration
 from benchmarks.harness.executors import list_executors  # light: no torch, no Ray
-from benchmarks.record import model_pipeline  # light: the standard library only
+from benchmarks.harness.ray_executor import INSTALL_HINT
+from benchmarks.harness.run_size import run_size_line
+from benchmarks.measure.rounds import cell_medians, ratios
+from benchmarks.record import (
+    append_latency,
+    load_results,
+    model_pipeline,  # light: the standard library only
+)
+from benchmarks.registry.backends import DTYPES, list_backends
+from benchmarks.report import DEFAULT_FORMATS, FORMATS, render_reports
+from benchmarks.report.checks import FLOOR_METRICS, floor, run_checks
+from benchmarks.report.console import headline_text
+from benchmarks.runtime import check_writable
 
 EXIT_CODES = (
     "exit codes: 0 the run finished (and every check asked for passed); 1 a check asked for failed (--strict, "
@@ -63,26 +80,16 @@ def executor_options(args) -> dict:
     }
     opts = {k: v for k, v in opts.items() if v is not None}
     if opts and getattr(args, "executor", "local") != "ray":
-        from benchmarks.cli import CliError
-
         raise CliError("--ray-address, --ray-num-cpus and --ray-cpus-per-job need --executor ray")
     parallel = getattr(args, "parallel", None)
     if parallel is not None:
-        from benchmarks.cli import CliError
-
         if getattr(args, "executor", "local") != "local":
             raise CliError("--parallel is the local executor's; with --executor ray use --ray-cpus-per-job")
         if parallel < 1:
             raise CliError(f"--parallel {parallel}: expected an integer >= 1")
         opts["parallel"] = parallel
-    if getattr(args, "executor", "local") == "ray":
-        import importlib.util
-
-        if importlib.util.find_spec("ray") is None:
-            from benchmarks.cli import CliError
-            from benchmarks.harness.ray_executor import INSTALL_HINT
-
-            raise CliError(f"--executor ray needs Ray, which is not installed: {INSTALL_HINT}")
+    if getattr(args, "executor", "local") == "ray" and importlib.util.find_spec("ray") is None:
+        raise CliError(f"--executor ray needs Ray, which is not installed: {INSTALL_HINT}")
     return opts
 
 
@@ -134,7 +141,6 @@ def register(sub) -> None:
     p.add_argument("--iters", type=int, help="timed iterations at least (default: the run's config)")
     p.add_argument("--min-seconds", type=float, help="timed seconds at least (default: the run's config)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores available)")
-    from benchmarks.registry.backends import DTYPES, list_backends  # plain data: no torch at start-up
 
     p.add_argument(
         "--backend", nargs="+", choices=list_backends(), help="deployment backends to time (default: the run's config)"
@@ -157,8 +163,6 @@ def register(sub) -> None:
     p.add_argument("--no-gate", action="store_true", help="skip scoring each variant on the test images")
     p.set_defaults(func=latency_cmd)
 
-    from benchmarks.report import DEFAULT_FORMATS, FORMATS  # light: json and pathlib only
-
     p = sub.add_parser(
         "report",
         help="re-render a run's reports (report.md/html, results.csv, latency.csv) from its results.json",
@@ -179,8 +183,6 @@ def register(sub) -> None:
 
 def _check_args(p) -> None:
     """--strict and --fail-under: exit 1 for CI (benchmarks/report/checks.py), after everything is written."""
-    from benchmarks.report.checks import FLOOR_METRICS, floor
-
     p.add_argument(
         "--strict",
         action="store_true",
@@ -198,8 +200,6 @@ def _check_args(p) -> None:
 
 
 def load_bench_config(args, extra: list[str] | None = None):
-    from benchmarks.config import load_config
-
     overrides = list(args.overrides or []) + list(extra or [])
     if getattr(args, "tracking_uri", None):
         overrides.append(f"mlflow.tracking_uri={args.tracking_uri}")
@@ -209,16 +209,11 @@ def load_bench_config(args, extra: list[str] | None = None):
 
 
 def bench_cmd(args) -> int:
-    from benchmarks.harness import DEFAULT_RUNS, run_bench
-    from benchmarks.harness.run_size import run_size_line
-
     opts = executor_options(args)  # before any stage runs: a wrong flag or a missing Ray fails now
     cfg = load_bench_config(args)
     only = getattr(args, "only_candidate", None)
     budget = None
     if args.time_budget is not None:
-        from benchmarks.harness.budget import parse_duration
-
         budget = parse_duration(args.time_budget)  # a bad duration fails now, before a run folder exists
     run_dir = run_bench(
         cfg,
@@ -235,9 +230,6 @@ def bench_cmd(args) -> int:
         print(f"\nplan only: nothing trained. The plan: {run_dir / 'plan.json'}; `clsdet bench {args.config} ... "
               "--resume` (the same flags) trains it in this folder")  # fmt: skip
         return 0
-    from benchmarks.record import load_results
-    from benchmarks.report.checks import run_checks
-    from benchmarks.report.console import headline_text
 
     results = load_results(run_dir)
     print()
@@ -253,18 +245,15 @@ def bench_cmd(args) -> int:
 
 
 def latency_cmd(args) -> int:
+    # deferred: benchmarks.measure.gate imports numpy
     from benchmarks.measure.gate import gate_test_set
-    from benchmarks.measure.rounds import ratios
+
+    # deferred: benchmarks.measure.run_latency imports numpy
     from benchmarks.measure.run_latency import latency_images, measure_models
-    from benchmarks.record import append_latency, load_results
-    from benchmarks.report import render_reports
-    from benchmarks.runtime import check_writable
 
     run_dir = check_writable(Path(args.run_dir).resolve(), "the run folder", "copy it somewhere writable first")
     results = load_results(run_dir)
     if not latency_images(run_dir):
-        from benchmarks.cli import CliError
-
         raise CliError(
             f"{run_dir / 'latency_images'} is missing or empty: end-to-end latency needs the run's encoded test "
             "images; copy the whole run folder (or re-run `clsdet bench ... --resume` to write them)"
@@ -298,8 +287,6 @@ def run_models(run_dir: Path, results: dict) -> dict[str, tuple[str, Path]]:
 
 
 def print_summary(records: list[dict], names: list[str], ratios) -> None:
-    from benchmarks.measure.rounds import cell_medians
-
     for key, sp in cell_medians(records).items():
         model, _, _, device, backend, dtype, scope, bs = key
         print(f"{model} {device} {backend} {dtype} b{bs} {scope}: p50 {sp['median']:.2f} ms "
@@ -321,11 +308,6 @@ def print_summary(records: list[dict], names: list[str], ratios) -> None:
 
 
 def report_cmd(args) -> int:
-    from benchmarks.record import load_results
-    from benchmarks.report import render_reports
-    from benchmarks.report.checks import run_checks
-    from benchmarks.runtime import check_writable
-
     run_dir = check_writable(Path(args.run_dir).resolve(), "the run folder", "copy it somewhere writable first")
     results = load_results(run_dir)
     for kind, p in render_reports(run_dir, results, formats=args.format).items():

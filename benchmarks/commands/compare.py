@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from benchmarks.record import load_results
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -20,7 +22,7 @@ def register(sub) -> None:
 
 
 def compare_cmd(args) -> int:
-    from benchmarks.record import load_results
+    # deferred: benchmarks.report.compare imports pandas
     from benchmarks.report.compare import compare_frame, config_differences, side_by_side
 
     runs = []

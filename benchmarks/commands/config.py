@@ -3,7 +3,12 @@ dataclasses, or one config file resolved (profile and --set applied, defaults fi
 
 from __future__ import annotations
 
+import yaml
+
+from benchmarks.cli import CliError
 from benchmarks.commands.args import add_set
+from benchmarks.config import load_config
+from benchmarks.config.doc import example_yaml, reference_markdown
 
 
 def register(sub) -> None:
@@ -29,28 +34,21 @@ def register(sub) -> None:
 
 def resolved_yaml(cfg) -> str:
     """The text benchmarks.config.save_resolved writes into a run folder."""
-    import yaml
-
     return yaml.safe_dump(cfg.to_dict(), sort_keys=False)
 
 
 def config_cmd(args) -> int:
-    from benchmarks.cli import CliError
-
     wants_file = bool(args.resolved or args.profile or args.overrides)
     if wants_file and not args.config:
         raise CliError("--resolved, --profile and --set need a config file: clsdet config CONFIG --resolved")
     if args.config and not args.resolved:
         raise CliError(f"what to do with {args.config}? add --resolved to print it resolved")
     if args.resolved:
-        from benchmarks.config import load_config
-        from benchmarks.data.roles import resolve_label_roles  # deferred: the readers (as the rest of the command)
+        from benchmarks.data.roles import resolve_label_roles  # deferred: the readers import numpy
 
         cfg = load_config(args.config, profile=args.profile, overrides=args.overrides)
         resolve_label_roles(cfg)  # as a bench resolves them before it writes config.resolved.yaml
         print(resolved_yaml(cfg), end="")
         return 0
-    from benchmarks.config.doc import example_yaml, reference_markdown
-
     print(reference_markdown() if args.reference else example_yaml(), end="")
     return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchmarks.commands.args import count, positive_s
 from benchmarks.cvat.client import DEFAULT_RETRIES, DEFAULT_TIMEOUT_S  # light: logging and re only
+from benchmarks.cvat.pull import next_steps, pull
 
 
 def register(sub) -> None:
@@ -46,8 +47,6 @@ def register(sub) -> None:
 
 
 def pull_cmd(args) -> int:
-    from benchmarks.cvat.pull import next_steps, pull
-
     out = Path(args.out)
     kind, obj_id = next(
         (k, getattr(args, f"{k}_id")) for k in ("task", "project", "job") if getattr(args, f"{k}_id") is not None

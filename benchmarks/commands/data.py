@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
+
+import yaml
+
+from benchmarks import runtime
+from benchmarks.cli import CliError
+from benchmarks.data.archive import NOT_A_ZIP
 
 
 def register(sub) -> None:
@@ -23,9 +30,6 @@ KINDS = "a benchmark config (clsdet.yaml), a CVAT export (.zip, folder or .xml),
 
 def resolve_target(target: str, reader: str | None) -> Path:
     """The file `data inspect` reads, or a user error naming it and the fix (before any reader guesses at it)."""
-    import zipfile
-
-    from benchmarks.cli import CliError
 
     path = Path(target).expanduser()
     if not path.exists():
@@ -34,12 +38,8 @@ def resolve_target(target: str, reader: str | None) -> Path:
         print(f"reading the benchmark config {path / 'clsdet.yaml'} (pass --reader to read the folder as a dataset)")
         return path / "clsdet.yaml"
     if path.is_file() and path.suffix.lower() == ".zip" and not zipfile.is_zipfile(path):
-        from benchmarks.data.archive import NOT_A_ZIP
-
         raise CliError(NOT_A_ZIP.format(path=path))
     if path.is_file() and path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
         try:
             empty = yaml.safe_load(path.read_bytes()) is None
         except yaml.YAMLError as exc:
@@ -53,7 +53,7 @@ def resolve_target(target: str, reader: str | None) -> Path:
 
 
 def inspect_cmd(args) -> int:
-    from benchmarks import runtime
+    # deferred: benchmarks.data.inspect imports numpy
     from benchmarks.data.inspect import run_inspect
 
     cache = runtime.state()["cache_dir"]

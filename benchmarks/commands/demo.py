@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -36,8 +38,7 @@ def register(sub) -> None:
 
 
 def demo_cmd(args) -> int:
-    from pathlib import Path
-
+    # deferred: benchmarks.demo imports PIL, numpy
     from benchmarks.demo import format_summary, generate
 
     summary = generate(

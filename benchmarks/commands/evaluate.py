@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks.runtime import check_writable
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -18,8 +20,8 @@ def register(sub) -> None:
 
 
 def evaluate_cmd(args) -> int:
+    # deferred: benchmarks.harness.reevaluate imports numpy
     from benchmarks.harness.reevaluate import reevaluate
-    from benchmarks.runtime import check_writable
 
     run_dir = check_writable(Path(args.run_dir).resolve(), "the run folder", "copy it somewhere writable first")
     sets = [f"metrics.{k}={v}" for k, v in (("bootstrap", args.bootstrap), ("permutations", args.permutations),

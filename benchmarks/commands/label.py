@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import json
+import signal
+import sys
+import time
 from pathlib import Path
 
+from benchmarks.cli import CliError
 from benchmarks.commands.args import positive_s
+from benchmarks.labeling.cost import load_logs, totals
+from benchmarks.labeling.cvat_import import import_cvat
+from benchmarks.labeling.cvat_jobs import job_rows, write_job_table
+from benchmarks.labeling.log_format import write_log
+from benchmarks.labeling.rates import LabelingRates
+from benchmarks.labeling.stopwatch import start_session, stop_session
+from benchmarks.labeling.summary import event_text, session_text, summary_rows, summary_text
+from benchmarks.labeling.watcher import FolderSortWatcher
 
 # the project's own logs folder (labeling_logs/README.md), also the bench's default `labeling.log_dir`
 DEFAULT_LOG_DIR = str(Path(__file__).resolve().parents[2] / "labeling_logs")
@@ -72,13 +85,6 @@ def register(sub) -> None:
 
 
 def watch_cmd(args) -> int:
-    import signal
-    import time
-
-    from benchmarks.labeling.log_format import write_log
-    from benchmarks.labeling.summary import event_text, session_text
-    from benchmarks.labeling.watcher import FolderSortWatcher
-
     watcher = FolderSortWatcher(
         args.sorted_dir, args.classes, args.pause_threshold_s, args.annotator, args.dataset,
         polling=args.polling, poll_interval_s=args.poll_interval_s, notes=args.notes, example=args.example,
@@ -87,8 +93,6 @@ def watch_cmd(args) -> int:
     try:
         watcher.start()
     except FileNotFoundError as exc:
-        from benchmarks.cli import CliError
-
         raise CliError(str(exc)) from None
     print(
         f"watching {watcher.root} ({watcher.observer_kind}); sort your images (each is listed as it is recorded, "
@@ -114,10 +118,6 @@ def watch_cmd(args) -> int:
 
 
 def session_cmd(args) -> int:
-    from benchmarks.labeling.log_format import write_log
-    from benchmarks.labeling.stopwatch import start_session, stop_session
-    from benchmarks.labeling.summary import session_text
-
     if args.action == "start":
         n = start_session(args.sorted_dir, args.log_dir, args.classes, args.annotator, args.dataset, args.example)
         print(
@@ -133,17 +133,9 @@ def session_cmd(args) -> int:
 
 
 def import_cvat_cmd(args) -> int:
-    from benchmarks.labeling.cvat_import import import_cvat
-    from benchmarks.labeling.log_format import write_log
-    from benchmarks.labeling.summary import session_text
-
     if not args.events_csv and not args.annotations:
-        from benchmarks.cli import CliError
-
         raise CliError("give an events CSV (logs_*.csv), --annotations EXPORT, or both")
     if args.csv and not args.events_csv:
-        from benchmarks.cli import CliError
-
         raise CliError("--csv needs the events CSV (logs_*.csv): hours per job come from CVAT's events")
     log = import_cvat(
         args.events_csv, args.annotations, args.dataset, args.annotator, args.notes, args.threshold_s, args.example
@@ -151,8 +143,6 @@ def import_cvat_cmd(args) -> int:
     path = write_log(log, args.log_dir)
     print(session_text(log, path))
     if args.csv:
-        from benchmarks.labeling.cvat_jobs import job_rows, write_job_table
-
         rows = job_rows(log.breakdown or {}, Path(args.events_csv))
         print(f"  per job and annotator: {write_job_table(rows, Path(args.csv))} ({len(rows)} row(s))")
     if log.rough:
@@ -161,13 +151,6 @@ def import_cvat_cmd(args) -> int:
 
 
 def summary_cmd(args) -> int:
-    import json
-    import sys
-
-    from benchmarks.cli import CliError
-    from benchmarks.labeling.cost import load_logs, totals
-    from benchmarks.labeling.rates import LabelingRates
-    from benchmarks.labeling.summary import summary_rows, summary_text
 
     rates = LabelingRates(box_protocol=args.box_protocol)
     if args.folder_sort_s_per_image is not None:

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from benchmarks.harness.lock import hold_run_folder
+from benchmarks.record import load_results
+from benchmarks.runtime import check_writable
+from benchmarks.tracking import log_results, start_session
+from benchmarks.tracking.session import ending
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -28,12 +34,6 @@ def register(sub) -> None:
 
 
 def log_cmd(args) -> int:
-    from benchmarks.harness.lock import hold_run_folder
-    from benchmarks.record import load_results
-    from benchmarks.runtime import check_writable
-    from benchmarks.tracking import log_results, start_session
-    from benchmarks.tracking.session import ending
-
     run_dir = check_writable(Path(args.run_dir).resolve(), "the run folder", "copy it somewhere writable first")
     results = load_results(run_dir)  # a missing or damaged results.json: one error line before a store is opened
     with hold_run_folder(run_dir):  # not a folder a running bench is still writing

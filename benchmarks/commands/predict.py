@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 from benchmarks.commands.args import device
+from benchmarks.measure.devices import check_present
+from benchmarks.predictions import PredictionError
 
 
 def register(sub) -> None:
@@ -32,12 +34,10 @@ def register(sub) -> None:
 def predict(run_dir: Path, images: list[str], models: list[str] | None, threshold: float | None, device: str) -> dict:
     """The JSON document `--json` prints: per image and candidate the labels, all scores, and the detector's boxes
     at or above its thresholds; unreadable inputs are listed under `skipped` with the reason."""
-    # deferred: numpy and the predictors are heavy, and the CLI imports every command module at start-up
+    # deferred: numpy is heavy, and app.core and predictions import it; the CLI loads this module at start-up
     import numpy as np
 
     from benchmarks.app import core
-    from benchmarks.measure.devices import check_present
-    from benchmarks.predictions import PredictionError
     from benchmarks.predictions.run import candidates, load_predictor, pipeline_of
     from benchmarks.predictions.scoring import predict_encoded
 
@@ -98,7 +98,8 @@ def predict(run_dir: Path, images: list[str], models: list[str] | None, threshol
 
 def table(doc: dict):
     """pandas DataFrame: one row per image and model: labels, then every class's score."""
-    import pandas as pd  # deferred: heavy (as above)
+    # deferred: pandas is heavy
+    import pandas as pd
 
     rows = []
     for entry in doc["images"]:
@@ -115,7 +116,8 @@ def predict_cmd(args) -> int:
     if args.json:
         print(json.dumps(doc, indent=1))
     else:
-        import pandas as pd  # deferred: heavy (as above)
+        # deferred: pandas is heavy
+        import pandas as pd
 
         with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 60):
             print(table(doc).to_string(index=False) if doc["images"] else "(no images predicted)")
@@ -127,7 +129,7 @@ def predict_cmd(args) -> int:
     if doc["skipped"]:
         print(f"{len(doc['skipped'])} input(s) skipped, {len(doc['images'])} predicted", file=sys.stderr)
     if not doc["images"]:
-        from benchmarks.app.core import AppError  # deferred: numpy (as above)
+        from benchmarks.app.core import AppError  # deferred: benchmarks.app.core imports numpy
 
         raise AppError(f"no image could be read from {args.images}; give image files (JPEG, PNG, ...) or folders")
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.commands.bench import _common, load_bench_config
+from benchmarks.harness import DEFAULT_RUNS, run_bench
+from benchmarks.harness.jobs import Job
 from benchmarks.registry.pipelines import PIPELINES
 
 KINDS = {"epochs": int, "imgsz": int, "batch": int, "workers": int, "lr": float}  # every other flag is a string
@@ -25,8 +27,6 @@ def register(sub) -> None:
 
 
 def train_cmd(args) -> int:
-    from benchmarks.harness import DEFAULT_RUNS, run_bench
-
     # --device is a list (training device first, then latency devices): run_bench applies it
     flags = [f for f in PIPELINES[args.pipeline].train_flags if f != "device" and getattr(args, f, None) is not None]
     extra = [f"{args.pipeline}.{f}={getattr(args, f)}" for f in flags]
@@ -40,7 +40,6 @@ def train_cmd(args) -> int:
         devices=args.device,
         only=["data", "split", "train"],
     )
-    from benchmarks.harness.jobs import Job
 
     print()
     for c in cfg.candidates:

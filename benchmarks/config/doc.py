@@ -14,6 +14,8 @@ import tokenize
 import typing
 from typing import Any
 
+import yaml
+
 from benchmarks.config import schema as C  # noqa: N812
 from benchmarks.registry.pipelines import PIPELINES
 
@@ -111,8 +113,6 @@ def reference_markdown() -> str:
 
 
 def example_yaml() -> str:
-    import yaml
-
     out = [
         "# clsdet benchmark config: every key with its default (clsdet config --example)",
         "name: my-benchmark",

@@ -50,6 +50,7 @@ def seed_scale(k: int) -> float:
     """The factor the seed-level deviations are scaled by (1 for one seed: nothing to scale)."""
     if k < 2:
         return 1.0
+    # deferred: scipy is heavy
     from scipy.stats import norm, t
 
     return float(t.ppf(0.975, k - 1) / norm.ppf(0.975) * math.sqrt(k / (k - 1)))
@@ -193,6 +194,7 @@ def combine_splits(per_split: dict[int, dict], seed: int = 0) -> dict:
     P(better)) are drawn from that t distribution. With one split this is that split's difference."""
     if len(per_split) == 1:
         return {**next(iter(per_split.values())), "n_splits": 1, "splits": list(per_split)}
+    # deferred: scipy is heavy
     from scipy.stats import t as student
 
     keys = sorted(per_split)

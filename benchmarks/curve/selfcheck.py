@@ -45,6 +45,7 @@ METHOD = (
 
 def population_ap(mu: float, prevalence: float, n: int = 4001) -> float:
     """AP of a binormal ranker with separation mu on a population with this prevalence."""
+    # deferred: scipy is heavy
     from scipy.stats import norm
 
     r = (np.arange(n) + 0.5) / n

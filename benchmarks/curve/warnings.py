@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from benchmarks.data.sizes import object_sizes
 from benchmarks.registry.pipelines import PIPELINES
 
 # Box mAP50 under which a detector has learned nothing about the boxes. The demo's quick profile (14 epochs from
@@ -47,6 +48,7 @@ def model_label(name: str, pipeline: str | None) -> str:
 def is_demo(config: dict) -> bool:
     """The built-in demo data (synthetic shapes): the config `clsdet demo-data` writes is named 'demo' and lists the
     demo's classes. Nothing else in a record marks it, so a renamed demo config counts as real photos."""
+    # deferred: benchmarks.demo.render imports PIL
     from benchmarks.demo.render import CLASSES
 
     return config.get("name") == "demo" and list(config.get("classes") or []) == [c.name for c in CLASSES]
@@ -65,8 +67,6 @@ def candidate_imgsz(candidates: list[dict]) -> dict[str, int]:
 
 def run_object_sizes(candidates: list[dict], manifest) -> dict | None:
     """object_sizes() of the manifest's boxes at each candidate's input size; None without a box source."""
-    from benchmarks.data.sizes import object_sizes
-
     if not any(v.kind == "boxes" for v in manifest.sources.values()):
         return None
     return object_sizes(manifest, candidate_imgsz(candidates))
@@ -231,6 +231,7 @@ def budget_cuts(plan: dict | None) -> list[dict]:
     b = (plan or {}).get("budget") or {}
     if not b.get("changes"):
         return []
+    # deferred: benchmarks.harness.budget is a higher layer (the arrow would point up)
     from benchmarks.harness.budget import fmt_s
 
     asked = b.get("estimate_unfitted_s")

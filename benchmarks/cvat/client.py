@@ -85,6 +85,7 @@ class NoAnswer(Exception):
 
 def bound_requests(client, timeout_s: float = DEFAULT_TIMEOUT_S, retries: int = DEFAULT_RETRIES) -> None:
     """Give every request of `client` a timeout and `retries` more tries; then raise NoAnswer naming the URL."""
+    # deferred: urllib3 is heavy
     import urllib3
 
     rest = client.api_client.rest_client

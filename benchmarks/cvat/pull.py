@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import netrc
 import os
 import shutil
 import socket
@@ -72,8 +73,6 @@ def find_credential(url: str, environ: dict | None = None) -> Credential:
     host = urlsplit(url).hostname or ""
     netrc_path = Path(env["NETRC"]) if env.get("NETRC") else Path(env.get("HOME") or Path.home()) / ".netrc"
     if netrc_path.is_file():
-        import netrc
-
         try:
             entry = netrc.netrc(str(netrc_path)).authenticators(host)
         except (netrc.NetrcParseError, OSError) as exc:  # the parse message quotes no token values
@@ -120,7 +119,10 @@ def _status(exc) -> int | None:
 
 
 def _connect(url: str, cred: Credential, poll_s: float, redact: Redactor, timeout_s: float, retries: int):
+    # deferred: cvat_sdk is heavy
     from cvat_sdk.api_client import exceptions
+
+    # deferred: cvat_sdk is heavy
     from cvat_sdk.core.client import AccessTokenCredentials, Client, Config, PasswordCredentials
 
     order = (
@@ -154,8 +156,13 @@ def _connect(url: str, cred: Credential, poll_s: float, redact: Redactor, timeou
 
 
 def _download_events(client, kind: str, obj_id: int, dest: Path, poll_s: float) -> None:
+    # deferred: cvat_sdk is heavy
     from cvat_sdk.api_client import exceptions
+
+    # deferred: cvat_sdk is heavy
     from cvat_sdk.core.downloading import Downloader
+
+    # deferred: cvat_sdk is heavy
     from cvat_sdk.core.exceptions import BackgroundRequestException
 
     downloader = Downloader(client)
@@ -236,10 +243,19 @@ def _describe(kind: str, obj) -> tuple[str, int | None, dict]:
 
 
 def _pull(url, target, out_dir, cred, redact, events, poll_s, progress, timeout_s, retries) -> dict:
+    # deferred: urllib3 is heavy
     import urllib3
+
+    # deferred: cvat_sdk is heavy
     from cvat_sdk.api_client import exceptions
+
+    # deferred: cvat_sdk is heavy
     from cvat_sdk.core.exceptions import BackgroundRequestException
+
+    # deferred: cvat_sdk is heavy
     from cvat_sdk.core.helpers import DeferredTqdmProgressReporter
+
+    # deferred: cvat_sdk is heavy
     from cvat_sdk.version import VERSION
 
     kind, obj_id = target

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from benchmarks.data.problems import DataError, Problems
+from detector.runtime import default_cache_dir as project_cache
 
 UNSAFE_FIX = "re-export from CVAT, or unpack the archive yourself and check what it contains"
 NOT_A_ZIP = (
@@ -51,8 +52,6 @@ def safe_join(root: Path, name: str) -> Path | None:
 
 
 def default_cache_dir() -> Path:
-    from detector.runtime import default_cache_dir as project_cache  # the project's ignored `.cache`
-
     return project_cache() / "exports"
 
 

@@ -32,6 +32,7 @@ def image_info(path: Path) -> tuple[str, int, int, int]:
     """(sha256, width, height, EXIF orientation), the size as displayed (images.py: every decoder applies the
     orientation); decodes the whole image with PIL, the classifier's fallback decoder, so a truncated or
     undecodable file fails here, not in training."""
+    # deferred: PIL is heavy
     from PIL import Image
 
     data = path.read_bytes()

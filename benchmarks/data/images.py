@@ -36,6 +36,7 @@ def displayed_size(im) -> tuple[int, int, int]:
 def header_size(path: Path) -> tuple[int, int, int] | None:
     """displayed_size from the header only (no decode); None when the file is missing or unreadable (build.py
     counts it as missing_image or corrupt_image)."""
+    # deferred: PIL is heavy
     from PIL import Image
 
     try:

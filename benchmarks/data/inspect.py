@@ -93,6 +93,7 @@ def model_imgsz(cfg: BenchConfig) -> dict[str, int]:
 
 
 def inspect_report(manifest: Manifest, cfg: BenchConfig, show_all: bool = False) -> str:
+    # deferred: pandas is heavy
     import pandas as pd
 
     lines = [f"# data inspect: {cfg.name}", ""]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.data.problems import Problems
+from benchmarks.record import write_json
 
 MANIFEST_VERSION = 1
 
@@ -93,6 +94,7 @@ class Manifest:
     # --- summary -------------------------------------------------------------------------------------------
     def class_table(self):
         """pandas DataFrame: per class and source, positives / negatives / NA / boxes."""
+        # deferred: pandas is heavy
         import pandas as pd
 
         rows = []
@@ -127,8 +129,6 @@ class Manifest:
         }
 
     def save(self, path: Path) -> Path:
-        from benchmarks.record import write_json
-
         return write_json(path, self.to_dict())
 
     @classmethod

@@ -27,6 +27,7 @@ def _stratified(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, 
         return np.arange(n), np.array([], dtype=int)
     if n_part >= n:
         return np.array([], dtype=int), np.arange(n)
+    # deferred: iterstrat is heavy
     from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 
     splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=n_part, random_state=seed)

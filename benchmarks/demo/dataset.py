@@ -30,6 +30,7 @@ from xml.sax.saxutils import escape, quoteattr
 from benchmarks.demo.candidates import candidates_yaml
 from benchmarks.demo.options import options_comment, options_lines, sorted_into
 from benchmarks.demo.render import CLASSES, DEFAULT_OPTIONS, MAX_OBJECTS, DemoObject, RenderOptions, render
+from benchmarks.measure.devices import available_cpus
 
 OUTPUTS = ("unsorted", "folders", "cvat_export.zip", "clsdet.yaml", "candidates.yaml")
 # Fixed, so the export is byte-deterministic; a plausible labeling session (CVAT writes these as its job's times)
@@ -74,8 +75,6 @@ def default_workers(n_images: int, size: int) -> int:
 
     Measured on the 2-core CI box: 600 images at 160 px render in 3.7-4.0 s serially and 4.5-5.3 s with 2 spawned
     workers (starting them, importing numpy/PIL twice and shipping the JPEGs back cost more than they save)."""
-    from benchmarks.measure.devices import available_cpus
-
     work = n_images * (size / 160) ** 2
     return 1 if work < 5000 else max(1, min(4, available_cpus()))
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.data.roles import counted_sources
+from benchmarks.harness.plan import plan_record
+from benchmarks.measure.machine import commit_info, machine_info
 from benchmarks.paths import REPO
-from benchmarks.record import read_json, respell_methods, utc_now
+from benchmarks.record import SCHEMA_VERSION, read_json, respell_methods, utc_now
 
 
 def _history(artifact: Path) -> list[dict]:
+    # deferred: pandas is heavy
     import pandas as pd
 
     f = artifact / "history.csv"
@@ -21,13 +24,17 @@ def _history(artifact: Path) -> list[dict]:
 
 
 def assemble_results(ctx) -> dict:
+    # deferred: benchmarks.curve.verdict imports numpy
     from benchmarks.curve.verdict import with_warnings
+
+    # deferred: benchmarks.curve.warnings imports numpy
     from benchmarks.curve.warnings import after_training, config_candidates, run_object_sizes
+
+    # deferred: benchmarks.data.build imports numpy
     from benchmarks.data.build import disagreements
+
+    # deferred: benchmarks.data.split imports numpy
     from benchmarks.data.split import split_counts
-    from benchmarks.harness.plan import plan_record
-    from benchmarks.measure.machine import commit_info, machine_info
-    from benchmarks.record import SCHEMA_VERSION
 
     cfg, run_dir, m = ctx.cfg, ctx.run_dir, ctx.manifest
     ev = read_json(run_dir / "eval.json", {})

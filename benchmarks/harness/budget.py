@@ -104,7 +104,7 @@ def _section_max(cfg, pipeline: str, key: str) -> int | None:
 
 def _min_imgsz(manifest, pipeline: str, now: int) -> int:
     """The smallest input size (a multiple of IMGSZ_STEP) at which no class's median box falls below MIN_BOX_PX."""
-    from benchmarks.data.sizes import MIN_BOX_PX, object_sizes  # numpy: kept off the CLI's start-up path
+    from benchmarks.data.sizes import MIN_BOX_PX, object_sizes  # deferred: data.sizes imports numpy
 
     floor = max(get_pipeline(pipeline).min_imgsz, IMGSZ_STEP)
     size = now
@@ -120,7 +120,7 @@ def _min_imgsz(manifest, pipeline: str, now: int) -> int:
 
 def _smallest(manifest, pipeline: str, size: int) -> str | None:
     """'detector at 256 px: median cup box 13.1 px', the class whose median box is smallest at that input size."""
-    from benchmarks.data.sizes import object_sizes  # numpy: kept off the CLI's start-up path
+    from benchmarks.data.sizes import object_sizes  # deferred: data.sizes imports numpy
 
     per = object_sizes(manifest, {pipeline: size}).get("per_class") or {}
     at = {c: v["median_box_px_at"].get(pipeline) for c, v in per.items() if v.get("median_box_px_at")}
@@ -201,7 +201,7 @@ def _cut_epochs(cfg, plan, budget_s, estimate, apply, record):
 
 
 def _cut_imgsz(cfg, manifest, plan, budget_s, estimate, apply, record):
-    from benchmarks.data.sizes import MIN_BOX_PX  # numpy: kept off the CLI's start-up path
+    from benchmarks.data.sizes import MIN_BOX_PX  # deferred: data.sizes imports numpy
 
     now = {p: s for p in PIPELINES if (s := _section_max(cfg, p, "imgsz")) is not None}
     floors = {p: _min_imgsz(manifest, p, s) for p, s in now.items()}

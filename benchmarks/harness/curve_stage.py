@@ -14,13 +14,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.config.candidates import curve_candidates
 from benchmarks.curve import labeling_hours, paired_bootstrap_diff, undertrained, verdict
 from benchmarks.curve.analysis import analyse
 from benchmarks.curve.paired import as_rows
 from benchmarks.curve.pricing import compute_usd
+from benchmarks.curve.samples import per_image_seconds
 from benchmarks.curve.verdict import with_warnings
-from benchmarks.curve.warnings import after_training
+from benchmarks.curve.warnings import after_training, config_candidates, run_object_sizes
+from benchmarks.data.split import split_counts
 from benchmarks.harness.jobs import JOBS_DIR
+from benchmarks.harness.plan import PLAN_FILE
+from benchmarks.harness.training import SCORED, jobs_on_disk, load_scored
+from benchmarks.labeling import LabelingRates
+from benchmarks.labeling.cost import load_logs
+from benchmarks.paths import LABELING_LOGS
 from benchmarks.record import read_json
 from benchmarks.registry import methods
 from benchmarks.registry.pipelines import Pipeline
@@ -79,10 +87,6 @@ def _val_counts(spec: dict) -> dict:
 
 def _samples(ctx, method: str) -> list[float] | None:
     """Per-image labeling times from the logs behind a measured rate (for its CI); None when there are none."""
-    from benchmarks.curve.samples import per_image_seconds
-    from benchmarks.labeling.cost import load_logs
-    from benchmarks.paths import LABELING_LOGS
-
     lab = ctx.cfg.labeling
     logs = load_logs(ctx.cfg.resolve(lab.log_dir) if lab.log_dir else LABELING_LOGS, lab.dataset or ctx.cfg.name)
     out = per_image_seconds([lg for _, lg in logs], method)
@@ -90,9 +94,6 @@ def _samples(ctx, method: str) -> list[float] | None:
 
 
 def build_points(ctx) -> tuple[list[dict], dict]:
-    from benchmarks.harness.training import jobs_on_disk
-    from benchmarks.labeling import LabelingRates
-
     ev = ctx.read_json("eval.json")
     cost = ctx.read_json("labeling.json") if (ctx.run_dir / "labeling.json").exists() else {}
     lab = ctx.cfg.labeling
@@ -161,8 +162,6 @@ def paired_rows(ctx, points: list[dict], thresholds: dict) -> list[dict]:
 def verdict_pair(ctx) -> dict[str, str]:
     """{pipeline: candidate}: the candidate of each pipeline the verdict speaks about, the first on the curve (the
     others' points are drawn and tabled, but a verdict compares one labeling method with the other, once)."""
-    from benchmarks.config.candidates import curve_candidates
-
     out: dict[str, str] = {}
     for c in curve_candidates(ctx.cfg):
         out.setdefault(c.pipeline, c.name)
@@ -172,8 +171,6 @@ def verdict_pair(ctx) -> dict[str, str]:
 def point_scores(ctx, points: list[dict]) -> tuple[dict[str, np.ndarray], np.ndarray, dict[int, np.ndarray]]:
     """({point key: test scores}, the run's test targets, {extra split: its test targets}): what every statistic of
     the verdict is computed from (each point's stored scored.npz)."""
-    from benchmarks.harness.training import SCORED, load_scored
-
     ev = ctx.read_json("eval.json")
     targets = ctx.manifest.targets(ctx.cfg.labels.truth, ev["test_ids"])
     scores, split_targets = {}, {}
@@ -192,9 +189,6 @@ def point_scores(ctx, points: list[dict]) -> tuple[dict[str, np.ndarray], np.nda
 def _results_so_far(ctx, v: dict) -> dict:
     """What after_training() reads from results.json, from the stage outputs so far (results.json is assembled
     after this stage; harness/assemble.py runs the same warnings on the finished record)."""
-    from benchmarks.curve.warnings import config_candidates, run_object_sizes
-    from benchmarks.data.split import split_counts
-
     evm = ctx.read_json("eval.json").get("models") or {}
     cands = config_candidates(ctx.cfg)
     models = {c["name"]: {**c, "accuracy": (evm.get(c["name"]) or {}).get("accuracy"),
@@ -210,8 +204,6 @@ def _results_so_far(ctx, v: dict) -> dict:
 
 
 def _read_plan(ctx) -> dict | None:
-
-    from benchmarks.harness.plan import PLAN_FILE
 
     f = ctx.run_dir / PLAN_FILE
     try:

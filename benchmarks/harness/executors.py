@@ -8,14 +8,21 @@ means for the run. Evaluation, latency and reports stay on the driver.
 
 from __future__ import annotations
 
+import multiprocessing
+import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks import runtime
-from benchmarks.harness.jobs import Job, is_done, run_job, status
+from benchmarks.harness.jobs import Job, is_done, run_job, run_job_in_worker, status
 from benchmarks.harness.progress import ExecutorError, JobProgress
-from benchmarks.record import DiskFullError
+from benchmarks.harness.ray_executor import run_ray
+from benchmarks.measure.devices import available_cpus
+from benchmarks.record import DiskFullError, utc_now, write_json
+from benchmarks.registry.pipelines import PIPELINES
 
 EXECUTOR_FILE = "executor.json"  # in the run folder: which executor and which worker processes ran the jobs
 
@@ -54,7 +61,6 @@ def run_local(
         progress.finished(job, st)
     if not rest:
         return {"parallel": 1}
-    from benchmarks.measure.devices import available_cpus
 
     threads = max(1, available_cpus() // parallel)
     _run_pool(run_dir, rest, parallel, threads, progress, echo)
@@ -62,18 +68,11 @@ def run_local(
 
 
 def _run_pool(run_dir: Path, jobs: list[Job], parallel: int, threads: int, progress: JobProgress, echo) -> None:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from concurrent.futures.process import BrokenProcessPool
-
-    from benchmarks.harness.jobs import run_job_in_worker
-    from benchmarks.record import utc_now, write_json
 
     echo(
         f"  {len(jobs)} curve job(s), {parallel} at a time with {threads} thread(s) each; each job's output: "
         f"{Path(run_dir) / 'jobs'}/<candidate>/<point>/log.txt"
     )
-    from benchmarks.registry.pipelines import PIPELINES
 
     registry = {name: p.module for name, p in PIPELINES.items()}  # the workers use the driver's pipeline registry
     pool = ProcessPoolExecutor(
@@ -107,9 +106,6 @@ def _run_pool(run_dir: Path, jobs: list[Job], parallel: int, threads: int, progr
 
 def _worker_init(registry: dict[str, str]) -> None:
     """In a pool worker (a fresh process): the same pipeline -> module registry as the driver."""
-    from dataclasses import replace
-
-    from benchmarks.registry.pipelines import PIPELINES
 
     for name, module in registry.items():
         if name in PIPELINES and PIPELINES[name].module != module:
@@ -132,8 +128,6 @@ def _local(run_dir: Path, jobs: list[Job], echo, before, parallel: int | None = 
 
 
 def _ray(run_dir: Path, jobs: list[Job], echo, before, **options) -> dict:
-    from benchmarks.harness.ray_executor import run_ray  # deferred on purpose: Ray is an optional extra
-
     return run_ray(run_dir, jobs, echo, **options)
 
 
@@ -187,9 +181,6 @@ def run_jobs(
 def record_executor(run_dir: Path, executor: str, statuses: dict[str, dict], info: dict) -> dict:
     """executor.json: the executor, its settings, and the worker processes (host, pid) that ran the finished jobs
     (from their status.json; a resumed run counts the earlier sessions' workers too). results.json carries it."""
-    import socket
-
-    from benchmarks.record import write_json
 
     done = [s for s in statuses.values() if s.get("status") == "done"]
     workers = sorted({(str(s.get("hostname")), int(s.get("pid") or 0)) for s in done})

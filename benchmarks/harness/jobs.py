@@ -19,12 +19,17 @@ import math
 import os
 import shutil
 import socket
+import sys
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import runtime
+from benchmarks.measure.memory import track_peak_memory
+from benchmarks.record import DiskFullError, disk_full_error, is_disk_full, utc_now, write_json
+from benchmarks.registry import pipelines
+from benchmarks.tracking.system import training_metrics
 
 JOBS_DIR = "jobs"
 
@@ -55,8 +60,6 @@ class Job:
 
 def write_job(run_dir: Path, job: Job, spec: dict) -> Path:
     """Write job.json (the job's inputs); an unchanged spec keeps a finished job finished (resume)."""
-    from benchmarks.record import write_json
-
     folder = job.folder(run_dir)
     folder.mkdir(parents=True, exist_ok=True)
     f = folder / "job.json"
@@ -95,11 +98,8 @@ def is_done(run_dir: Path, job: Job) -> bool:
 def run_job(job_dir: str | Path, echo=print) -> dict:
     """Run the job in `job_dir` (its job.json): train, tune thresholds on val, write status.json. Any process that
     can read the folder can run it; returns the status. Training errors are recorded and re-raised."""
+    # deferred: benchmarks.evaluate imports numpy
     from benchmarks.evaluate import tune_thresholds
-    from benchmarks.measure.memory import track_peak_memory
-    from benchmarks.record import DiskFullError, disk_full_error, is_disk_full, utc_now, write_json
-    from benchmarks.registry import pipelines
-    from benchmarks.tracking.system import training_metrics
 
     job_dir = Path(job_dir)
     spec = json.loads((job_dir / "job.json").read_text())
@@ -126,7 +126,7 @@ def run_job(job_dir: str | Path, echo=print) -> dict:
         pred = pipelines.load_predictor(spec["pipeline"], out, device="cpu")
         val_paths = [s["path"] for s in spec["val"]]
         targets = [[math.nan if v is None else v for v in s["labels"]] for s in spec["val"]]
-        import numpy as np
+        import numpy as np  # deferred: numpy is heavy
 
         pred.save_thresholds(
             tune_thresholds(pred.predict_scores(val_paths), np.asarray(targets, dtype=np.float32)),
@@ -157,9 +157,6 @@ def run_job_in_worker(job_dir: str, threads: int, log: str | None = None) -> dic
     """One job in a worker process (a Ray task or a local process pool): the offline runtime first (threads, caches,
     telemetry off), a `running` marker naming the worker, then the job. With `log`, the job's own output (epoch
     lines, library messages) goes to that file instead of the console, where parallel jobs would interleave."""
-    from benchmarks import runtime
-    from benchmarks.record import utc_now, write_json
-
     runtime.setup(threads=threads)
     worker = {"pid": os.getpid(), "hostname": socket.gethostname(), "threads": threads}
     write_json(Path(job_dir) / "status.json", {"status": "running", "started_utc": utc_now(), **worker})
@@ -173,8 +170,6 @@ def run_job_in_worker(job_dir: str, threads: int, log: str | None = None) -> dic
 def _output_to(path: str):
     """This process's stdout and stderr (file descriptors 1 and 2, so logging handlers bound to sys.stdout and C-level
     output follow) into `path` for the duration; restored after (a pool's worker process runs several jobs)."""
-    import sys
-
     sys.stdout.flush()
     sys.stderr.flush()
     saved = os.dup(1), os.dup(2)

@@ -28,6 +28,7 @@ class RunFolderBusyError(RuntimeError):
 
 
 def _lock(path: Path, timeout: float):
+    # deferred: filelock takes ~25 ms to import; the CLI loads this module at start-up
     from filelock import FileLock
 
     return FileLock(str(path), timeout=timeout)
@@ -42,6 +43,7 @@ def owner(run_dir: str | Path) -> dict:
 
 @contextlib.contextmanager
 def hold_run_folder(run_dir: str | Path):
+    # deferred: filelock takes ~25 ms to import; the CLI loads this module at start-up
     from filelock import Timeout
 
     run_dir = Path(run_dir)
@@ -65,6 +67,7 @@ def hold_run_folder(run_dir: str | Path):
 def is_held(run_dir: str | Path) -> bool | None:
     """True while a process holds the run folder, False when none does, None when it cannot be told (the folder
     is gone, or the holder was on another host: a lock is only seen on the machine that took it)."""
+    # deferred: filelock takes ~25 ms to import; the CLI loads this module at start-up
     from filelock import Timeout
 
     run_dir = Path(run_dir)

@@ -24,10 +24,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.config import save_resolved, with_overrides
+from benchmarks.harness.budget import fit_budget, fmt_s
+from benchmarks.harness.run import config_key
 from benchmarks.measure.timers import time_callable
-from benchmarks.record import read_json
+from benchmarks.record import read_json, write_json
 from benchmarks.registry.backends import get_backend
 from benchmarks.registry.pipelines import get as get_pipeline
+from classifier.hardware import resolve_device
 
 PLAN_FILE = "plan.json"  # in the run folder: the plan, the budget's changes, and (after training) actual seconds
 
@@ -125,6 +129,7 @@ class Timings:
 
 
 def torch_threads() -> int:
+    # deferred: torch is heavy
     import torch
 
     return torch.get_num_threads()
@@ -136,6 +141,7 @@ def _model_id(config) -> str:
 
 
 def _decode_seconds(paths: list[str], imgsz: int) -> float:
+    # deferred: PIL is heavy
     from PIL import Image
 
     if not paths:
@@ -201,6 +207,7 @@ def estimate_latency(cfg, timings: Timings, configs: dict) -> float:
 
 def describe_jobs(ctx) -> list[PlannedJob]:
     """The jobs `plan_jobs` would write for ctx.cfg, without writing anything (harness/training.py's dry run)."""
+    # deferred: benchmarks.harness.training imports this module (circle via executors, progress)
     from benchmarks.harness.training import plan_jobs
 
     ctx.dry_run, ctx.planned, echo = True, {}, ctx.echo
@@ -269,8 +276,6 @@ def _estimator(ctx, timings: Timings):
 
 
 def _device(cfg) -> str:
-    from classifier.hardware import resolve_device
-
     devices = [str(c.config.device) for c in cfg.candidates if getattr(c.config, "device", None)]
     return resolve_device(devices[0] if devices else "auto")
 
@@ -279,11 +284,6 @@ def stage_plan(ctx) -> None:
     """Plan the jobs, estimate each on this machine, fit the time budget if there is one (ctx.time_budget, seconds),
     print the plan and write plan.json. A resumed run with the same request reuses its plan (and the budget's cuts)
     instead of timing again: the same command must give the same jobs."""
-    from benchmarks.config import save_resolved, with_overrides
-    from benchmarks.harness.budget import fit_budget
-    from benchmarks.harness.run import config_key
-    from benchmarks.record import write_json
-
     f = Path(ctx.run_dir) / PLAN_FILE
     requested, budget_s = config_key(ctx.cfg), getattr(ctx, "time_budget", None)
     old = read_json(f, tolerant=True)
@@ -310,6 +310,7 @@ def stage_plan(ctx) -> None:
         ctx.echo(f"  measured on this machine in {timings.seconds:.1f} s ({plan['method']}):")
     for line in plan_lines(plan):
         ctx.echo("  " + line)
+    # deferred: benchmarks.curve.warnings imports numpy
     from benchmarks.curve.warnings import before_training, warning_lines
 
     # what the settings already decide before the first epoch (from scratch, objects too small at the input size)
@@ -319,8 +320,6 @@ def stage_plan(ctx) -> None:
 
 def plan_lines(plan: dict) -> list[str]:
     """The plan as console lines: one per job, the stage totals, the budget's changes."""
-    from benchmarks.harness.budget import fmt_s
-
     rows = [("job", "images", "val", "epochs", "input", "estimate")]
     for j in plan["jobs"]:
         rows.append((j["key"], str(j["n_train"]), str(j["n_val"]), str(j["epochs"]), f"{j['imgsz']} px",

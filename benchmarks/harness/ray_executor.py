@@ -23,6 +23,7 @@ from pathlib import Path
 from benchmarks.harness.jobs import Job, is_done, run_job_in_worker, status
 from benchmarks.harness.progress import ExecutorError, JobProgress
 from benchmarks.paths import REPO
+from benchmarks.record import utc_now, write_json
 
 INSTALL_HINT = "pip install 'clsdet-bench[ray]' (or pip install 'ray[default]>=2.9') in this environment"
 LOCAL_OBJECT_STORE = 256 * 1024 * 1024  # tasks exchange only small status dicts; Ray's default takes 30% of RAM
@@ -34,7 +35,7 @@ SHARED_FS_HINT = (
 
 def import_ray():
     try:
-        import ray
+        import ray  # deferred: Ray is an optional extra, and heavy
     except ImportError as exc:
         raise ExecutorError(f"--executor ray needs Ray, which is not installed: {INSTALL_HINT}") from exc
     return ray
@@ -97,6 +98,7 @@ def _init(ray, address: str | None, num_cpus: int | None, echo) -> bool:
 
 def check_nodes(ray, run_dir: Path, read_paths: list[str]) -> list[dict]:
     """A tiny task pinned to every alive node: each must write into the run folder and read the inputs."""
+    # deferred: ray is heavy
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     probe = ray.remote(num_cpus=0, max_retries=0)(_probe)
@@ -150,8 +152,6 @@ def _warn_local_store(run_dir: Path, todo: list[Job], n_nodes: int, echo) -> Non
 def _failed(run_dir: Path, job: Job, exc: BaseException) -> dict:
     """The worker died (killed, out of memory, node lost) before run_job could record anything: record Ray's error,
     keeping the worker the `running` marker named."""
-    from benchmarks.record import utc_now, write_json
-
     st = status(run_dir, job)
     if st.get("status") in ("failed", "interrupted"):
         return st  # run_job recorded the training error itself

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from benchmarks.config import ConfigError, load_config
 from benchmarks.evaluate import evaluate
+from benchmarks.harness import stages as S
 from benchmarks.harness.jobs import JOBS_DIR
 from benchmarks.harness.training import SCORED, load_scored
 
@@ -35,8 +36,6 @@ class _NoLog:
 
 def reevaluate(run_dir: Path, overrides: list[str] | None = None, echo=print) -> dict:
     """Recompute eval.json's accuracy per point, curve.json, results.json and the reports. Returns the verdict."""
-    from benchmarks.harness import stages as S  # noqa: N812
-
     run_dir = Path(run_dir)
     cfg_file = run_dir / RESOLVED
     if not cfg_file.is_file():

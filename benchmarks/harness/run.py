@@ -10,6 +10,7 @@ sequences them, and holds the run folder's lock (benchmarks/harness/lock.py) whi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -21,9 +22,13 @@ from pathlib import Path
 from benchmarks import runtime
 from benchmarks.config import BenchConfig, save_resolved
 from benchmarks.data.roles import resolve_label_roles
+from benchmarks.harness.lock import hold_run_folder
+from benchmarks.measure.devices import check_present
 from benchmarks.paths import DEFAULT_RUNS
 from benchmarks.record import DiskFullError, disk_full_error, is_disk_full, utc_now
 from benchmarks.registry.pipelines import PIPELINES
+from benchmarks.runtime import check_writable
+from benchmarks.tracking import check_store_writable
 
 STAGES = (
     "data",
@@ -158,15 +163,10 @@ def run_bench(
     `time_budget` (seconds): the plan stage fits the settings into it; `plan_only`: stop after the plan (nothing
     trained, nothing logged to MLflow; `--resume` later reuses the folder's data, split and plan)."""
     if devices:
-        from benchmarks.measure.devices import check_present
-
         # the training device must exist (a missing latency device is recorded as unavailable, the run goes on)
         check_present(devices[0], "--device (the training device, the first one)")
         cfg.latency.devices = list(devices)
         cfg.candidates = [c.with_config(device=devices[0]) for c in cfg.candidates]
-    from benchmarks.harness.lock import hold_run_folder
-    from benchmarks.runtime import check_writable
-    from benchmarks.tracking import check_store_writable
 
     resolve_label_roles(cfg)  # a box pipeline's default source: the first whose reader yields boxes
     for name in only_candidates or []:
@@ -215,8 +215,8 @@ def _logged(echo: Callable[[str], None], run_dir: Path) -> Callable[[str], None]
 
 def _run_stages(cfg, run_dir, key, dkey, only, echo, executor, executor_options, only_candidates, time_budget=None,
                 plan_only=False) -> Path:  # fmt: skip
-    import contextlib
 
+    # deferred: benchmarks.harness.stages imports this module (circle via plan)
     from benchmarks.harness import stages as S  # noqa: N812  (the stage functions)
 
     save_resolved(cfg, run_dir / "config.resolved.yaml")

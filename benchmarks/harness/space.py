@@ -16,6 +16,7 @@ from pathlib import Path
 
 from benchmarks.harness.executors import get_executor
 from benchmarks.harness.run_size import fmt_bytes, folder_bytes
+from benchmarks.registry.pipelines import get
 
 # A training keeps a best and a last checkpoint while it runs (deleted when it ends unless asked to keep them), each
 # the weights plus Adam/AdamW's two moments per weight: 2 x 3 = 6 times the fp32 weights; 7 for the rest
@@ -53,8 +54,6 @@ def measured_job_bytes(runs_dir: Path, run_dir: Path, candidate: str, config: di
 
 def estimated_params(pipeline: str, config) -> int | None:
     """The pipeline's parameter count for this config (`estimate_params`), or None when it cannot say."""
-    from benchmarks.registry.pipelines import get
-
     try:
         estimate = getattr(get(pipeline).package(), "estimate_params", None)
         params = estimate(config) if estimate is not None else None

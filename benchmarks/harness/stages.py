@@ -7,19 +7,36 @@ size.json, latency.json, labeling.json, results.json, report.md/report.html/plot
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.config import BenchConfig
+from benchmarks import runtime
+from benchmarks import tracking as T
+from benchmarks.config import BenchConfig, ConfigError
+from benchmarks.data.build import build_manifest
+from benchmarks.data.inspect import flag_unlabeled_classes
 from benchmarks.data.manifest import Manifest
 from benchmarks.data.roles import counted_sources
-from benchmarks.harness.executors import get_executor
+from benchmarks.data.split import load_split, make_split, save_split, split_counts
+from benchmarks.harness.assemble import assemble_results
+from benchmarks.harness.executors import get_executor, run_jobs
+from benchmarks.harness.jobs import is_done
+from benchmarks.harness.plan import stage_plan as run
+from benchmarks.harness.space import check_free_space
+from benchmarks.harness.training import attach_tracking, evaluate_jobs, headline_job, plan_jobs, write_plan
+from benchmarks.labeling import LabelingRates, labeling_cost
+from benchmarks.measure.gate import gate_test_set
+from benchmarks.measure.run_latency import measure_models
+from benchmarks.measure.size import model_size
 from benchmarks.paths import LABELING_LOGS
+from benchmarks.record import validate, write_json, write_results
 from benchmarks.registry.pipelines import load_predictor
+from benchmarks.report import render_reports
 
 LATENCY_IMAGES = 32  # encoded test images cycled through by end-to-end latency
 
@@ -50,8 +67,6 @@ class Context:
     @property
     def split(self) -> dict:
         if self._split is None:
-            from benchmarks.data.split import load_split
-
             self._split = load_split(self.run_dir / "split.json", self.manifest)
         return self._split
 
@@ -60,9 +75,6 @@ class Context:
         to split_r<n>.json the first time and read back after (so a resumed run trains on the same images)."""
         if n == 0:
             return self.split
-        from dataclasses import replace
-
-        from benchmarks.data.split import load_split, make_split, save_split
 
         cache = self.__dict__.setdefault("_extra_splits", {})
         if n not in cache:
@@ -83,13 +95,9 @@ class Context:
         return json.loads((self.run_dir / name).read_text())
 
     def write_json(self, name: str, obj) -> Path:
-        from benchmarks.record import write_json
-
         return write_json(self.run_dir / name, obj)
 
     def headline_artifact(self, candidate: str) -> Path:
-        from benchmarks.harness.training import headline_job
-
         return headline_job(self, candidate).artifact(self.run_dir)
 
     def predictor(self, candidate: str):
@@ -108,8 +116,6 @@ def _f3(x) -> str:
 @contextlib.contextmanager
 def tracking(ctx: Context):
     """The whole benchmark inside one MLflow parent run: FAILED on an error, KILLED on Ctrl-C."""
-    from benchmarks import tracking as T  # noqa: N812
-
     with T.tracking_run(ctx.cfg, ctx.run_dir) as runs:
         ctx.mlflow_runs = runs
         yield runs
@@ -117,15 +123,11 @@ def tracking(ctx: Context):
 
 # --- stages ------------------------------------------------------------------------------------------------------
 def stage_data(ctx: Context) -> None:
-    from benchmarks import runtime
-    from benchmarks.data.build import build_manifest
-
     manifest = build_manifest(ctx.cfg, cache_dir=Path(runtime.state()["cache_dir"]) / "data")
     for p in manifest.problems.items:
         if p.severity == "fatal":
             ctx.echo("  " + p.format())
     manifest.problems.raise_if_fatal()
-    from benchmarks.data.inspect import flag_unlabeled_classes
 
     flag_unlabeled_classes(manifest)
     counts = manifest.problems.counts()
@@ -142,8 +144,6 @@ def stage_data(ctx: Context) -> None:
 
 
 def stage_split(ctx: Context) -> None:
-    from benchmarks.data.split import make_split, save_split, split_counts
-
     by = ctx.cfg.split.stratify_by or ctx.cfg.labels.truth
     split = make_split(ctx.manifest, ctx.cfg.split, by)
     save_split(split, ctx.run_dir / "split.json", ctx.cfg.split, by)
@@ -152,26 +152,17 @@ def stage_split(ctx: Context) -> None:
 
 
 def stage_plan(ctx: Context) -> None:
-    from benchmarks.harness.plan import stage_plan as run
-
     run(ctx)
 
 
 def stage_train(ctx: Context) -> None:
     """Every training job (candidates x curve fractions x seeds), each an independent job with files in and out."""
-    from benchmarks.harness.executors import run_jobs
-    from benchmarks.harness.jobs import is_done
-    from benchmarks.harness.training import plan_jobs
-
     jobs = plan_jobs(ctx)
-    from benchmarks.harness.training import write_plan
 
     write_plan(ctx, jobs)
     if ctx.only_candidates:
         missing = [j.key for j in jobs if j.candidate not in ctx.only_candidates and not is_done(ctx.run_dir, j)]
         if missing:
-            from benchmarks.config import ConfigError
-
             raise ConfigError(
                 f"--only-candidate {' '.join(ctx.only_candidates)}: the run {ctx.run_dir} has no finished job(s) "
                 f"{', '.join(missing)} to reuse; run `clsdet bench CONFIG --resume` once without --only-candidate"
@@ -179,18 +170,14 @@ def stage_train(ctx: Context) -> None:
         jobs = [j for j in jobs if j.candidate in ctx.only_candidates]
     todo = [j for j in jobs if not is_done(ctx.run_dir, j)]
     ctx.echo(f"  {len(jobs)} training job(s), {len(jobs) - len(todo)} already finished")
-    from benchmarks.harness.space import check_free_space
 
     check_free_space(ctx, todo)  # a warning, before the first job writes: not a full disk half-way
-    from benchmarks.harness.training import attach_tracking
 
     before = (lambda job: attach_tracking(ctx, job)) if get_executor(ctx.executor).in_process else None
     run_jobs(ctx.run_dir, jobs, executor=ctx.executor, echo=ctx.echo, before=before, **ctx.executor_options)
 
 
 def stage_evaluate(ctx: Context) -> None:
-    from benchmarks.harness.training import evaluate_jobs
-
     out = evaluate_jobs(ctx)
     for name, entry in out["models"].items():
         acc = entry["accuracy"] or {}
@@ -205,8 +192,6 @@ def stage_evaluate(ctx: Context) -> None:
 
 
 def stage_size(ctx: Context) -> None:
-    from benchmarks.measure.size import model_size
-
     out = {}
     for c in ctx.cfg.candidates:
         pred = ctx.predictor(c.name)
@@ -222,10 +207,6 @@ def stage_latency(ctx: Context) -> str | None:
     img_dir.mkdir(exist_ok=True)
     for i, (image_id, data) in enumerate(zip(test, encoded)):
         (img_dir / f"{i:03d}_{image_id}{Path(ctx.manifest.get(image_id).path).suffix.lower()}").write_bytes(data)
-    import dataclasses
-
-    from benchmarks.measure.gate import gate_test_set
-    from benchmarks.measure.run_latency import measure_models
 
     gate_test = gate_test_set(ctx.run_dir)  # the images evaluate scored, as `clsdet latency RUN_DIR` reads them
     models = {c.name: (c.pipeline, ctx.headline_artifact(c.name)) for c in ctx.cfg.candidates}
@@ -246,8 +227,6 @@ def stage_latency(ctx: Context) -> str | None:
 
 
 def stage_labeling(ctx: Context) -> None:
-    from benchmarks.labeling import LabelingRates, labeling_cost
-
     m = ctx.manifest
     cls_src, det_src = counted_sources(ctx.cfg)
     n_labels = int(np.nansum(m.targets(cls_src) == 1)) if cls_src else 0
@@ -271,15 +250,13 @@ def stage_labeling(ctx: Context) -> None:
 
 
 def stage_curve(ctx: Context) -> None:
+    # deferred: benchmarks.harness.curve_stage imports pandas
     from benchmarks.harness.curve_stage import stage_curve as run
 
     run(ctx)
 
 
 def stage_results(ctx: Context) -> None:
-    from benchmarks.harness.assemble import assemble_results
-    from benchmarks.record import validate, write_results
-
     results = assemble_results(ctx)
     for problem in validate(results):  # a gap in the record is reported, never hidden
         ctx.echo(f"  results.json: {problem}")
@@ -287,8 +264,6 @@ def stage_results(ctx: Context) -> None:
 
 
 def stage_report(ctx: Context) -> None:
-    from benchmarks.report import render_reports
-
     paths = render_reports(ctx.run_dir)
     for kind, p in paths.items():
         ctx.echo(f"  {kind}: {p}")
@@ -297,8 +272,6 @@ def stage_report(ctx: Context) -> None:
 def stage_mlflow(ctx: Context) -> str | None:
     """Log results.json, reports and plots; "not logged" (the stage stays unfinished, so `--resume` tries again) when
     the tracking server stopped answering: the run is complete without it, `clsdet log RUN_DIR` logs it later."""
-    from benchmarks import tracking as T  # noqa: N812
-
     T.log_results(ctx.run_dir)
     lost = ctx.mlflow_runs.not_logged() if hasattr(ctx.mlflow_runs, "not_logged") else {}
     if lost:

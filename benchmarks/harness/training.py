@@ -7,21 +7,30 @@ stay fixed. Each job gets its pipeline's own labels: image-level labels or boxes
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.config import ConfigError
+from benchmarks.config.candidates import curve_candidates
+from benchmarks.curve import epochs_for, stratified_order
+from benchmarks.curve.subsets import subset_size
+from benchmarks.evaluate import evaluate
 from benchmarks.harness.executors import get_executor
 from benchmarks.harness.jobs import Job, status, write_job
+from benchmarks.labeling import LabelingRates, labeling_cost
+from benchmarks.paths import LABELING_LOGS
+from benchmarks.record import write_json
 from benchmarks.registry.pipelines import PIPELINES, load_predictor
+from benchmarks.tracking.results import WEIGHT_SUFFIXES
 
 
 def _source(ctx, pipeline: str) -> str:
     src = ctx.cfg.labels.role(pipeline)
     if not src:
-        from benchmarks.config import ConfigError
-
         kind = "boxes" if PIPELINES[pipeline].uses_boxes else "image-level labels"
         raise ConfigError(
             f"{ctx.cfg.config_file}: `labels.{pipeline}` names no source, and no source has {kind}; add a source "
@@ -64,16 +73,12 @@ def _order(ctx, seed: int) -> list[str]:
     """One labeling order of the whole train split per seed (stratified on the truth's labels), shared by every
     pipeline: at a given fraction both methods label the same images as far as their sources cover them, so the
     paired difference compares labeling methods, not image draws."""
-    from benchmarks.curve import stratified_order
-
     train = ctx.split["train"]
     return stratified_order(train, ctx.manifest.targets(ctx.cfg.labels.truth, train), seed)
 
 
 def _subsets(ctx, train: list[str], seed: int, order: list[str], fractions: list[float]) -> dict[float, list[str]]:
     """{fraction: the first ceil(f x N) of the pipeline's own train ids (`train`), in the seed's shared order}."""
-    from benchmarks.curve.subsets import subset_size
-
     have = set(train)
     mine = [i for i in order if i in have]
     return {f: mine[: subset_size(f, len(mine))] for f in fractions}
@@ -84,8 +89,6 @@ MIN_VAL = 10  # the smallest val subset a curve point tunes its thresholds and e
 
 
 def _val_order(ctx, seed: int) -> list[str]:
-    from benchmarks.curve import stratified_order
-
     val = ctx.split["val"]
     return stratified_order(val, ctx.manifest.targets(ctx.cfg.labels.truth, val), seed)
 
@@ -103,9 +106,6 @@ def val_subset(ctx, val: list[str], order: list[str], share: float) -> list[str]
 def plan_rates(ctx) -> dict[str, tuple[str, float]]:
     """{labeling method: (unit 'image' | 'box', seconds)}: the central rates the budget points will be priced at
     (measured from the logs where there are some, else the cited ones), for matching subsets to labeling hours."""
-    from benchmarks.labeling import LabelingRates, labeling_cost
-    from benchmarks.paths import LABELING_LOGS
-
     lab = ctx.cfg.labeling
     rates = LabelingRates(**lab.rates) if lab.rates else None
     log_dir = ctx.cfg.resolve(lab.log_dir) if lab.log_dir else LABELING_LOGS
@@ -177,16 +177,12 @@ def matched_fractions(ctx, inputs: dict, seed: int) -> dict[str, list[float]]:
 
 def _configured(ctx, n: int) -> list[float]:
     """The configured fractions as the exact shares of n images their subsets have."""
-    from benchmarks.curve.subsets import subset_size
-
     return [subset_size(f, n) / n for f in ctx.cfg.curve.fractions]
 
 
 def plan_jobs(ctx) -> list[Job]:
     """Write every job's inputs (job.json) and return the jobs, headline jobs first (with `ctx.dry_run`, write nothing
     and put each job's size in `ctx.planned`)."""
-    from benchmarks.config.candidates import curve_candidates
-
     cfg = ctx.cfg
     on_curve = {c.name for c in curve_candidates(cfg)}
     jobs: list[Job] = []
@@ -253,8 +249,6 @@ def plan_jobs(ctx) -> list[Job]:
 
 
 def _write(ctx, job: Job, c, ids: list[str], val: list[str], train: list[str]) -> None:
-    from benchmarks.curve import epochs_for
-
     base = c.config
     cap = math.floor(base.epochs * ctx.cfg.curve.max_epoch_factor)
     rec = epochs_for(len(ids), len(train), base.epochs, base.batch, cap=cap)
@@ -284,9 +278,6 @@ def _write(ctx, job: Job, c, ids: list[str], val: list[str], train: list[str]) -
 def attach_tracking(ctx, job: Job) -> None:
     """Just before a headline job runs here: its candidate's nested MLflow run (created now, so it starts with the
     training) written into job.json's `tracking` (not an input of the job: a finished job stays finished)."""
-    import json
-
-    from benchmarks.record import write_json
 
     if not job.headline or not ctx.mlflow_runs:
         return
@@ -303,16 +294,12 @@ PLAN = "plan.json"  # in <run>/jobs/: the job keys the train stage planned for t
 
 
 def write_plan(ctx, jobs: list[Job]) -> None:
-    from benchmarks.record import write_json
-
     write_json(Path(ctx.run_dir) / "jobs" / PLAN, [j.key for j in jobs])
 
 
 def jobs_on_disk(ctx) -> list[Job]:
     """The planned jobs (plan.json), read back from their job.json: a job folder left from an earlier config of a
     resumed run (another fraction, seed or candidate) is not part of this run's results."""
-    import json
-
     root = Path(ctx.run_dir) / "jobs"
     planned = set(json.loads((root / PLAN).read_text())) if (root / PLAN).exists() else None
     out = []
@@ -330,8 +317,6 @@ def evaluate_jobs(ctx) -> dict:
     """Score every finished job on its split's test images (the run's split for all but the extra splits' jobs)
     with one metrics function; box metrics for the headline models whose predictor has them. A failed curve point
     is recorded, not fatal."""
-    from benchmarks.evaluate import evaluate
-
     truth = ctx.cfg.labels.truth
     test = covered(ctx, truth, ctx.split["test"])
     out: dict = {"truth": truth, "test_ids": test, "models": {}, "points": {}, "split_test_ids": {}}
@@ -402,17 +387,12 @@ PRUNED = "pruned.json"  # in a curve point's artifact: which weight files were d
 
 
 def _ids_sha(ids: list[str]) -> str:
-    import hashlib
-
     return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
 
 
 def _prune_weights(ctx, job: Job, test: list[str]) -> None:
     """Delete a scored curve point's weight files (its test scores, thresholds, history and training record stay:
     the curve, the paired differences and the report need nothing else). Recorded in artifact/pruned.json."""
-    from benchmarks.record import write_json
-    from benchmarks.tracking.results import WEIGHT_SUFFIXES
-
     art = job.artifact(ctx.run_dir)
     files = sorted(p for p in art.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
     removed = {str(p.relative_to(art)): p.stat().st_size for p in files}
@@ -426,8 +406,6 @@ def _prune_weights(ctx, job: Job, test: list[str]) -> None:
 
 def _pruned_scores(ctx, job: Job, test: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
     """(test scores, thresholds) of a pruned point scored on these same test ids, else None (score it anew)."""
-    import json
-
     art = job.artifact(ctx.run_dir)
     f, scores = art / PRUNED, job.folder(ctx.run_dir) / "test_scores.npy"
     if not f.is_file():

@@ -17,6 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from defusedxml.ElementTree import iterparse
+
+from benchmarks.data.archive import Export
+from benchmarks.data.problems import Problems
+from benchmarks.data.sources.cvat_xml import SHAPES, parse, shape_box
 from benchmarks.labeling.log_format import Event, parse_utc
 
 
@@ -53,8 +58,6 @@ _JOB_URL = re.compile(r"/jobs/(\d+)/?$|[?&]id=(\d+)")
 
 
 def _meta_times(export, member: str, counts: ExportCounts) -> None:
-    from defusedxml.ElementTree import iterparse
-
     with export.open(member) as stream:
         for _event, el in iterparse(stream, events=("end",), forbid_dtd=True):
             if el.tag != "meta":
@@ -90,10 +93,6 @@ def _meta_times(export, member: str, counts: ExportCounts) -> None:
 
 def count_export(path: Path) -> ExportCounts:
     """Count an `annotations.xml`, a folder holding one, or a zip export."""
-    from benchmarks.data.archive import Export
-    from benchmarks.data.problems import Problems
-    from benchmarks.data.sources.cvat_xml import SHAPES, parse, shape_box
-
     path = Path(path)
     problems = Problems()
     xml_given = path.is_file() and path.suffix.lower() == ".xml"

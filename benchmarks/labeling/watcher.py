@@ -94,7 +94,10 @@ class FolderSortWatcher:
 
     def start(self) -> None:
         """begin() and start a watchdog observer (native, falling back to polling)."""
+        # deferred: watchdog takes ~30 ms to import; the CLI loads this module at start-up
         from watchdog.events import FileSystemEventHandler
+
+        # deferred: watchdog takes ~30 ms to import; the CLI loads this module at start-up
         from watchdog.observers.polling import PollingObserver
 
         self.begin()
@@ -124,7 +127,7 @@ class FolderSortWatcher:
         observer = None
         if not self.polling:
             try:
-                from watchdog.observers import Observer
+                from watchdog.observers import Observer  # deferred: watchdog is slow to import; polling needs none
 
                 observer = Observer()
                 observer.schedule(_Handler(), str(self.root), recursive=True)

@@ -18,6 +18,7 @@ class DeviceError(ValueError):
 
 def present_devices() -> list[str]:
     """Every device this process can use, by the name --device takes: cpu, cuda:0 ... cuda:N-1, mps."""
+    # deferred: torch is heavy
     import torch
 
     out = ["cpu"]
@@ -30,6 +31,7 @@ def present_devices() -> list[str]:
 
 def describe_present() -> str:
     """'cpu, cuda:0 (NVIDIA H100 80GB HBM3)': the devices present with their names, for an error message."""
+    # deferred: torch is heavy
     import torch
 
     names = []
@@ -64,6 +66,7 @@ def kind(device: str) -> str:
 
 
 def device_present(device: str) -> bool:
+    # deferred: torch is heavy
     import torch
 
     k = kind(device)

@@ -27,6 +27,7 @@ def torch_index(device: str) -> int:
 
 
 def _torch_onnx(predictor, path: Path, dtype: str, device: str) -> str:
+    # deferred: torch is heavy
     import torch
 
     tdtype = getattr(torch, dtype)

@@ -14,13 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.data.manifest import Manifest
+from benchmarks.evaluate import evaluate
 
 PASSED, FAILED, REFERENCE, NOT_RUN = "passed", "failed accuracy gate", "reference (eager float32)", "not run"
 
 
 def macro_ap(predictor, test: dict) -> float | None:
-    from benchmarks.evaluate import evaluate
-
     scores = predictor.predict_scores(test["paths"])
     acc = evaluate(
         scores,

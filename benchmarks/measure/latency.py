@@ -32,6 +32,7 @@ SCOPES = ("model", "end_to_end")
 
 
 def device_name(device: str) -> str:
+    # deferred: torch is heavy
     import torch
 
     kind = _kind(device)
@@ -43,6 +44,7 @@ def device_name(device: str) -> str:
 
 
 def _is_oom(e: BaseException) -> bool:
+    # deferred: torch is heavy
     import torch
 
     oom_types = tuple(t for t in (getattr(torch, "OutOfMemoryError", None), torch.cuda.OutOfMemoryError) if t)
@@ -51,6 +53,7 @@ def _is_oom(e: BaseException) -> bool:
 
 
 def _free(device: str) -> None:
+    # deferred: torch is heavy
     import torch
 
     gc.collect()
@@ -62,6 +65,7 @@ def _free(device: str) -> None:
 
 def real_batch(images, batch_size: int):
     """`batch_size` of the preprocessed test images `images` (N, ...), repeated when N < batch_size."""
+    # deferred: torch is heavy
     import torch
 
     reps = math.ceil(batch_size / images.shape[0])
@@ -150,6 +154,7 @@ def measure_predictor(
     `threads` sets torch's intra-op threads for the measurement (restored afterwards); the record carries the
     number actually in use.
     """
+    # deferred: torch is heavy
     import torch
 
     bad = [s for s in scopes if s not in SCOPES]
@@ -215,6 +220,7 @@ def _fill(base: dict, device: str, scopes, batch_sizes, status: str, error: str)
 
 
 def _measure_device(predictor, device, scopes, batch_sizes, encoded, base, load_on) -> list[dict]:
+    # deferred: torch is heavy
     import torch
 
     on_device = predictor

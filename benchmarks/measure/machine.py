@@ -54,6 +54,7 @@ def _nvidia_drivers() -> list[str]:
 
 
 def gpu_info() -> list[dict]:
+    # deferred: torch is heavy
     import torch
 
     if not torch.cuda.is_available():
@@ -74,6 +75,7 @@ def gpu_info() -> list[dict]:
 
 
 def mps_available() -> bool:
+    # deferred: torch is heavy
     import torch
 
     return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
@@ -86,7 +88,10 @@ def machine_id(hostname: str | None = None, cpu: str | None = None) -> str:
 
 
 def machine_info() -> dict:
+    # deferred: torch is heavy
     import torch
+
+    # deferred: torchvision is heavy
     import torchvision
 
     host, cpu = socket.gethostname(), cpu_name()

@@ -9,9 +9,12 @@ process's lifetime peak (ru_maxrss) is reported and the method says so.
 from __future__ import annotations
 
 import contextlib
+import json
 import resource
 import sys
 from pathlib import Path
+
+from benchmarks.record import write_json
 
 
 def reset_peak_memory() -> bool:
@@ -28,6 +31,7 @@ def reset_peak_memory() -> bool:
 def peak_memory_mb(device: str, reset_ok: bool) -> tuple[float, str]:
     """(peak MB, method) for the training that ran on `device` since `reset_peak_memory()`."""
     if str(device).startswith("cuda"):
+        # deferred: torch is heavy
         import torch
 
         return torch.cuda.max_memory_allocated() / 2**20, "cuda_max_memory_allocated"
@@ -44,9 +48,6 @@ def peak_memory_mb(device: str, reset_ok: bool) -> tuple[float, str]:
 @contextlib.contextmanager
 def track_peak_memory(artifact_dir: Path):
     """Around a pipeline's train(): afterwards, write peak_mem_mb / peak_mem_method into its training.json."""
-    import json
-
-    from benchmarks.record import write_json
 
     ok = reset_peak_memory()
     yield

@@ -28,7 +28,10 @@ from benchmarks.measure.latency import (
     resolve_devices,
 )
 from benchmarks.measure.machine import machine_id
+from benchmarks.measure.rounds import cell_medians
 from benchmarks.measure.stats import PERCENTILE_METHOD
+from benchmarks.measure.throughput import sweep
+from benchmarks.measure.timer_check import timer_agreement
 from benchmarks.measure.timers import SYNC, TIMER
 from benchmarks.record import utc_now
 from benchmarks.registry.backends import get_backend, list_backends
@@ -46,7 +49,10 @@ def latency_images(run_dir: Path) -> list[bytes]:
 
 def preprocess_images(predictor, encoded: list[bytes]):
     """The encoded images decoded and preprocessed once by the predictor: (N, ...) on its device, or None."""
+    # deferred: torch is heavy
     import torch
+
+    # deferred: torchvision is heavy
     from torchvision.io import ImageReadMode, decode_image
 
     if not encoded or not hasattr(predictor, "preprocess"):
@@ -74,6 +80,7 @@ def measure_models(
     artifact dir)). `settings`: the latency config as a dict (DEFAULTS' keys). `test`: {'paths', 'targets',
     'classes'} for the accuracy gate, or None / {'why_not': ...} (gate recorded `not run`). `predictors`: already
     loaded CPU predictors by candidate, reused on the CPU instead of loading again."""
+    # deferred: torch is heavy
     import torch
 
     s = {**DEFAULTS, **{k: v for k, v in settings.items() if v is not None}}
@@ -165,6 +172,7 @@ def _variants(cand, pipeline, pred, images, device, s, run_dir, test, echo) -> l
 
 
 def _measure_device(run_dir, models, device, s, common, encoded, test, echo, predictors) -> list[dict]:
+    # deferred: torch is heavy
     import torch
 
     records: list[dict] = []
@@ -223,8 +231,6 @@ def interleaved_rounds(loaded: dict, device: str, s: dict, encoded: list[bytes])
 
 
 def _peak(loaded: dict, device: str, s: dict) -> list[dict]:
-    from benchmarks.measure.throughput import sweep
-
     records = []
     for images, pairs in loaded.values():
         for v, base in pairs:
@@ -243,8 +249,6 @@ def _peak(loaded: dict, device: str, s: dict) -> list[dict]:
 
 
 def _timer_checks(loaded: dict, device: str, s: dict) -> list[dict]:
-    from benchmarks.measure.timer_check import timer_agreement
-
     records = []
     for images, pairs in loaded.values():
         for v, base in pairs:
@@ -270,8 +274,6 @@ def _timer_checks(loaded: dict, device: str, s: dict) -> list[dict]:
 def flag_e2e_below_model(records: list[dict]) -> None:
     """Mark end_to_end records of a cell whose median over rounds is below the model-scope median: end to end
     includes the model call, so this says the two scopes did not time the same work."""
-    from benchmarks.measure.rounds import cell_medians
-
     med = cell_medians(records)
     for r in records:
         if r.get("scope") != "end_to_end" or r.get("kind", "latency") != "latency" or r.get("status") != "ok":

@@ -22,7 +22,10 @@ FILE_METHOD = "torch.save(copy.deepcopy(model).<float|half>().state_dict()); MB 
 def count_flops(model, example_input, fallback=None) -> tuple[int | None, str]:
     """(total FLOPs, method) for one forward of `model` on the first image of `example_input`; where
     FlopCounterMode cannot trace the model, the predictor's own counter (`fallback`, optional) is asked."""
+    # deferred: torch is heavy
     import torch
+
+    # deferred: torch is heavy
     from torch.utils.flop_counter import FlopCounterMode
 
     x = example_input[:1]
@@ -44,6 +47,7 @@ def count_flops(model, example_input, fallback=None) -> tuple[int | None, str]:
 
 
 def _file_mb(model, out: Path, half: bool) -> float:
+    # deferred: torch is heavy
     import torch
 
     m = copy.deepcopy(model)

@@ -9,6 +9,7 @@ preemptions land inside the block means but mostly outside a per-call median, so
 
 from __future__ import annotations
 
+import logging
 import statistics
 
 from benchmarks.measure.latency import _load_avg
@@ -18,12 +19,12 @@ from benchmarks.measure.timers import time_callable
 
 def timer_agreement(fn, rounds: int = 3, warmup: int = 3, iters: int = 10, min_seconds: float = 0.3) -> dict:
     """{'harness_ms', 'torch_timer_ms', 'diff_pct', 'rounds': [...]}: diff_pct = (harness - Timer) / Timer * 100."""
-    import logging
-
+    # deferred: torch is heavy
     import torch
 
     # torch.utils.benchmark imports cpp_extension, which warns "No CUDA runtime is found" on every CPU-only machine
     logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
+    # deferred: torch is heavy
     from torch.utils.benchmark import Timer
 
     threads = torch.get_num_threads()

@@ -31,6 +31,7 @@ class Timing:
 
 
 def _sync_fn(device: str) -> Callable[[], None]:
+    # deferred: torch is heavy
     import torch
 
     if device.startswith("cuda"):
@@ -49,6 +50,7 @@ def _once_wall(fn: Callable[[], object], sync: Callable[[], None]) -> float:
 
 
 def _once_cuda_events(fn: Callable[[], object]) -> float:
+    # deferred: torch is heavy
     import torch
 
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 
 from benchmarks.measure.devices import kind as device_kind
+from benchmarks.measure.export import export_onnx
+from benchmarks.measure.timers import _sync_fn
 from benchmarks.registry.backends import get_backend
 
 
@@ -30,6 +32,7 @@ class Variant:
 
 def cpu_bf16_native() -> bool:
     """True when the CPU has bfloat16 instructions (AVX512-BF16 or AMX) that oneDNN uses; False: emulated."""
+    # deferred: torch is heavy
     import torch
 
     fn = getattr(getattr(torch.ops, "mkldnn", None), "_is_mkldnn_bf16_supported", None)
@@ -41,6 +44,7 @@ def cpu_bf16_native() -> bool:
 
 def dtype_reason(device: str, dtype: str) -> str | None:
     """None when `dtype` is measured on `device`, else why not."""
+    # deferred: torch is heavy
     import torch
 
     kind = device_kind(device)
@@ -65,6 +69,7 @@ def _first(out):
 
 
 def _torch_forward(module, dtype, channels_last: bool):
+    # deferred: torch is heavy
     import torch
 
     fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -77,6 +82,7 @@ def _torch_forward(module, dtype, channels_last: bool):
 
 
 def _module(predictor, dtype: str, channels_last: bool):
+    # deferred: torch is heavy
     import torch
 
     m = predictor.model if dtype == "float32" and not channels_last else copy.deepcopy(predictor.model)
@@ -91,8 +97,6 @@ def with_forward(predictor, forward):
 
 
 def _time_forward(forward, x, iters: int = 3) -> float:
-    from benchmarks.measure.timers import _sync_fn
-
     sync = _sync_fn(str(x.device))  # accelerators run asynchronously: the probe waits for the work it times
     forward(x)
     sync()
@@ -105,6 +109,7 @@ def _time_forward(forward, x, iters: int = 3) -> float:
 
 def pick_channels_last(predictor, dtype: str, x, mode: str) -> tuple[bool, dict]:
     """channels_last where it helps: `auto` times both layouts on `x` (a few calls each) and keeps the faster."""
+    # deferred: torch is heavy
     import torch
 
     if mode != "auto" or x.dim() != 4:
@@ -117,6 +122,7 @@ def pick_channels_last(predictor, dtype: str, x, mode: str) -> tuple[bool, dict]
 
 
 def eager(predictor, device: str, dtype: str, x, channels_last: str = "auto") -> Variant:
+    # deferred: torch is heavy
     import torch
 
     cl, info = pick_channels_last(predictor, dtype, x, channels_last)
@@ -128,6 +134,7 @@ def eager(predictor, device: str, dtype: str, x, channels_last: str = "auto") ->
 
 def compiled(predictor, device: str, dtype: str, x, channels_last: bool) -> Variant:
     """torch.compile (inductor, default mode); compiled on the first call, which is timed into `compile_s`."""
+    # deferred: torch is heavy
     import torch
 
     t0 = time.perf_counter()
@@ -139,8 +146,13 @@ def compiled(predictor, device: str, dtype: str, x, channels_last: bool) -> Vari
 
 
 def onnxruntime_variant(predictor, device: str, dtype: str, onnx_path: str, threads: int) -> Variant:
+    # deferred: numpy is heavy
     import numpy as np
+
+    # deferred: onnxruntime is heavy
     import onnxruntime as ort
+
+    # deferred: torch is heavy
     import torch
 
     kind = device_kind(device)
@@ -202,8 +214,6 @@ def _build_compile(predictor, pipeline, device, dtype, x, settings, export_dir) 
 
 
 def _build_onnxruntime(predictor, pipeline, device, dtype, x, settings, export_dir) -> Variant:
-    from benchmarks.measure.export import export_onnx
-
     exp = export_onnx(predictor, pipeline, export_dir, dtype, device)
     v = onnxruntime_variant(predictor, device, dtype, exp["path"], int(settings.get("threads") or 1))
     v.info.update({f"export_{k}": val for k, val in exp.items()})

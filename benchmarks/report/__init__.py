@@ -15,6 +15,9 @@ import json
 import sys
 from pathlib import Path
 
+from benchmarks.record import load_results, results_path
+from benchmarks.report.missing import missing_parts
+
 # what `clsdet report --format` can write; md and html share the plots, csv and json are the flat tables
 FORMATS = ("md", "html", "csv", "json")
 DEFAULT_FORMATS = ("md", "html", "csv")
@@ -22,7 +25,7 @@ TABLES_JSON = "tables.json"  # --format json: results.csv and latency.csv's rows
 
 
 def render_reports(run_dir: str | Path, results: dict | None = None, formats=DEFAULT_FORMATS) -> dict[str, Path]:
-    from benchmarks.record import load_results, results_path
+    # deferred: benchmarks.report.flat imports pandas
     from benchmarks.report import flat
 
     run_dir = Path(run_dir).resolve()
@@ -43,12 +46,13 @@ def render_reports(run_dir: str | Path, results: dict | None = None, formats=DEF
 
 
 def _documents(run_dir: Path, results: dict, formats) -> dict[str, Path]:
+    # deferred: matplotlib is heavy
     import matplotlib
 
     matplotlib.use("Agg")  # headless: reports are rendered on servers and in CI
 
+    # deferred: benchmarks.report.document imports numpy, pandas
     from benchmarks.report import document, html, markdown, plots, predictions
-    from benchmarks.report.missing import missing_parts
 
     gone = missing_parts(run_dir, results)
     for warning in gone:

@@ -85,7 +85,10 @@ def budget_figure(points: list[dict], labeling_usd_per_hour: float | None = None
     series = _series(points)
     if not any(_rows(v, "hours") for v in series.values()):
         return "no budget point with labeling hours and a macro AP"
+    # deferred: matplotlib is heavy
     from matplotlib.figure import Figure
+
+    # deferred: matplotlib is heavy
     from matplotlib.ticker import FuncFormatter
 
     fig = Figure(figsize=(10.5, 4.4), dpi=DPI, layout="constrained")
@@ -175,6 +178,7 @@ def rate_figure(results: dict):
         return "no per-box labeling rate in this run (boxes priced per image, or no detector points)"
     if all(h is None for _, h in pts):
         return "no change of lead on the budget curve at any box rate: nothing for the rates to move"
+    # deferred: matplotlib is heavy
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.0, 3.2), dpi=DPI, layout="constrained")

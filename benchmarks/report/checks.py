@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from benchmarks.report.common import latency_cells, model_entry, model_names
+
 # headline test metrics a floor can be put on: higher is better for each (hamming_loss is not, so it is left out)
 FLOOR_METRICS = ("macro_ap", "macro_f1", "micro_ap", "micro_f1", "exact_match")
 EXIT_FAILED = 1  # a check failed; 2 stays the CLI's "bad input" code
@@ -31,7 +33,7 @@ def floor(text: str) -> tuple[str, float]:
 
 def strict_failures(results: dict) -> list[str]:
     """Every failed stage, failed training job (a budget-curve point) and failed accuracy gate of a latency variant."""
-    from benchmarks.report.common import latency_cells
+    # deferred: benchmarks.report.latency_variants imports pandas
     from benchmarks.report.latency_variants import backend, gate_failed, kind_cells
 
     out = []
@@ -54,8 +56,6 @@ def strict_failures(results: dict) -> list[str]:
 
 def floor_failures(results: dict, floors: list[tuple[str, float]]) -> list[str]:
     """Each candidate whose headline (all train images, first seed) test metric is below a floor, or missing."""
-    from benchmarks.report.common import model_entry, model_names
-
     out = []
     for metric, bound in floors:
         for m in model_names(results):

@@ -7,6 +7,7 @@ import textwrap
 
 
 def verdict_text(results: dict) -> str:
+    # deferred: benchmarks.report.settings imports numpy
     from benchmarks.report.settings import shown_verdict
 
     text = shown_verdict(results).get("text")
@@ -15,7 +16,10 @@ def verdict_text(results: dict) -> str:
 
 def settings_text(results: dict, width: int = 120) -> str:
     """The settings warnings (curve/warnings.py), one wrapped paragraph each; '' when there are none."""
+    # deferred: benchmarks.curve.warnings imports numpy
     from benchmarks.curve.warnings import warning_lines
+
+    # deferred: benchmarks.report.settings imports numpy
     from benchmarks.report.settings import settings_warnings
 
     lines = warning_lines(settings_warnings(results))
@@ -24,6 +28,7 @@ def settings_text(results: dict, width: int = 120) -> str:
 
 def headline_text(results: dict, width: int = 120) -> str:
     """The report's headline table (metric rows x candidates, display strings) and the verdict, wrapped."""
+    # deferred: benchmarks.report.tables imports pandas
     from benchmarks.report import tables
 
     try:

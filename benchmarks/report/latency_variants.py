@@ -4,8 +4,12 @@ Read finished records only (measuring, statistics and reporting are separate ste
 
 from __future__ import annotations
 
+import statistics
+
 import pandas as pd
 
+from benchmarks.measure.rounds import ratios
+from benchmarks.record import newest_per_cell
 from benchmarks.registry.backends import BACKENDS
 from benchmarks.report.common import (
     SCOPE_NAMES,
@@ -38,8 +42,6 @@ def gate_failed(c: dict) -> bool:
 
 def kind_cells(results: dict, kind: str) -> list[dict]:
     """Newest record per cell of `kind` (peak_throughput, timer_check) over all models."""
-    from benchmarks.record import newest_per_cell
-
     return [
         {**rec, "model": rec.get("model") or m}
         for m in model_names(results)
@@ -59,8 +61,6 @@ def _cell_key(c: dict) -> tuple:
 def reference_cells(cells: list[dict], results: dict | None = None) -> dict[tuple, float]:
     """Eager float32 p50 each variant's speed-up is taken against (same model, machine, device, batch, scope):
     from the variant's own session when `results` has one (same threads, same machine load), else the newest."""
-    import statistics
-
     refs: dict[tuple, float] = {}
     for c in cells:
         if is_reference_variant(c) and c.get("status") == "ok" and c.get("latency_ms_p50"):
@@ -124,8 +124,6 @@ def peak_text(c: dict) -> str:
 def latency_ratios(results: dict) -> pd.DataFrame:
     """The second model's p50 over the first's per (machine, session, device, backend, dtype, batch, scope):
     median over interleaved rounds [min, max]. A rerun (`clsdet latency`) is another session, its own row."""
-    from benchmarks.measure.rounds import ratios
-
     names = model_names(results)
     if len(names) < 2:
         return pd.DataFrame()

@@ -7,6 +7,7 @@ import pandas as pd
 
 
 def _fmt(seconds) -> str:
+    # deferred: benchmarks.harness.budget is a higher layer (the arrow would point up)
     from benchmarks.harness.budget import fmt_s
 
     return "n/a" if seconds is None else fmt_s(float(seconds))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks.registry.backends import BACKENDS
 from benchmarks.registry.pipelines import colour as pipeline_colour
 from benchmarks.report import common as T  # noqa: N812
@@ -32,6 +34,7 @@ def color_for(results: dict, model: str) -> str:
 
 
 def _figure(w: float, h: float):
+    # deferred: matplotlib is heavy
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(w, h), dpi=DPI, layout="constrained")
@@ -74,6 +77,7 @@ def plot_accuracy_latency(results: dict):
     nrow = (len(panels) + ncol - 1) // ncol
     fig = _figure(4.6 * ncol, 3.6 * nrow)
     axes = fig.subplots(nrow, ncol, squeeze=False, sharey=True).ravel()
+    # deferred: matplotlib is heavy
     from matplotlib.ticker import FuncFormatter
 
     plain = FuncFormatter(lambda v, _: f"{v:g}")
@@ -108,6 +112,7 @@ def plot_accuracy_latency(results: dict):
         ax.margins(x=0.25, y=0.25)
     for ax in axes[len(panels) :]:
         ax.set_visible(False)
+    # deferred: matplotlib is heavy
     from matplotlib.lines import Line2D
 
     handles = [
@@ -224,7 +229,6 @@ def plot_per_class_ap(results: dict):
         series["baseline (prevalence)"] = (base, COLORS["baseline"])
     if not classes or not series:
         return "no per-class AP recorded"
-    import numpy as np
 
     n = len(series)
     h = 0.8 / n

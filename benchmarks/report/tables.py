@@ -84,6 +84,7 @@ def headline(results: dict) -> pd.DataFrame:
             put("labeling hours", m, f"{lab['hours']:.2f} h ({lab.get('source', '?')}, {method})")
         else:
             put("labeling hours", m, na(f"no {method} labeling record"))
+    # deferred: benchmarks.report.curve_blocks imports numpy
     from benchmarks.report.curve_blocks import headline_difference
 
     a, b = (method_pipeline(x) for x in method_pair(results))

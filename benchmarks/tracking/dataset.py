@@ -21,6 +21,7 @@ def manifest_digest(path: Path) -> str:
 
 def manifest_frame(manifest: dict, split: dict, truth: str | None):
     """One row per image of a manifest document (data/manifest.py's to_dict), with its split and truth labels."""
+    # deferred: pandas is heavy
     import pandas as pd
 
     where = {i: name for name in SPLITS for i in (split.get(name) or [])}
@@ -42,8 +43,13 @@ def log_manifest(client, run_id: str, run_dir: Path, results: dict) -> bool:
     f = Path(run_dir) / MANIFEST
     if not f.is_file():
         return False
+    # deferred: mlflow is heavy
     import mlflow.data
+
+    # deferred: mlflow is heavy
     from mlflow.entities import DatasetInput, InputTag
+
+    # deferred: mlflow is heavy
     from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
     split_file = Path(run_dir) / SPLIT

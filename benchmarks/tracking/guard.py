@@ -43,6 +43,7 @@ class StoreUnreachable(TrackingError):
 def unreachable(exc: BaseException) -> bool:
     """Whether an MLflow error means the server did not answer (refused, reset, timed out, or an error status after
     every retry), not that it answered with a refusal (a bad param, a missing run): only the first is skipped."""
+    # deferred: requests is heavy
     import requests
 
     seen = set()

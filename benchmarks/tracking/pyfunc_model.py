@@ -19,12 +19,19 @@ it from such an environment: `mlflow models serve -m models:/<id> --env-manager 
 from __future__ import annotations
 
 import io
+import shutil
 import tempfile
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
+from mlflow.models import Model, ModelSignature
+from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+from mlflow.types import ColSpec, Schema
+
+from benchmarks.tracking.store import metric_name
 
 ARTIFACT = "artifact"  # the key of the predictor's artifact folder among the model's artifacts
 PATH, IMAGE = "path", "image"
@@ -38,6 +45,7 @@ class PredictorModel(mlflow.pyfunc.PythonModel):
         self.predictor = None
 
     def load_context(self, context) -> None:
+        # deferred: load_predictor looked up at call time (tests patch it)
         from benchmarks.registry.pipelines import load_predictor
 
         device = str((context.model_config or {}).get("device") or "cpu")
@@ -64,6 +72,7 @@ def _present(value) -> bool:
 def _image_files(df: pd.DataFrame, tmp: Path) -> tuple[list[str], list[str]]:
     """(a file per row to score, the path to show per row): bytes are written under `tmp` with their format's
     suffix (Ultralytics reads files by suffix); a path must be a file. Errors name the row and the fix."""
+    # deferred: PIL is heavy
     from PIL import Image, UnidentifiedImageError
 
     files, shown = [], []
@@ -101,9 +110,6 @@ def output_frame(paths: list[str], scores: np.ndarray, classes: list[str], thres
 
 
 def signature(classes: list[str]):
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
-
     inputs = Schema([ColSpec("string", PATH, required=False), ColSpec("binary", IMAGE, required=False)])
     outputs = Schema([
         ColSpec("string", PATH),
@@ -116,8 +122,6 @@ def signature(classes: list[str]):
 
 def _model_files(artifact: Path, dest: Path, skip_dirs: set[str]) -> Path:
     """A copy of the artifact folder without training's working folders (checkpoints, Ultralytics' run)."""
-    import shutil
-
     for f in sorted(artifact.rglob("*")):
         rel = f.relative_to(artifact)
         if f.is_file() and not skip_dirs & set(rel.parts[:-1]):
@@ -129,13 +133,9 @@ def _model_files(artifact: Path, dest: Path, skip_dirs: set[str]) -> Path:
 def log_pyfunc(client, run_id: str, name: str, pipeline: str, artifact: Path, skip_dirs: set[str]) -> str:
     """Log the candidate `name` (its artifact folder, loaded by `pipeline`) as a pyfunc model of the run `run_id`;
     returns its URI (`models:/<model id>`)."""
-    from importlib.metadata import PackageNotFoundError, version
 
-    from mlflow.models import Model
-    from mlflow.tracking._tracking_service.utils import _use_tracking_uri
-
+    # deferred: load_predictor looked up at call time (tests patch it)
     from benchmarks.registry.pipelines import load_predictor
-    from benchmarks.tracking.store import metric_name
 
     pred = load_predictor(pipeline, artifact, "cpu")  # fails here, with the artifact's own error, if it cannot load
     classes, thresholds = list(pred.classes), [float(t) for t in np.asarray(pred.thresholds).ravel()]

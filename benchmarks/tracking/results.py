@@ -131,6 +131,7 @@ def _nested_for(session: TrackingSession, role: str, record: dict | None) -> str
 
 
 def _log_parent(client, run_id: str, results: dict, run_dir: Path) -> None:
+    # deferred: mlflow is heavy
     from mlflow.entities import RunTag
 
     log_params(client, run_id, flatten(results.get("config") or {}))
@@ -166,6 +167,7 @@ def _log_parent(client, run_id: str, results: dict, run_dir: Path) -> None:
 
 def _log_point(client, run_id: str, point: dict) -> None:
     """A budget-curve point as its own nested run, so the MLflow UI can plot AP against labeling hours too."""
+    # deferred: mlflow is heavy
     from mlflow.entities import RunTag
 
     recipe, acc, lab = point.get("recipe") or {}, point.get("accuracy") or {}, point.get("labeling") or {}
@@ -186,6 +188,7 @@ def _log_point(client, run_id: str, point: dict) -> None:
 
 
 def _log_model(client, run_id: str, model: str, entry: dict, results: dict, run_dir: Path, log_models: bool) -> None:
+    # deferred: mlflow is heavy
     from mlflow.entities import RunTag
 
     params = {"name": entry.get("name")}
@@ -219,7 +222,8 @@ def _log_pyfunc(client, run_id: str, model: str, pipeline: str, art: Path) -> di
     """The candidate as a registrable pyfunc model: {"clsdet.model_uri": ...}, or the reason it could not be logged
     (a failure is data: the other models and the run's records still go in)."""
     try:
-        from benchmarks.tracking.pyfunc_model import log_pyfunc  # imports mlflow.pyfunc: only when models are logged
+        # deferred: pyfunc_model imports mlflow.pyfunc, needed only when models are logged
+        from benchmarks.tracking.pyfunc_model import log_pyfunc
 
         return {"clsdet.model_uri": log_pyfunc(client, run_id, model, pipeline, art, SCRATCH_DIRS)}
     except Exception as exc:

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import runtime
+from benchmarks.registry.pipelines import PIPELINES
+from benchmarks.runtime import SetupError, check_writable
 from benchmarks.tracking.guard import StoreUnreachable, unless_down
 from benchmarks.tracking.store import (
     DEFAULT_EXPERIMENT,
@@ -196,6 +198,7 @@ def start_session(source, run_dir: str | Path, tracking_uri: str | None = None, 
     uri = absolute_uri(tracking_uri or ml.get("tracking_uri") or default_tracking_uri())
     name = experiment or ml.get("experiment") or DEFAULT_EXPERIMENT
     try:
+        # deferred: benchmarks.harness.lock is a higher layer (the arrow would point up)
         from benchmarks.harness.lock import store_lock
 
         with store_lock(uri):  # two first benches at once would race in the sqlite schema migration
@@ -219,6 +222,7 @@ def close_orphans(client, experiment_id: str, own_run_dir: str | Path | None = N
     """Mark KILLED the RUNNING runs of benches that died without ending them (SIGKILL, power loss): a run whose
     `clsdet.run_dir` folder no process holds (benchmarks/harness/lock.py). Runs of folders on other hosts, or whose
     folder is gone, cannot be told apart from live ones: they are left alone and counted. Returns the closed ids."""
+    # deferred: benchmarks.harness.lock is a higher layer (the arrow would point up)
     from benchmarks.harness.lock import is_held
 
     own = str(Path(own_run_dir).resolve()) if own_run_dir else None
@@ -255,8 +259,6 @@ def close_orphans(client, experiment_id: str, own_run_dir: str | Path | None = N
 def check_store_writable(cfg) -> None:
     """A sqlite store in a read-only folder makes MLflow retry for ~105 s and fail after the run folder exists:
     checked before anything is written."""
-    from benchmarks.runtime import SetupError, check_writable
-
     uri = (cfg.mlflow.tracking_uri if cfg is not None else None) or default_tracking_uri()
     if not uri.startswith("sqlite:///"):
         return
@@ -269,8 +271,6 @@ def check_store_writable(cfg) -> None:
 
 def candidate_sections(cfg: dict) -> dict[str, dict]:
     """{candidate name: its resolved config, with its pipeline} from a resolved config dict (BenchConfig.to_dict)."""
-    from benchmarks.registry.pipelines import PIPELINES
-
     out = {}
     for p in PIPELINES:
         section = cfg.get(p)

@@ -47,8 +47,10 @@ def artifact_location_for(tracking_uri: str) -> str | None:
 def client_for(tracking_uri: str):
     """An MlflowClient whose calls give up on a server that does not answer (benchmarks/tracking/guard.py)."""
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    # deferred: mlflow is heavy
     from mlflow.tracking import MlflowClient
 
+    # deferred: benchmarks.tracking.guard imports this module (circle)
     from benchmarks.tracking.guard import Guarded, bound_http_requests
 
     bound_http_requests()
@@ -95,7 +97,10 @@ def _num(x) -> float | None:
 def log_params(client, run_id: str, params: dict[str, str]) -> None:
     """Log params the run lacks (MLflow refuses to change one); too long values are truncated, too long keys
     skipped, and both are named in the tags `clsdet.params_truncated` / `clsdet.params_skipped`."""
+    # deferred: mlflow is heavy
     from mlflow.entities import Param, RunTag
+
+    # deferred: mlflow is heavy
     from mlflow.utils.validation import MAX_ENTITY_KEY_LENGTH, MAX_PARAM_VAL_LENGTH
 
     have = client.get_run(run_id).data.params
@@ -129,6 +134,7 @@ def log_params(client, run_id: str, params: dict[str, str]) -> None:
 
 
 def log_metrics(client, run_id: str, metrics: dict[str, float], step: int = 0) -> None:
+    # deferred: mlflow is heavy
     from mlflow.entities import Metric
 
     now = int(time.time() * 1000)

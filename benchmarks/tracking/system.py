@@ -33,6 +33,7 @@ def training_metrics(run_id: str | None, tracking_uri: str | None):
         yield None
         return
     try:
+        # deferred: mlflow is heavy
         from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
         from mlflow.tracking import MlflowClient
 

@@ -52,7 +52,10 @@ def _json_safe(df):
 
 def log_tables(client, run_id: str, results: dict, run_dir: Path) -> None:
     """The budget, latency and per-class tables (MlflowClient.log_table), and the description tag."""
+    # deferred: pandas is heavy
     import pandas as pd
+
+    # deferred: mlflow is heavy
     from mlflow.entities import RunTag
 
     for csv_name, artifact in CSV_TABLES.items():

@@ -20,6 +20,9 @@ import math
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError
 
+import defusedxml
+from defusedxml.ElementTree import iterparse
+
 from benchmarks.data.archive import UNSAFE_FIX, Export, ImageFinder
 from benchmarks.data.images import check_options
 from benchmarks.data.problems import Problems
@@ -115,9 +118,6 @@ def _labels(meta: Element) -> list[str]:
 
 def parse(stream, file: str, problems: Problems) -> tuple[list[str], list[Element]] | None:
     """(declared labels, <image> elements), or None after a fatal problem (malformed or refused XML)."""
-    import defusedxml
-    from defusedxml.ElementTree import iterparse
-
     labels: list[str] = []
     images: list[Element] = []
     try:
