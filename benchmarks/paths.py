@@ -9,3 +9,6 @@ RESULTS = REPO / "results"
 DEFAULT_RUNS = RESULTS / "runs"  # `clsdet bench` run folders
 LABELING_LOGS = REPO / "labeling_logs"  # where `clsdet label` writes and the harness reads by default
 DEFAULT_MLFLOW_DB = RESULTS / "mlflow.db"
+# in a run folder: the plan, the time budget's changes and (after training) actual seconds; written by the plan stage
+# (harness/plan.py), read by the progress line and the curve stage
+PLAN_FILE = "plan.json"

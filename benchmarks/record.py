@@ -178,6 +178,16 @@ def model_pipeline(name: str, entry: dict | None) -> str:
     return str((entry or {}).get("pipeline") or name)
 
 
+def fmt_s(seconds: float) -> str:
+    """A duration as people read it: '42 s', '5 min 08 s', '1 h 02 min' (plans, budgets, ETAs)."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -22,7 +22,6 @@ import sys
 import threading
 from pathlib import Path
 
-from benchmarks.measure.devices import available_cpus
 from detector.runtime import default_cache_dir, ultralytics_env
 
 _STATE: dict = {}
@@ -31,6 +30,14 @@ _SIGNALLED: list[int] = []  # the stop signals this process received
 
 class Terminated(KeyboardInterrupt):
     """A stop signal (SIGTERM), handled as Ctrl-C is."""
+
+
+def available_cpus() -> int:
+    """Cores this process may use (CPU affinity, e.g. under taskset or a container quota), not the host's total."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS has no affinity API
+        return os.cpu_count() or 1
 
 
 def _on_sigterm(signum, frame) -> None:

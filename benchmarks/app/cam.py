@@ -34,7 +34,7 @@ def page_title() -> str:
 
 def last_conv(model):
     """The last nn.Conv2d registered in the model (module order is construction order: the deepest for CNNs)."""
-    import torch
+    import torch  # deferred: heavy; the page imports it when a map is drawn
 
     convs = [(n, m) for n, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)]
     if not convs:
@@ -56,6 +56,7 @@ def grad_cam(predictor, image_rgb: np.ndarray, class_index: int) -> np.ndarray:
     """(H, W) float32 in [0, 1] over the original image: where the class's score came from; 0 outside the crop.
 
     predictor: a loaded classifier predictor (model, preprocess, imgsz, config); image_rgb: HWC RGB uint8."""
+    # deferred: torch is heavy, captum an optional extra (the app's); the page imports them when a map is drawn
     import torch
     import torch.nn.functional as F  # noqa: N812
     from captum.attr import LayerGradCam

@@ -17,7 +17,7 @@ def active_thresholds(tuned: np.ndarray, one: float | None) -> np.ndarray:
 def score_bars(classes: list[str], scores: np.ndarray, tuned: np.ndarray, active: np.ndarray, title: str):
     """Horizontal bars, one per class: green when the score reaches the active threshold; the tuned threshold is a
     black tick, an overriding threshold a red dashed line."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: heavy; imported when a chart is drawn
 
     n = len(classes)
     fig, ax = plt.subplots(figsize=(4.6, 0.36 * n + 0.9), dpi=100)
@@ -40,7 +40,7 @@ def score_bars(classes: list[str], scores: np.ndarray, tuned: np.ndarray, active
 
 
 def cam_overlay(image_rgb: np.ndarray, heat: np.ndarray, title: str):
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: heavy; imported when a chart is drawn
 
     fig, ax = plt.subplots(figsize=(4.2, 4.2 * image_rgb.shape[0] / max(image_rgb.shape[1], 1) + 0.4), dpi=100)
     ax.imshow(image_rgb)
@@ -54,7 +54,7 @@ def cam_overlay(image_rgb: np.ndarray, heat: np.ndarray, title: str):
 
 def decision_table(classes: list[str], scores: np.ndarray, active: np.ndarray, truth_row: np.ndarray | None):
     """pandas DataFrame per class: score, threshold, decision, and against the truth (when known) right/wrong."""
-    import pandas as pd
+    import pandas as pd  # deferred: heavy; imported when a table is shown
 
     rows = []
     for j, c in enumerate(classes):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.harness.lock import hold_run_folder
+from benchmarks.lock import hold_run_folder
 from benchmarks.record import load_results
 from benchmarks.runtime import check_writable
 from benchmarks.tracking import log_results, start_session

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 from benchmarks.data.sizes import object_sizes
+from benchmarks.record import fmt_s
 from benchmarks.registry.pipelines import PIPELINES
 
 # Box mAP50 under which a detector has learned nothing about the boxes. The demo's quick profile (14 epochs from
@@ -231,9 +232,6 @@ def budget_cuts(plan: dict | None) -> list[dict]:
     b = (plan or {}).get("budget") or {}
     if not b.get("changes"):
         return []
-    # deferred: benchmarks.harness.budget is a higher layer (the arrow would point up)
-    from benchmarks.harness.budget import fmt_s
-
     asked = b.get("estimate_unfitted_s")
     return [
         _warning(

@@ -20,7 +20,7 @@ from benchmarks.data.images import EXIF_ROTATED, displayed_size
 from benchmarks.data.manifest import ImageRecord, Manifest, SourceInfo
 from benchmarks.data.problems import Problems
 from benchmarks.data.sources import SourceResult, SourceSpec, read_source
-from benchmarks.measure.devices import available_cpus
+from benchmarks.runtime import available_cpus
 
 
 def _size_value(v) -> bool:

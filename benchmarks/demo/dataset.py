@@ -30,7 +30,7 @@ from xml.sax.saxutils import escape, quoteattr
 from benchmarks.demo.candidates import candidates_yaml
 from benchmarks.demo.options import options_comment, options_lines, sorted_into
 from benchmarks.demo.render import CLASSES, DEFAULT_OPTIONS, MAX_OBJECTS, DemoObject, RenderOptions, render
-from benchmarks.measure.devices import available_cpus
+from benchmarks.runtime import available_cpus
 
 OUTPUTS = ("unsorted", "folders", "cvat_export.zip", "clsdet.yaml", "candidates.yaml")
 # Fixed, so the export is byte-deterministic; a plausible labeling session (CVAT writes these as its job's times)

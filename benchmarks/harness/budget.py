@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 
+from benchmarks.record import fmt_s
 from benchmarks.registry.pipelines import PIPELINES
 from benchmarks.registry.pipelines import get as get_pipeline
 
@@ -38,15 +39,6 @@ def parse_duration(text: str) -> float:
     if seconds <= 0:
         raise BudgetError(f"--time-budget {text!r}: the budget must be longer than 0 s")
     return seconds
-
-
-def fmt_s(seconds: float) -> str:
-    s = max(0, round(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
 
 
 def _cuts(cfg, manifest):

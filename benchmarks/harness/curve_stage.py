@@ -24,11 +24,10 @@ from benchmarks.curve.verdict import with_warnings
 from benchmarks.curve.warnings import after_training, config_candidates, run_object_sizes
 from benchmarks.data.split import split_counts
 from benchmarks.harness.jobs import JOBS_DIR
-from benchmarks.harness.plan import PLAN_FILE
 from benchmarks.harness.training import SCORED, jobs_on_disk, load_scored
 from benchmarks.labeling import LabelingRates
 from benchmarks.labeling.cost import load_logs
-from benchmarks.paths import LABELING_LOGS
+from benchmarks.paths import LABELING_LOGS, PLAN_FILE
 from benchmarks.record import read_json
 from benchmarks.registry import methods
 from benchmarks.registry.pipelines import Pipeline

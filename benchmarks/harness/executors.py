@@ -20,9 +20,9 @@ from benchmarks import runtime
 from benchmarks.harness.jobs import Job, is_done, run_job, run_job_in_worker, status
 from benchmarks.harness.progress import ExecutorError, JobProgress
 from benchmarks.harness.ray_executor import run_ray
-from benchmarks.measure.devices import available_cpus
 from benchmarks.record import DiskFullError, utc_now, write_json
 from benchmarks.registry.pipelines import PIPELINES
+from benchmarks.runtime import available_cpus
 
 EXECUTOR_FILE = "executor.json"  # in the run folder: which executor and which worker processes ran the jobs
 

@@ -25,15 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.config import save_resolved, with_overrides
-from benchmarks.harness.budget import fit_budget, fmt_s
-from benchmarks.harness.run import config_key
+from benchmarks.harness.budget import fit_budget
+from benchmarks.harness.keys import config_key
+from benchmarks.harness.training import plan_jobs
 from benchmarks.measure.timers import time_callable
-from benchmarks.record import read_json, write_json
+from benchmarks.paths import PLAN_FILE
+from benchmarks.record import fmt_s, read_json, write_json
 from benchmarks.registry.backends import get_backend
 from benchmarks.registry.pipelines import get as get_pipeline
 from classifier.hardware import resolve_device
-
-PLAN_FILE = "plan.json"  # in the run folder: the plan, the budget's changes, and (after training) actual seconds
 
 # What a synthetic step leaves out, per pipeline, fitted on the demo's quick-profile jobs (1 to 280 images, 6 to 21
 # epochs, 160 px) on a quiet 2-core VM: start (s per job: building the trainer and the dataset view, the
@@ -207,9 +207,6 @@ def estimate_latency(cfg, timings: Timings, configs: dict) -> float:
 
 def describe_jobs(ctx) -> list[PlannedJob]:
     """The jobs `plan_jobs` would write for ctx.cfg, without writing anything (harness/training.py's dry run)."""
-    # deferred: benchmarks.harness.training imports this module (circle via executors, progress)
-    from benchmarks.harness.training import plan_jobs
-
     ctx.dry_run, ctx.planned, echo = True, {}, ctx.echo
     ctx.echo = lambda _line: None  # the train stage says what the planning says (left-out images, matched points)
     try:

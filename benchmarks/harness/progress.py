@@ -9,9 +9,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.harness.budget import fmt_s
 from benchmarks.harness.jobs import Job
-from benchmarks.harness.plan import PLAN_FILE
+from benchmarks.paths import PLAN_FILE
+from benchmarks.record import fmt_s
 
 
 class ExecutorError(ValueError):

@@ -5,13 +5,12 @@ Each stage writes its output into the run folder and is marked done in `stages.j
 config and one of its data/split part; `--resume` reuses the newest run with the same data/split part and starts at
 the first unfinished stage (from `train` when the training or measurement settings changed: training jobs whose
 inputs did not change stay finished). The stage functions live in `benchmarks/harness/stages.py`; this module only
-sequences them, and holds the run folder's lock (benchmarks/harness/lock.py) while they run.
+sequences them, and holds the run folder's lock (benchmarks/lock.py) while they run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import re
 import time
@@ -22,11 +21,11 @@ from pathlib import Path
 from benchmarks import runtime
 from benchmarks.config import BenchConfig, save_resolved
 from benchmarks.data.roles import resolve_label_roles
-from benchmarks.harness.lock import hold_run_folder
+from benchmarks.harness.keys import config_key, data_key
+from benchmarks.lock import hold_run_folder
 from benchmarks.measure.devices import check_present
 from benchmarks.paths import DEFAULT_RUNS
 from benchmarks.record import DiskFullError, disk_full_error, is_disk_full, utc_now
-from benchmarks.registry.pipelines import PIPELINES
 from benchmarks.runtime import check_writable
 from benchmarks.tracking import check_store_writable
 
@@ -44,32 +43,6 @@ STAGES = (
     "report",
     "mlflow",
 )
-
-
-# what training jobs, measurement and reporting use: changing them re-runs from `train` in the same run folder
-# (finished jobs whose inputs did not change are kept); anything else (data, split, labels) makes a new run
-def per_job_keys() -> tuple[str, ...]:
-    return (*PIPELINES, "curve", "latency", "metrics", "cost", "labeling")  # every registered pipeline's section
-
-
-def _hash(d: dict) -> str:
-    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def config_key(cfg: BenchConfig) -> str:
-    """Hash of everything that changes results: the resolved config minus where things are logged."""
-    d = cfg.to_dict()
-    for k in ("mlflow", "profiles", "profile"):
-        d.pop(k, None)
-    return _hash(d)
-
-
-def data_key(cfg: BenchConfig) -> str:
-    """Hash of what the data and the split depend on: a run folder with the same one can be resumed."""
-    d = cfg.to_dict()
-    for k in ("mlflow", "profiles", "profile", *per_job_keys()):
-        d.pop(k, None)
-    return _hash(d)
 
 
 class StageLog:
@@ -215,8 +188,7 @@ def _logged(echo: Callable[[str], None], run_dir: Path) -> Callable[[str], None]
 
 def _run_stages(cfg, run_dir, key, dkey, only, echo, executor, executor_options, only_candidates, time_budget=None,
                 plan_only=False) -> Path:  # fmt: skip
-
-    # deferred: benchmarks.harness.stages imports this module (circle via plan)
+    # deferred: the stages import numpy, MLflow and the measurement; the CLI imports this module at start-up
     from benchmarks.harness import stages as S  # noqa: N812  (the stage functions)
 
     save_resolved(cfg, run_dir / "config.resolved.yaml")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 # the names' syntax lives in the backend table, which the config reads without measure/; re-exported here
 from benchmarks.registry.backends import CUDA_INDEX, DEVICE_KINDS, is_device_name
 
@@ -50,14 +48,6 @@ def check_present(device: str, what: str = "--device") -> None:
             f"{what} {device}: this machine has no such device; devices present: {describe_present()} "
             "(auto picks the best one present)"
         )
-
-
-def available_cpus() -> int:
-    """Cores this process may use (CPU affinity, e.g. under taskset or a container quota), not the host's total."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS has no affinity API
-        return os.cpu_count() or 1
 
 
 def kind(device: str) -> str:

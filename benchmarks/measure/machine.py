@@ -12,7 +12,7 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from benchmarks.measure.devices import available_cpus
+from benchmarks.runtime import available_cpus
 
 
 @lru_cache(maxsize=1)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from benchmarks.record import fmt_s
+
 
 def _fmt(seconds) -> str:
-    # deferred: benchmarks.harness.budget is a higher layer (the arrow would point up)
-    from benchmarks.harness.budget import fmt_s
-
     return "n/a" if seconds is None else fmt_s(float(seconds))
 
 

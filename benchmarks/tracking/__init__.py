@@ -23,6 +23,7 @@ Store: `tracking_uri` argument > config `mlflow.tracking_uri` > $MLFLOW_TRACKING
 current directory. MLflow is imported inside functions only: it takes seconds to import.
 """
 
+from benchmarks.tracking.guard import TrackingError
 from benchmarks.tracking.results import (
     RUN_ARTIFACTS,
     SCRATCH_DIRS,
@@ -46,7 +47,6 @@ from benchmarks.tracking.session import (
 )
 from benchmarks.tracking.store import (
     DEFAULT_EXPERIMENT,
-    TrackingError,
     absolute_uri,
     artifact_location_for,
     client_for,

@@ -17,7 +17,12 @@ import contextlib
 import os
 from pathlib import Path
 
-from benchmarks.tracking.store import TrackingError
+
+class TrackingError(RuntimeError):
+    """The MLflow store cannot be used (a user error: the message says which store and what to fix)."""
+
+    user_error = True
+
 
 # MLflow's own defaults (7 retries with backoff factor 2, 120 s per request: "~4 minutes" per call, see
 # mlflow/environment_variables.py) make a lost server look like a hang, call after call. The harness sets these for

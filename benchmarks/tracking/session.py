@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import runtime
+from benchmarks.lock import is_held, store_lock
 from benchmarks.registry.pipelines import PIPELINES
 from benchmarks.runtime import SetupError, check_writable
-from benchmarks.tracking.guard import StoreUnreachable, unless_down
+from benchmarks.tracking.guard import StoreUnreachable, TrackingError, unless_down
 from benchmarks.tracking.store import (
     DEFAULT_EXPERIMENT,
-    TrackingError,
     _num,
     absolute_uri,
     artifact_location_for,
@@ -198,9 +198,6 @@ def start_session(source, run_dir: str | Path, tracking_uri: str | None = None, 
     uri = absolute_uri(tracking_uri or ml.get("tracking_uri") or default_tracking_uri())
     name = experiment or ml.get("experiment") or DEFAULT_EXPERIMENT
     try:
-        # deferred: benchmarks.harness.lock is a higher layer (the arrow would point up)
-        from benchmarks.harness.lock import store_lock
-
         with store_lock(uri):  # two first benches at once would race in the sqlite schema migration
             client = client_for(uri)
             exp_id = ensure_experiment(client, name, artifact_location_for(uri))
@@ -220,11 +217,8 @@ def start_session(source, run_dir: str | Path, tracking_uri: str | None = None, 
 
 def close_orphans(client, experiment_id: str, own_run_dir: str | Path | None = None) -> list[str]:
     """Mark KILLED the RUNNING runs of benches that died without ending them (SIGKILL, power loss): a run whose
-    `clsdet.run_dir` folder no process holds (benchmarks/harness/lock.py). Runs of folders on other hosts, or whose
+    `clsdet.run_dir` folder no process holds (benchmarks/lock.py). Runs of folders on other hosts, or whose
     folder is gone, cannot be told apart from live ones: they are left alone and counted. Returns the closed ids."""
-    # deferred: benchmarks.harness.lock is a higher layer (the arrow would point up)
-    from benchmarks.harness.lock import is_held
-
     own = str(Path(own_run_dir).resolve()) if own_run_dir else None
     closed, unknown = [], 0
     try:

@@ -11,14 +11,11 @@ import time
 from pathlib import Path
 
 from benchmarks.paths import DEFAULT_MLFLOW_DB
+from benchmarks.tracking.guard import Guarded, bound_http_requests
 
 DEFAULT_EXPERIMENT = "clsdet"
 
 log = logging.getLogger(__name__)
-
-
-class TrackingError(RuntimeError):
-    user_error = True
 
 
 # --- store -------------------------------------------------------------------------------------------------------
@@ -49,9 +46,6 @@ def client_for(tracking_uri: str):
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
     # deferred: mlflow is heavy
     from mlflow.tracking import MlflowClient
-
-    # deferred: benchmarks.tracking.guard imports this module (circle)
-    from benchmarks.tracking.guard import Guarded, bound_http_requests
 
     bound_http_requests()
     if tracking_uri.startswith("sqlite:///"):

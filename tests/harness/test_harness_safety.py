@@ -112,7 +112,7 @@ def test_read_only_run_folder_for_report_and_latency(tmp_path, monkeypatch, caps
 
 
 def test_second_bench_on_a_held_run_folder_fails_clearly(fake, tmp_path):
-    from benchmarks.harness.lock import RunFolderBusyError, hold_run_folder
+    from benchmarks.lock import RunFolderBusyError, hold_run_folder
 
     cfg = FP.make_bench(tmp_path, FP.random_labels(24), fractions=(1.0,))
     FP.FAIL["detector/f1-s0"] = KeyboardInterrupt()
@@ -151,7 +151,7 @@ def test_opening_a_new_store_waits_for_the_one_creating_it(tmp_path):
 
 def test_runs_a_killed_bench_left_running_are_closed(tmp_path):
     from benchmarks import tracking
-    from benchmarks.harness.lock import hold_run_folder
+    from benchmarks.lock import hold_run_folder
 
     uri = FP.mlflow_store(tmp_path)
     dead, alive = tmp_path / "runs" / "dead", tmp_path / "runs" / "alive"
@@ -185,7 +185,7 @@ def test_a_sigkilled_bench_s_runs_are_closed_by_the_next_one(tmp_path):
         "import sys, time\n"
         "from benchmarks import runtime; runtime.setup(threads=1)\n"
         "from benchmarks import tracking\n"
-        "from benchmarks.harness.lock import hold_run_folder\n"
+        "from benchmarks.lock import hold_run_folder\n"
         f"with hold_run_folder({str(run_dir)!r}):\n"
         f"    s = tracking.start_session({{}}, {str(run_dir)!r}, {uri!r})\n"
         "    print(s['parent'], flush=True)\n"

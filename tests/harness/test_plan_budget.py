@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness.budget import BudgetError, fit_budget, fmt_s, parse_duration
+from benchmarks.harness.budget import BudgetError, fit_budget, parse_duration
+from benchmarks.record import fmt_s
 
 
 @pytest.mark.parametrize(

@@ -22,22 +22,15 @@ LAYERS: list[tuple[str, ...]] = [
     ("benchmarks.cli", "benchmarks.commands"),
     ("benchmarks.harness",),
     ("benchmarks.curve", "benchmarks.report", "benchmarks.app", "benchmarks.predictions", "benchmarks.demo"),
-    # runtime sits here, not at the bottom: it counts the CPUs with measure.devices; tracking.session calls it
-    (
-        "benchmarks.data",
-        "benchmarks.labeling",
-        "benchmarks.measure",
-        "benchmarks.tracking",
-        "benchmarks.cvat",
-        "benchmarks.runtime",
-    ),
+    ("benchmarks.data", "benchmarks.labeling", "benchmarks.measure", "benchmarks.tracking", "benchmarks.cvat"),
     (
         "benchmarks.config",
         "benchmarks.registry",
         "benchmarks.record",
         "benchmarks.paths",
+        "benchmarks.runtime",
+        "benchmarks.lock",
         "benchmarks.significance",
-        "benchmarks.thresholds",
         "benchmarks.evaluate",
         "benchmarks",  # the package's own __init__
     ),

@@ -20,7 +20,7 @@ def _table(title: str, fn, results: dict) -> None:
 
 
 def render(ctx: state.Ctx) -> None:
-    from benchmarks.report import tables
+    from benchmarks.report import tables  # deferred: pandas is heavy; the page imports it when it is shown
 
     r = ctx.results
     st.header("Report")
