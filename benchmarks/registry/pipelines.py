@@ -8,6 +8,7 @@ A pipeline is a package (classifier/, detector/) exposing the same small API:
     starting_weights(config dict) -> {scratch, set, file, folder, ...}   optional: how a candidate starts and where
                                 its pretrained weights are read offline (benchmarks/curve/warnings.py)
     step_functions(...)         optional: one optimizer step and one forward, timed by the run plan
+    model_catalog()             optional: the models this machine can benchmark with it (`clsdet models`)
 
 `train`/`val` are lists of plain samples (`Sample`), so a training job needs nothing but files and can run in
 another process or on another machine. Shared code loops over `PIPELINES` and candidates and never asks which

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.data import sources
+from benchmarks.registry import methods
 from benchmarks.registry.backends import (
     DEVICE_KINDS,
     DTYPES,
@@ -34,6 +35,33 @@ def test_every_pipeline_has_the_api_the_harness_calls(name):
         assert hasattr(cfg, key), f"{p.config_class().__name__}.{key}"
     assert cfg.to_dict()["epochs"] == cfg.epochs  # the job spec carries the config as a plain dict
     assert p.labeling_method and p.method_label
+
+
+@pytest.mark.parametrize("name", list(PIPELINES))
+def test_every_pipeline_entry_names_what_exists(name):
+    """What the registry says of a pipeline is what the rest of the code can use: a registered labeling method,
+    a resize rule the object sizes know, colours matplotlib reads, config keys its CONFIG has."""
+    from matplotlib.colors import is_color_like
+
+    from benchmarks.data.sizes import RULES
+
+    p = PIPELINES[name]
+    assert methods.get(p.labeling_method).name == p.labeling_method
+    assert p.resize in RULES and p.min_imgsz >= 32 and p.title
+    assert p.palette and all(is_color_like(c) for c in p.palette)
+    fields = set(p.config_class()().to_dict())
+    assert set(p.name_keys) <= fields and set(p.train_flags) <= fields, (p.name_keys, p.train_flags)
+    assert p.quick_epochs is None or p.quick_epochs >= 1
+    assert p.val_metric and p.val_metric not in p.old_val_metrics
+
+
+@pytest.mark.parametrize("name", methods.list_methods())
+def test_every_labeling_method_has_a_label_colour_and_unit(name):
+    from matplotlib.colors import is_color_like
+
+    m = methods.get(name)
+    assert m.label and is_color_like(m.colour) and m.unit in ("image", "box")
+    assert all(methods.canonical(a) == name for a in m.aliases)
 
 
 def test_an_unknown_pipeline_lists_the_pipelines():
