@@ -10,6 +10,7 @@ import pytest
 from tiny_bench import tiny
 
 from benchmarks.cli import main
+from benchmarks.record import SCHEMA_VERSION
 
 pytestmark = pytest.mark.e2e  # the second tier (make test-e2e): real trainings through every stage
 
@@ -60,7 +61,7 @@ def test_record_has_every_part_with_its_method(bench_run):
     for key in ("schema_version", "created_utc", "machine", "commit", "config", "split", "models", "labeling", "data"):
         assert key in r, key
     assert r["machine"]["threads"] >= 1
-    assert r["schema_version"] == 2
+    assert r["schema_version"] == SCHEMA_VERSION
     for model in ("classifier", "detector"):
         m = r["models"][model]
         assert m["pipeline"] == model and m["artifact"] == f"jobs/{model}/f1-s0/artifact"
