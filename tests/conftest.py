@@ -41,10 +41,18 @@ def cvat_fixtures(shared_dir: Path) -> Path:
 
 
 @pytest.fixture
-def fake(monkeypatch):
-    """Both pipelines replaced by fake_pipeline.py (trains instantly); the module, reset after the test."""
+def fake(monkeypatch, request):
+    """Both pipelines replaced by fake_pipeline.py (trains instantly); the module, reset after the test.
+
+    The report's plots are not drawn in these runs: 2 s of matplotlib a run, in tests of the harness around the
+    pipelines. tests/report draws every plot from real records, the end-to-end bench from a real run, and a test
+    marked `plots` (tests/harness/test_third_pipeline.py) draws them here too."""
     import fake_pipeline as FP  # noqa: N812 - tests/ is on sys.path (pytest's rootdir-relative import)
 
+    from benchmarks.report import plots
+
     FP.use_fake(monkeypatch)
+    if request.node.get_closest_marker("plots") is None:
+        monkeypatch.setattr(plots, "render_plots", FP.no_plots)
     yield FP
     FP.reset()

@@ -170,6 +170,13 @@ def use_fake(monkeypatch) -> None:
         monkeypatch.setitem(pipelines.PIPELINES, name, replace(p, module=__name__))
 
 
+def no_plots(results: dict, out_dir) -> dict[str, str]:
+    """report.plots.render_plots' answer when no plot is drawn: each plot's reason (the `fake` fixture's default)."""
+    from benchmarks.report.plots import PLOTS
+
+    return {name: "not drawn in the fake-pipeline tests" for name in PLOTS}
+
+
 def oracle(labels: list[list[int]]):
     """SCORES that know the labels (image imNNN.png -> row NNN), a little noise: a model that beats the baseline."""
 

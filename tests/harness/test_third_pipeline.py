@@ -59,6 +59,7 @@ def test_the_config_reads_a_section_and_a_labels_key_for_the_new_pipeline(third,
     assert quick.candidate("tagger").config.epochs == 2  # the registry's quick epochs
 
 
+@pytest.mark.plots
 def test_a_whole_bench_trains_prices_and_compares_the_new_pipeline(third_run):
     res = load_results(third_run)
     model = res["models"]["tagger"]
