@@ -44,15 +44,17 @@ def cvat_fixtures(shared_dir: Path) -> Path:
 def fake(monkeypatch, request):
     """Both pipelines replaced by fake_pipeline.py (trains instantly); the module, reset after the test.
 
-    The report's plots are not drawn in these runs: 2 s of matplotlib a run, in tests of the harness around the
-    pipelines. tests/report draws every plot from real records, the end-to-end bench from a real run, and a test
-    marked `plots` (tests/harness/test_third_pipeline.py) draws them here too."""
+    The report's plots and predictions figure are not drawn in these runs: 2-3 s of matplotlib a run, in tests of
+    the harness around the pipelines. tests/report draws every plot from real records and the figure from the tiny
+    run, the end-to-end bench draws them from a real run, and a test marked `plots`
+    (tests/harness/test_third_pipeline.py) draws them here too."""
     import fake_pipeline as FP  # noqa: N812 - tests/ is on sys.path (pytest's rootdir-relative import)
 
-    from benchmarks.report import plots
+    from benchmarks.report import plots, predictions
 
     FP.use_fake(monkeypatch)
     if request.node.get_closest_marker("plots") is None:
         monkeypatch.setattr(plots, "render_plots", FP.no_plots)
+        monkeypatch.setattr(predictions, "render", lambda *a, **k: "not drawn in the fake-pipeline tests")
     yield FP
     FP.reset()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from benchmarks.cli import main
 
 
+@pytest.mark.e2e  # trains both real pipelines through the CLI (13 s on 2 cores)
 def test_train_each_pipeline_from_the_cli(tmp_path, capsys):
     data = tmp_path / "demo"
     assert main(["demo-data", str(data), "--images", "24", "--size", "64", "--seed", "2"]) == 0
