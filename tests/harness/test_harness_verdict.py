@@ -125,7 +125,9 @@ def test_a_failed_latency_cell_shows_in_the_stage_line(fake, tmp_path, monkeypat
     def broken(self, batch):
         raise RuntimeError("this model cannot run a forward pass here")
 
-    cfg = FP.make_bench(tmp_path, FP.random_labels(24), fractions=(1.0,))
+    # channels_last never: with `auto` a timing probe of the bare module picks the layout, and when it picks
+    # channels_last the variant runs the module, not the broken forward (this test failed once that way)
+    cfg = FP.make_bench(tmp_path, FP.random_labels(24), fractions=(1.0,), overrides=["latency.channels_last=never"])
     monkeypatch.setattr(FP.FakePredictor, "forward", broken)
     lines: list[str] = []
     run = run_bench(cfg, tmp_path / "runs", devices=["cpu"], echo=lines.append)
