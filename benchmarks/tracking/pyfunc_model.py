@@ -31,6 +31,7 @@ from mlflow.models import Model, ModelSignature
 from mlflow.tracking._tracking_service.utils import _use_tracking_uri
 from mlflow.types import ColSpec, Schema
 
+from benchmarks.registry import pipelines as registry
 from benchmarks.tracking.store import metric_name
 
 ARTIFACT = "artifact"  # the key of the predictor's artifact folder among the model's artifacts
@@ -45,11 +46,8 @@ class PredictorModel(mlflow.pyfunc.PythonModel):
         self.predictor = None
 
     def load_context(self, context) -> None:
-        # deferred: load_predictor looked up at call time (tests patch it)
-        from benchmarks.registry.pipelines import load_predictor
-
         device = str((context.model_config or {}).get("device") or "cpu")
-        self.predictor = load_predictor(self.pipeline, context.artifacts[ARTIFACT], device)
+        self.predictor = registry.load_predictor(self.pipeline, context.artifacts[ARTIFACT], device)
 
     def predict(self, context, model_input, params=None) -> pd.DataFrame:
         df = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
@@ -133,11 +131,8 @@ def _model_files(artifact: Path, dest: Path, skip_dirs: set[str]) -> Path:
 def log_pyfunc(client, run_id: str, name: str, pipeline: str, artifact: Path, skip_dirs: set[str]) -> str:
     """Log the candidate `name` (its artifact folder, loaded by `pipeline`) as a pyfunc model of the run `run_id`;
     returns its URI (`models:/<model id>`)."""
-
-    # deferred: load_predictor looked up at call time (tests patch it)
-    from benchmarks.registry.pipelines import load_predictor
-
-    pred = load_predictor(pipeline, artifact, "cpu")  # fails here, with the artifact's own error, if it cannot load
+    # fails here, with the artifact's own error, if it cannot load
+    pred = registry.load_predictor(pipeline, artifact, "cpu")
     classes, thresholds = list(pred.classes), [float(t) for t in np.asarray(pred.thresholds).ravel()]
     try:  # what `mlflow models serve` installs in a fresh environment; given, so MLflow does not load the model
         requirements = [f"clsdet-bench=={version('clsdet-bench')}"]  # to infer them (seconds, and a subprocess)
