@@ -15,7 +15,8 @@ from benchmarks.registry.pipelines import PIPELINES
 def resolve_label_roles(cfg) -> None:
     """Fill each box pipeline's `labels.<pipeline>` left empty with the first box source (or "" when none has boxes:
     the training stage then says what to add). Idempotent: a given role is never changed."""
-    boxes = [name for name, s in cfg.sources.items() if s.reader in box_readers()]
+    readers = set(box_readers())
+    boxes = [name for name, s in cfg.sources.items() if s.reader in readers]
     for p in PIPELINES.values():
         if p.uses_boxes and not cfg.labels.role(p.name):
             cfg.labels.roles[p.name] = boxes[0] if boxes else ""

@@ -21,6 +21,7 @@ from benchmarks.harness.jobs import Job, is_done, run_job, run_job_in_worker, st
 from benchmarks.harness.progress import ExecutorError, JobProgress
 from benchmarks.harness.ray_executor import run_ray
 from benchmarks.record import DiskFullError, utc_now, write_json
+from benchmarks.registry import lookup
 from benchmarks.registry.pipelines import PIPELINES
 from benchmarks.runtime import available_cpus
 
@@ -145,9 +146,7 @@ def list_executors() -> list[str]:
 
 
 def get_executor(name: str) -> Executor:
-    if name not in EXECUTORS:
-        raise ExecutorError(f"unknown executor {name!r}; executors: {', '.join(EXECUTORS)}")
-    return EXECUTORS[name]
+    return lookup(EXECUTORS, name, "executor", ExecutorError)
 
 
 def run_jobs(

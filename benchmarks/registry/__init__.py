@@ -8,3 +8,12 @@ Nothing here imports torch or a pipeline package: the config checks names agains
 CLI starts without the heavy libraries. Data readers and executors register beside their code
 (benchmarks/data/sources/, benchmarks/harness/executors.py).
 """
+
+from __future__ import annotations
+
+
+def lookup(table: dict, name: str, what: str, error: type[Exception]):
+    """`table[name]`, or `error` naming the unknown `what` and every valid name: each registry's `get`."""
+    if name not in table:
+        raise error(f"unknown {what} {name!r}; {what}s: {', '.join(table)}")
+    return table[name]

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from benchmarks.registry import lookup
+
 
 class UnknownBackendError(ValueError):
     user_error = True
@@ -61,9 +63,7 @@ def list_backends() -> list[str]:
 
 
 def get_backend(name: str) -> Backend:
-    if name not in BACKENDS:
-        raise UnknownBackendError(f"unknown latency backend {name!r}; backends: {', '.join(BACKENDS)}")
-    return BACKENDS[name]
+    return lookup(BACKENDS, name, "latency backend", UnknownBackendError)
 
 
 def is_device_name(text: str) -> bool:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from benchmarks.registry import lookup
+
 
 class UnknownMethodError(ValueError):
     user_error = True
@@ -56,10 +58,7 @@ def canonical(name: str) -> str:
 
 
 def get(name: str) -> LabelingMethod:
-    key = canonical(name)
-    if key not in METHODS:
-        raise UnknownMethodError(f"unknown labeling method {name!r}; methods: {', '.join(METHODS)}")
-    return METHODS[key]
+    return lookup(METHODS, canonical(name), "labeling method", UnknownMethodError)
 
 
 def label(name: str) -> str:

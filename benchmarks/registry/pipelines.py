@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypedDict, runtime_checkable
 
-from benchmarks.registry import methods
+from benchmarks.registry import lookup, methods
 
 
 class UnknownPipelineError(ValueError):
@@ -85,9 +85,7 @@ def list_pipelines() -> list[str]:
 
 
 def get(name: str) -> Pipeline:
-    if name not in PIPELINES:
-        raise UnknownPipelineError(f"unknown pipeline {name!r}; pipelines: {', '.join(PIPELINES)}")
-    return PIPELINES[name]
+    return lookup(PIPELINES, name, "pipeline", UnknownPipelineError)
 
 
 def labeling_method(pipeline: str) -> str:

@@ -194,7 +194,7 @@ def test_pricing_modeled_ranges_include_val():
     assert cv["hours"] == pytest.approx(410 * 10 / 3600)  # the central rate; 7-35 s is the range
     assert (cv["hours_lo"], cv["hours_hi"]) == pytest.approx((410 * 7 / 3600, 410 * 35 / 3600))
     assert cv["usd"] == pytest.approx(cv["hours"] * 30) and cv["usd_hi"] == pytest.approx(cv["hours_hi"] * 30)
-    with pytest.raises(ValueError, match="unknown labeling method 'boxes'; methods: folder_sort, cvat"):
+    with pytest.raises(ValueError, match="unknown labeling method 'boxes'; labeling methods: folder_sort, cvat"):
         labeling_hours("boxes", 1, 1, 1, VAL)
 
 

@@ -24,5 +24,7 @@ def test_a_third_method_pairs_with_the_first_when_the_second_is_absent(monkeypat
 def test_one_spelling_and_a_clear_error():
     assert methods.canonical("cvat_boxes") == "cvat" and methods.get("cvat_boxes").name == "cvat"
     assert methods.label("something_else") == "something_else"  # a foreign record's method, by its key
-    with pytest.raises(methods.UnknownMethodError, match="unknown labeling method 'boxes'; methods: folder_sort, cvat"):
+    with pytest.raises(
+        methods.UnknownMethodError, match="unknown labeling method 'boxes'; labeling methods: folder_sort, cvat"
+    ):
         methods.get("boxes")
