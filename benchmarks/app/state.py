@@ -14,6 +14,7 @@ from benchmarks.app import core
 from benchmarks.predictions import PredictionError
 from benchmarks.predictions import run as run_parts
 from benchmarks.predictions.scoring import Prediction, predict_encoded, score_paths
+from benchmarks.record import model_pipeline
 
 
 @st.cache_resource(show_spinner=False)
@@ -44,7 +45,7 @@ def test_scores(run_dir: str, name: str, dev: str):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def predict(run_dir: str, name: str, dev: str, data: bytes, label: str) -> Prediction:
-    pipeline = run_parts.pipeline_of(name, results(run_dir)["models"][name])
+    pipeline = model_pipeline(name, results(run_dir)["models"][name])
     return predict_encoded(predictor(run_dir, name, dev), pipeline, label, data)
 
 

@@ -38,8 +38,9 @@ def predict(run_dir: Path, images: list[str], models: list[str] | None, threshol
     import numpy as np
 
     from benchmarks.app import core
-    from benchmarks.predictions.run import candidates, load_predictor, pipeline_of
+    from benchmarks.predictions.run import candidates, load_predictor
     from benchmarks.predictions.scoring import predict_encoded
+    from benchmarks.record import model_pipeline
 
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise core.AppError(f"--threshold {threshold}: scores are in [0, 1]; give a value between 0 and 1")
@@ -59,7 +60,7 @@ def predict(run_dir: Path, images: list[str], models: list[str] | None, threshol
     for n, pred in preds.items():
         th = pred.thresholds if threshold is None else np.full(len(pred.classes), threshold, np.float32)
         source = "tuned on val" if threshold is None else "--threshold"
-        pipeline = pipeline_of(n, results["models"][n])
+        pipeline = model_pipeline(n, results["models"][n])
         doc["models"][n] = {
             "pipeline": pipeline,
             "thresholds": {c: float(t) for c, t in zip(pred.classes, th)},  # unrounded: labels follow from them

@@ -13,15 +13,8 @@ import math
 from benchmarks.registry import methods
 from benchmarks.registry.pipelines import method_title
 
-
-def title(method: str) -> str:
-    """'the classifier (folder sorting)': a labeling method with the pipeline it trains (the registries')."""
-    return method_title(method)
-
-
-def short(method: str) -> str:
-    """'folder sorting': a labeling method's name in the reports."""
-    return methods.label(method)
+# 'the classifier (folder sorting)': a method with the pipeline it trains; 'folder sorting': its name in the reports
+title, short = method_title, methods.label
 
 
 DERIVATION = (

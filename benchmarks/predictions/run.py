@@ -14,17 +14,12 @@ from benchmarks.record import model_pipeline
 from benchmarks.registry import pipelines as registry
 
 
-def pipeline_of(name: str, entry: dict) -> str:
-    """A candidate's pipeline; records written before candidates existed key models by pipeline name."""
-    return model_pipeline(name, entry)
-
-
 def candidates(results: dict) -> dict[str, list[str]]:
     """pipeline -> candidate names in record order, for candidates with a trained artifact."""
     out: dict[str, list[str]] = {}
     for name, entry in (results.get("models") or {}).items():
         if isinstance(entry, dict) and entry.get("artifact"):
-            out.setdefault(pipeline_of(name, entry), []).append(name)
+            out.setdefault(model_pipeline(name, entry), []).append(name)
     return out
 
 
@@ -39,7 +34,7 @@ def load_predictor(run_dir: str | Path, results: dict, name: str, device: str = 
         raise PredictionError(
             f"{artifact} is missing: the run folder is incomplete; re-run `clsdet bench ... --resume`"
         )
-    return registry.load_predictor(pipeline_of(name, entry), artifact, device)
+    return registry.load_predictor(model_pipeline(name, entry), artifact, device)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from tiny_run import tiny_run, with_third_pipeline  # noqa: E402
 from benchmarks.app import core  # noqa: E402
 from benchmarks.predictions import run as run_parts  # noqa: E402 - a module: pytest would collect `test_set`
 from benchmarks.predictions.scoring import choose_examples, disagreement, score_paths  # noqa: E402
+from benchmarks.record import model_pipeline  # noqa: E402
 from benchmarks.report import predictions as figure  # noqa: E402
 from benchmarks.report.predictions import plot_predictions  # noqa: E402
 
@@ -40,7 +41,7 @@ def test_plot_predictions_draws_the_chosen_test_images(run_dir, tmp_path):
     dpi = 72  # the figure is saved at 72 dpi: 4 columns of 3.4 in, 4.6 in per row
     assert w == pytest.approx(4 * 3.4 * dpi, abs=2) and h == pytest.approx(rows * 4.6 * dpi, abs=2)
     no_det = json.loads(json.dumps(results))
-    no_det["models"] = {k: v for k, v in no_det["models"].items() if run_parts.pipeline_of(k, v) != "detector"}
+    no_det["models"] = {k: v for k, v in no_det["models"].items() if model_pipeline(k, v) != "detector"}
     assert plot_predictions(run_dir, no_det, tmp_path / "x.png") == "no trained detector in this run"
     assert not (tmp_path / "x.png").exists()
 
